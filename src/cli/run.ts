@@ -1,0 +1,79 @@
+import { ApiServer } from '../core/api/server.js';
+import { createLogger } from '../core/runtime/logger.js';
+import { Runtime } from '../core/runtime/runtime.js';
+import { configPath, EXIT_CONFIG, EXIT_FAILURE, loadOrExplain, printError } from './config.js';
+
+export interface RunFlags {
+  config?: string;
+  verbose: number;
+  quiet: boolean;
+}
+
+/**
+ * `thermocline run`: start the pipeline, serve the API, stop gracefully on SIGTERM/SIGINT
+ * (a second signal exits at once), reload on SIGHUP (keeping the old pipeline if the new config
+ * is invalid).
+ */
+export async function runCommand(flags: RunFlags): Promise<number | undefined> {
+  const file = configPath(flags.config);
+  const config = await loadOrExplain(file);
+  if (!config) return EXIT_CONFIG;
+  const level = flags.quiet ? 'error' : flags.verbose >= 2 ? 'trace' : flags.verbose === 1 ? 'debug' : config.log.level;
+  const logger = createLogger({ level, secrets: config.secrets });
+  let runtime: Runtime;
+  try {
+    runtime = await Runtime.start(config, { logger });
+  } catch (err) {
+    logger.fatal({ err }, (err as Error).message);
+    printError(err);
+    return EXIT_FAILURE;
+  }
+  const api = new ApiServer(() => runtime);
+  if (config.api.enabled) {
+    try {
+      const addr = await api.listen(config.api.address);
+      logger.info({ address: `${addr.address}:${addr.port}` }, 'API listening');
+    } catch (err) {
+      printError(err);
+      await runtime.stop();
+      return EXIT_FAILURE;
+    }
+  }
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await api.close();
+    await runtime.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => {
+    void (async () => {
+      logger.info('SIGHUP: reloading configuration');
+      const next = await loadOrExplain(file);
+      if (!next) {
+        logger.error({ file }, 'new configuration is invalid; keeping the running pipeline');
+        return;
+      }
+      try {
+        await runtime.reload(next);
+      } catch (err) {
+        logger.error({ err }, `reload failed: ${(err as Error).message}`);
+      }
+    })();
+  });
+  // A bug in one plugin must not take every pipeline down with it: log it and keep serving.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception; stopping gracefully (queued data is safe on disk)');
+    void runtime.stop().finally(() => process.exit(70));
+  });
+  return undefined;
+}

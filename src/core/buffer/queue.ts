@@ -1,0 +1,244 @@
+import type Database from 'better-sqlite3';
+import type { DeadLetterInput, QueueStore, QueuedBatch } from './store.js';
+
+export type WhenFull = 'block' | 'drop_newest';
+
+export interface BufferOptions {
+  type: 'disk' | 'memory';
+  max_bytes: number;
+  /** Memory buffers only: a cap on queued events as well. */
+  max_events?: number;
+  when_full: WhenFull;
+}
+
+export interface BatchMeta {
+  seq: number;
+  events: number;
+  bytes: number;
+  createdUs: number;
+}
+
+export interface DeliveryRange {
+  first: number;
+  last: number;
+}
+
+/**
+ * A sink's queue: batches in order, read by the sink's runner and removed only once delivered.
+ * Writes happen inside the store transaction the runtime opens for an emit; counters are applied
+ * by `committed` after that transaction succeeds.
+ */
+export abstract class SinkQueue {
+  events = 0;
+  bytes = 0;
+  batches = 0;
+  private dataWaiters: Array<() => void> = [];
+  private appendWaiters: Array<() => void> = [];
+  private roomWaiters: Array<() => void> = [];
+
+  constructor(
+    readonly sink: string,
+    readonly options: BufferOptions,
+  ) {}
+
+  isFull(): boolean {
+    if (this.batches === 0) return false; // an oversized batch must still fit into an empty queue
+    if (this.bytes >= this.options.max_bytes) return true;
+    return this.options.max_events !== undefined && this.events >= this.options.max_events;
+  }
+
+  /** Append inside the caller's transaction; returns the seq. */
+  abstract append(data: Buffer, events: number, createdUs: number): number;
+  /** Metadata of the oldest batches, in order, up to `limit`. */
+  abstract head(limit: number): BatchMeta[];
+  /** Payloads of the batches with `first <= seq <= last`, in order. */
+  abstract payloads(range: DeliveryRange): QueuedBatch[];
+  /**
+   * Remove a delivered range (and its pin), recording dead letters in the same transaction.
+   * `delivered` are the metadata of the batches in the range, as the runner read them.
+   */
+  abstract ack(range: DeliveryRange, delivered: readonly BatchMeta[], deadLetters: DeadLetterInput[]): void;
+
+  protected releasedBatches(delivered: readonly BatchMeta[]): void {
+    let events = 0;
+    let bytes = 0;
+    for (const m of delivered) {
+      events += m.events;
+      bytes += m.bytes;
+    }
+    this.released(events, bytes, delivered.length);
+  }
+  abstract pinned(): DeliveryRange | undefined;
+  abstract pin(range: DeliveryRange): void;
+  abstract close(): void;
+
+  committed(events: number, bytes: number): void {
+    this.events += events;
+    this.bytes += bytes;
+    this.batches += 1;
+    const waiters = this.dataWaiters;
+    this.dataWaiters = [];
+    for (const w of waiters) w();
+    const appended = this.appendWaiters;
+    this.appendWaiters = [];
+    for (const w of appended) w();
+  }
+
+  protected released(events: number, bytes: number, batches: number): void {
+    this.events = Math.max(0, this.events - events);
+    this.bytes = Math.max(0, this.bytes - bytes);
+    this.batches = Math.max(0, this.batches - batches);
+    if (!this.isFull()) {
+      const waiters = this.roomWaiters;
+      this.roomWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  /** Resolves when a batch is appended (or at once if the queue is not empty). */
+  whenData(): Promise<void> {
+    if (this.batches > 0) return Promise.resolve();
+    return new Promise((resolve) => this.dataWaiters.push(resolve));
+  }
+
+  /** Resolves at the next append, even if the queue is not empty. */
+  whenAppended(): Promise<void> {
+    return new Promise((resolve) => this.appendWaiters.push(resolve));
+  }
+
+  /** Resolves when the queue has room again. */
+  whenRoom(): Promise<void> {
+    if (!this.isFull()) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
+  /** Wake everything waiting on this queue (used at shutdown). */
+  wakeAll(): void {
+    for (const w of this.dataWaiters.splice(0)) w();
+    for (const w of this.appendWaiters.splice(0)) w();
+    for (const w of this.roomWaiters.splice(0)) w();
+  }
+}
+
+export class DiskQueue extends SinkQueue {
+  private readonly sinkId: number;
+  private readonly stmts: {
+    insert: Database.Statement;
+    head: Database.Statement;
+    payloads: Database.Statement;
+    del: Database.Statement;
+    pin: Database.Statement;
+    unpin: Database.Statement;
+    pinned: Database.Statement;
+  };
+
+  constructor(
+    private readonly store: QueueStore,
+    sink: string,
+    options: BufferOptions,
+  ) {
+    super(sink, options);
+    const table = store.sinkTable(sink);
+    this.sinkId = store.sinkId(sink);
+    const db = store.db;
+    this.stmts = {
+      insert: db.prepare(`INSERT INTO ${table} (created_us, events, bytes, data) VALUES (?, ?, ?, ?)`),
+      head: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs FROM ${table} ORDER BY seq LIMIT ?`),
+      payloads: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs, data FROM ${table} WHERE seq BETWEEN ? AND ? ORDER BY seq`),
+      del: db.prepare(`DELETE FROM ${table} WHERE seq BETWEEN ? AND ?`),
+      pin: db.prepare(`INSERT INTO deliveries (sink_id, first_seq, last_seq) VALUES (?, ?, ?) ON CONFLICT (sink_id) DO UPDATE SET first_seq = excluded.first_seq, last_seq = excluded.last_seq`),
+      unpin: db.prepare(`DELETE FROM deliveries WHERE sink_id = ?`),
+      pinned: db.prepare(`SELECT first_seq AS first, last_seq AS last FROM deliveries WHERE sink_id = ?`),
+    };
+    const totals = db.prepare(`SELECT count(*) AS batches, coalesce(sum(events), 0) AS events, coalesce(sum(bytes), 0) AS bytes FROM ${table}`).get() as {
+      batches: number;
+      events: number;
+      bytes: number;
+    };
+    this.events = totals.events;
+    this.bytes = totals.bytes;
+    this.batches = totals.batches;
+  }
+
+  append(data: Buffer, events: number, createdUs: number): number {
+    return Number(this.stmts.insert.run(createdUs, events, data.length, data).lastInsertRowid);
+  }
+
+  head(limit: number): BatchMeta[] {
+    return this.stmts.head.all(limit) as BatchMeta[];
+  }
+
+  payloads(range: DeliveryRange): QueuedBatch[] {
+    return this.stmts.payloads.all(range.first, range.last) as QueuedBatch[];
+  }
+
+  ack(range: DeliveryRange, delivered: readonly BatchMeta[], deadLetters: DeadLetterInput[]): void {
+    this.store.transaction(() => {
+      for (const dl of deadLetters) this.store.addDeadLetter(dl);
+      this.stmts.del.run(range.first, range.last);
+      this.stmts.unpin.run(this.sinkId);
+    });
+    this.releasedBatches(delivered);
+  }
+
+  pinned(): DeliveryRange | undefined {
+    return this.stmts.pinned.get(this.sinkId) as DeliveryRange | undefined;
+  }
+
+  pin(range: DeliveryRange): void {
+    this.stmts.pin.run(this.sinkId, range.first, range.last);
+  }
+
+  close(): void {
+    this.wakeAll();
+  }
+}
+
+/** For users who accept losing what is queued when the process dies; never touches disk. */
+export class MemoryQueue extends SinkQueue {
+  private items: QueuedBatch[] = [];
+  private nextSeq = Date.now() * 1000;
+  private pinnedRange: DeliveryRange | undefined;
+
+  constructor(
+    private readonly store: QueueStore,
+    sink: string,
+    options: BufferOptions,
+  ) {
+    super(sink, options);
+  }
+
+  append(data: Buffer, events: number, createdUs: number): number {
+    const seq = this.nextSeq++;
+    // The caller's buffer is reused for the next encode: keep a copy.
+    this.items.push({ seq, events, bytes: data.length, createdUs, data: Buffer.from(data) });
+    return seq;
+  }
+
+  head(limit: number): BatchMeta[] {
+    return this.items.slice(0, limit).map(({ seq, events, bytes, createdUs }) => ({ seq, events, bytes, createdUs }));
+  }
+
+  payloads(range: DeliveryRange): QueuedBatch[] {
+    return this.items.filter((b) => b.seq >= range.first && b.seq <= range.last);
+  }
+
+  ack(range: DeliveryRange, delivered: readonly BatchMeta[], deadLetters: DeadLetterInput[]): void {
+    if (deadLetters.length > 0) this.store.transaction(() => deadLetters.forEach((dl) => this.store.addDeadLetter(dl)));
+    this.items = this.items.filter((b) => b.seq < range.first || b.seq > range.last);
+    this.pinnedRange = undefined;
+    this.releasedBatches(delivered);
+  }
+
+  pinned(): DeliveryRange | undefined {
+    return this.pinnedRange;
+  }
+
+  pin(range: DeliveryRange): void {
+    this.pinnedRange = range;
+  }
+
+  close(): void {
+    this.wakeAll();
+  }
+}

@@ -1,0 +1,201 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { ThermoclineError } from '../errors.js';
+import type { Json } from '../plugin/types.js';
+
+/**
+ * The agent's one SQLite database under `data_dir` (DESIGN section 1): a queue table per sink
+ * holding whole encoded batches, source checkpoints, the pinned delivery of each sink, the
+ * dead-letter table and small per-component state. WAL mode; a batch and its source's checkpoint
+ * commit in one transaction.
+ *
+ * Durability: with `synchronous = NORMAL` (the default) a committed transaction survives the
+ * process being killed at any moment; after a power loss or kernel crash the last transactions
+ * may be lost. `synchronous = FULL` also survives those, at the cost of an fsync per commit.
+ */
+
+export type Synchronous = 'normal' | 'full';
+
+const SCHEMA_VERSION = 1;
+
+export interface QueuedBatch {
+  seq: number;
+  events: number;
+  bytes: number;
+  createdUs: number;
+  data: Buffer;
+}
+
+export interface DeadLetterInput {
+  sink: string;
+  seq: number;
+  error: string;
+  events: number;
+  data: Buffer;
+  /** Indices (within `data`) of the rejected rows with their reasons, when only some rows failed. */
+  rows?: Array<{ index: number; reason: string }>;
+}
+
+interface SinkRow {
+  id: number;
+  name: string;
+}
+
+export class QueueStore {
+  readonly db: Database.Database;
+  readonly path: string;
+  private readonly sinkIds = new Map<string, number>();
+
+  static open(dataDir: string, options: { synchronous?: Synchronous } = {}): QueueStore {
+    try {
+      fs.mkdirSync(dataDir, { recursive: true });
+      fs.accessSync(dataDir, fs.constants.W_OK);
+    } catch (err) {
+      throw new ThermoclineError('TC_DATA_DIR', `data_dir "${dataDir}" is not a writable directory: ${(err as Error).message}`, { cause: err });
+    }
+    const file = path.join(dataDir, 'queue.db');
+    try {
+      return new QueueStore(file, options.synchronous ?? 'normal');
+    } catch (err) {
+      if (err instanceof ThermoclineError) throw err;
+      const code = (err as { code?: string }).code ?? '';
+      if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
+        throw new ThermoclineError('TC_QUEUE_CORRUPT', `queue database ${file} is corrupt (${(err as Error).message})`, { cause: err });
+      }
+      if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code.startsWith('SQLITE_IOERR')) {
+        throw new ThermoclineError('TC_DATA_DIR', `cannot open queue database ${file}: ${(err as Error).message}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private constructor(file: string, synchronous: Synchronous) {
+    this.path = file;
+    this.db = new Database(file);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      // Large blobs: keep checkpoints of the WAL from stalling appends for long.
+      this.db.pragma('wal_autocheckpoint = 4000');
+      this.db.pragma('busy_timeout = 5000');
+      this.migrate();
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+  }
+
+  private migrate(): void {
+    const db = this.db;
+    db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+    if (row && Number(row.value) !== SCHEMA_VERSION) {
+      throw new ThermoclineError('TC_QUEUE_CORRUPT', `queue database ${this.path} has schema version ${row.value}; this agent understands ${SCHEMA_VERSION}`);
+    }
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS sinks (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+      CREATE TABLE IF NOT EXISTS checkpoints (source TEXT PRIMARY KEY, value TEXT NOT NULL, updated_us INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS deliveries (sink_id INTEGER PRIMARY KEY, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS dead_letter (
+        id INTEGER PRIMARY KEY, component TEXT NOT NULL, seq INTEGER, failed_us INTEGER NOT NULL,
+        error TEXT NOT NULL, events INTEGER NOT NULL, rows TEXT, data BLOB NOT NULL);
+      CREATE TABLE IF NOT EXISTS state (component TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (component, key));
+    `);
+    db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+    for (const s of db.prepare(`SELECT id, name FROM sinks`).all() as SinkRow[]) this.sinkIds.set(s.name, s.id);
+  }
+
+  /** The queue table of a sink, created on first use. */
+  sinkTable(sink: string): string {
+    let id = this.sinkIds.get(sink);
+    if (id === undefined) {
+      id = Number(this.db.prepare(`INSERT INTO sinks (name) VALUES (?)`).run(sink).lastInsertRowid);
+      this.sinkIds.set(sink, id);
+    }
+    const table = `q_${id}`;
+    const created = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);
+    if (!created) {
+      this.db.transaction(() => {
+        this.db.exec(`CREATE TABLE ${table} (seq INTEGER PRIMARY KEY AUTOINCREMENT, created_us INTEGER NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL, data BLOB NOT NULL)`);
+        // Sequence numbers start at the creation time in microseconds, so a queue database that
+        // was deleted and recreated never reuses a (sink, seq) that a destination's ledger or
+        // deduplication window has already seen.
+        this.db.prepare(`INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)`).run(table, Date.now() * 1000);
+      })();
+    }
+    return table;
+  }
+
+  sinkId(sink: string): number {
+    this.sinkTable(sink);
+    return this.sinkIds.get(sink) as number;
+  }
+
+  private checkpointStmt: Database.Statement | undefined;
+
+  /** Call inside the transaction that appends the batch the checkpoint belongs to. */
+  putCheckpoint(source: string, value: Json, updatedUs: number): void {
+    this.checkpointStmt ??= this.db.prepare(
+      `INSERT INTO checkpoints (source, value, updated_us) VALUES (?, ?, ?) ON CONFLICT (source) DO UPDATE SET value = excluded.value, updated_us = excluded.updated_us`,
+    );
+    this.checkpointStmt.run(source, JSON.stringify(value), updatedUs);
+  }
+
+  getCheckpoint(source: string): Json | undefined {
+    const row = this.db.prepare(`SELECT value FROM checkpoints WHERE source = ?`).get(source) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as Json) : undefined;
+  }
+
+  getState(component: string, key: string): Json | undefined {
+    const row = this.db.prepare(`SELECT value FROM state WHERE component = ? AND key = ?`).get(component, key) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as Json) : undefined;
+  }
+
+  setState(component: string, key: string, value: Json): void {
+    this.db.prepare(`INSERT INTO state (component, key, value) VALUES (?, ?, ?) ON CONFLICT (component, key) DO UPDATE SET value = excluded.value`).run(component, key, JSON.stringify(value));
+  }
+
+  deleteState(component: string, key: string): void {
+    this.db.prepare(`DELETE FROM state WHERE component = ? AND key = ?`).run(component, key);
+  }
+
+  allState(component: string): Record<string, Json> {
+    const out: Record<string, Json> = {};
+    for (const r of this.db.prepare(`SELECT key, value FROM state WHERE component = ?`).all(component) as Array<{ key: string; value: string }>) {
+      out[r.key] = JSON.parse(r.value) as Json;
+    }
+    return out;
+  }
+
+  addDeadLetter(entry: DeadLetterInput): void {
+    this.db
+      .prepare(`INSERT INTO dead_letter (component, seq, failed_us, error, events, rows, data) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(entry.sink, entry.seq, Date.now() * 1000, entry.error, entry.events, entry.rows ? JSON.stringify(entry.rows) : null, entry.data);
+  }
+
+  deadLetterCount(component?: string): number {
+    const row = (component === undefined
+      ? this.db.prepare(`SELECT count(*) AS n FROM dead_letter`).get()
+      : this.db.prepare(`SELECT count(*) AS n FROM dead_letter WHERE component = ?`).get(component)) as { n: number };
+    return row.n;
+  }
+
+  deadLetters(component: string): Array<{ seq: number | null; error: string; events: number; rows: string | null; data: Buffer }> {
+    return this.db.prepare(`SELECT seq, error, events, rows, data FROM dead_letter WHERE component = ? ORDER BY id`).all(component) as Array<{
+      seq: number | null;
+      error: string;
+      events: number;
+      rows: string | null;
+      data: Buffer;
+    }>;
+  }
+
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

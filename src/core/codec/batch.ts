@@ -1,0 +1,318 @@
+import type { HistogramValue, Labels, MetricType, SpanStatusCode, TelemetryEvent } from '../events.js';
+import { ByteReader, ByteWriter } from './writer.js';
+
+/**
+ * The queue's batch encoding. A batch is stored as one blob (DESIGN section 1). Events in a batch
+ * repeat most of their strings (service, host, level, label sets), so each string field keeps the
+ * value it had in the previous event of the batch and a repeat costs one byte; label keys and
+ * values go through a per-batch dictionary. Decoding returns shared strings and shared label
+ * objects for repeats: events handed to sinks are read-only.
+ *
+ * Layout: magic 'T', version 1, varint count, then per event a kind byte and its fields.
+ */
+
+const MAGIC = 0x54;
+const VERSION = 1;
+const enum Kind {
+  Log = 1,
+  Metric = 2,
+  Span = 3,
+  Event = 4,
+}
+const enum Slot {
+  LogService,
+  LogHost,
+  LogLevel,
+  LogTrace,
+  LogSpan,
+  LogMessage,
+  MetricName,
+  SpanTrace,
+  SpanId,
+  SpanParent,
+  SpanService,
+  SpanName,
+  SpanStatusMessage,
+  SpanEventName,
+  EventType,
+  EventService,
+  EventSeverity,
+  EventPayload,
+  Count,
+}
+const enum LabelSlot {
+  Log,
+  Metric,
+  SpanAttr,
+  SpanEventAttr,
+  Count,
+}
+
+const METRIC_TYPES: MetricType[] = ['gauge', 'counter', 'summary', 'histogram'];
+const METRIC_TYPE_CODE: Record<MetricType, number> = { gauge: 0, counter: 1, summary: 2, histogram: 3 };
+const STATUS: SpanStatusCode[] = ['UNSET', 'OK', 'ERROR'];
+const STATUS_CODE: Record<SpanStatusCode, number> = { UNSET: 0, OK: 1, ERROR: 2 };
+
+function sameLabels(a: Labels, b: Labels): boolean {
+  if (a === b) return true;
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k]) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
+}
+
+class Encoder {
+  private readonly prev: string[] = new Array<string>(Slot.Count).fill('');
+  private readonly prevLabels: Labels[] = Array.from({ length: LabelSlot.Count }, () => ({}));
+  private readonly dict = new Map<string, number>();
+
+  constructor(private readonly w: ByteWriter) {}
+
+  private s(slot: Slot, v: string): void {
+    if (this.prev[slot] === v) {
+      this.w.u8(0);
+      return;
+    }
+    this.prev[slot] = v;
+    this.w.str(v);
+  }
+
+  private d(v: string): void {
+    const idx = this.dict.get(v);
+    if (idx !== undefined) {
+      this.w.varint(idx + 1);
+      return;
+    }
+    this.dict.set(v, this.dict.size);
+    this.w.u8(0);
+    this.w.str(v);
+  }
+
+  private labels(slot: LabelSlot, labels: Labels): void {
+    if (sameLabels(this.prevLabels[slot] as Labels, labels)) {
+      this.w.u8(0);
+      return;
+    }
+    this.prevLabels[slot] = labels;
+    const keys = Object.keys(labels);
+    this.w.varint(keys.length + 1);
+    for (const k of keys) {
+      this.d(k);
+      this.d(labels[k] as string);
+    }
+  }
+
+  private histogram(h: HistogramValue): void {
+    this.w.f64(h.count);
+    this.w.f64(h.sum);
+    const keys = Object.keys(h.buckets);
+    this.w.varint(keys.length);
+    for (const k of keys) {
+      this.d(k);
+      this.w.f64(h.buckets[k] as number);
+    }
+  }
+
+  event(e: TelemetryEvent): void {
+    const w = this.w;
+    switch (e.kind) {
+      case 'log':
+        w.u8(Kind.Log);
+        w.f64(e.time_us);
+        this.s(Slot.LogService, e.service);
+        this.s(Slot.LogHost, e.host);
+        this.s(Slot.LogLevel, e.level);
+        this.s(Slot.LogTrace, e.trace_id);
+        this.s(Slot.LogSpan, e.span_id);
+        this.s(Slot.LogMessage, e.message);
+        this.labels(LabelSlot.Log, e.labels);
+        return;
+      case 'metric':
+        w.u8(Kind.Metric);
+        w.u8(METRIC_TYPE_CODE[e.type]);
+        this.s(Slot.MetricName, e.name);
+        this.labels(LabelSlot.Metric, e.labels);
+        w.f64(e.time_us);
+        if (e.type === 'histogram') this.histogram(e.histogram);
+        else w.f64(e.value);
+        return;
+      case 'span':
+        w.u8(Kind.Span);
+        this.s(Slot.SpanTrace, e.trace_id);
+        this.s(Slot.SpanId, e.span_id);
+        this.s(Slot.SpanParent, e.parent_span_id);
+        this.s(Slot.SpanService, e.service);
+        this.s(Slot.SpanName, e.name);
+        w.f64(e.start_us);
+        w.f64(e.end_us);
+        w.f64(e.duration_ns);
+        w.u8(STATUS_CODE[e.status_code]);
+        this.s(Slot.SpanStatusMessage, e.status_message);
+        this.labels(LabelSlot.SpanAttr, e.attr);
+        w.varint(e.events.length);
+        for (const se of e.events) {
+          w.f64(se.time_us);
+          this.s(Slot.SpanEventName, se.name);
+          this.labels(LabelSlot.SpanEventAttr, se.attr);
+        }
+        return;
+      case 'event':
+        w.u8(Kind.Event);
+        w.f64(e.time_us);
+        this.s(Slot.EventType, e.type);
+        this.s(Slot.EventService, e.service);
+        this.s(Slot.EventSeverity, e.severity);
+        this.s(Slot.EventPayload, JSON.stringify(e.payload));
+        return;
+    }
+  }
+}
+
+class Decoder {
+  private readonly prev: string[] = new Array<string>(Slot.Count).fill('');
+  private readonly prevLabels: Labels[] = Array.from({ length: LabelSlot.Count }, () => ({}));
+  private readonly dict: string[] = [];
+
+  constructor(private readonly r: ByteReader) {}
+
+  private s(slot: Slot): string {
+    const tag = this.r.varint();
+    if (tag === 0) return this.prev[slot] as string;
+    const v = this.r.strBody(tag - 1);
+    this.prev[slot] = v;
+    return v;
+  }
+
+  private d(): string {
+    const tag = this.r.varint();
+    if (tag > 0) {
+      const v = this.dict[tag - 1];
+      if (v === undefined) throw new RangeError('batch dictionary index out of range');
+      return v;
+    }
+    const v = this.r.strBody(this.r.varint() - 1);
+    this.dict.push(v);
+    return v;
+  }
+
+  private labels(slot: LabelSlot): Labels {
+    const tag = this.r.varint();
+    if (tag === 0) return this.prevLabels[slot] as Labels;
+    const out: Labels = {};
+    for (let i = 1; i < tag; i++) {
+      const k = this.d();
+      out[k] = this.d();
+    }
+    this.prevLabels[slot] = out;
+    return out;
+  }
+
+  private histogram(): HistogramValue {
+    const count = this.r.f64();
+    const sum = this.r.f64();
+    const n = this.r.varint();
+    const buckets: Record<string, number> = {};
+    for (let i = 0; i < n; i++) {
+      const k = this.d();
+      buckets[k] = this.r.f64();
+    }
+    return { count, sum, buckets };
+  }
+
+  event(): TelemetryEvent {
+    const r = this.r;
+    const kind = r.u8();
+    switch (kind) {
+      case Kind.Log: {
+        const time_us = r.f64();
+        return {
+          kind: 'log',
+          time_us,
+          service: this.s(Slot.LogService),
+          host: this.s(Slot.LogHost),
+          level: this.s(Slot.LogLevel),
+          trace_id: this.s(Slot.LogTrace),
+          span_id: this.s(Slot.LogSpan),
+          message: this.s(Slot.LogMessage),
+          labels: this.labels(LabelSlot.Log),
+        };
+      }
+      case Kind.Metric: {
+        const type = METRIC_TYPES[r.u8()];
+        if (type === undefined) throw new RangeError('unknown metric type in batch');
+        const name = this.s(Slot.MetricName);
+        const labels = this.labels(LabelSlot.Metric);
+        const time_us = r.f64();
+        if (type === 'histogram') return { kind: 'metric', type, name, labels, time_us, histogram: this.histogram() };
+        return { kind: 'metric', type, name, labels, time_us, value: r.f64() };
+      }
+      case Kind.Span: {
+        const trace_id = this.s(Slot.SpanTrace);
+        const span_id = this.s(Slot.SpanId);
+        const parent_span_id = this.s(Slot.SpanParent);
+        const service = this.s(Slot.SpanService);
+        const name = this.s(Slot.SpanName);
+        const start_us = r.f64();
+        const end_us = r.f64();
+        const duration_ns = r.f64();
+        const status_code = STATUS[r.u8()] ?? 'UNSET';
+        const status_message = this.s(Slot.SpanStatusMessage);
+        const attr = this.labels(LabelSlot.SpanAttr);
+        const n = r.varint();
+        const events = new Array<{ time_us: number; name: string; attr: Labels }>(n);
+        for (let i = 0; i < n; i++) {
+          const time_us = r.f64();
+          events[i] = { time_us, name: this.s(Slot.SpanEventName), attr: this.labels(LabelSlot.SpanEventAttr) };
+        }
+        return { kind: 'span', trace_id, span_id, parent_span_id, service, name, start_us, end_us, duration_ns, status_code, status_message, attr, events };
+      }
+      case Kind.Event: {
+        const time_us = r.f64();
+        const type = this.s(Slot.EventType);
+        const service = this.s(Slot.EventService);
+        const severity = this.s(Slot.EventSeverity);
+        const payload = JSON.parse(this.s(Slot.EventPayload)) as Record<string, unknown>;
+        return { kind: 'event', time_us, type, service, severity, payload };
+      }
+      default:
+        throw new RangeError(`unknown event kind ${kind} in batch`);
+    }
+  }
+}
+
+/**
+ * Encode into `writer` (reused between calls to avoid garbage) and return a view of its bytes,
+ * valid until the writer's next use.
+ */
+export function encodeBatch(events: readonly TelemetryEvent[], writer = new ByteWriter()): Buffer {
+  writer.reset();
+  writer.u8(MAGIC);
+  writer.u8(VERSION);
+  writer.varint(events.length);
+  const enc = new Encoder(writer);
+  for (const e of events) enc.event(e);
+  return writer.bytes();
+}
+
+export function decodeBatch(buf: Buffer): TelemetryEvent[] {
+  const r = new ByteReader(buf);
+  if (r.u8() !== MAGIC) throw new RangeError('not a Thermocline batch');
+  const version = r.u8();
+  if (version !== VERSION) throw new RangeError(`unsupported batch version ${version}`);
+  const n = r.varint();
+  const dec = new Decoder(r);
+  const out = new Array<TelemetryEvent>(n);
+  for (let i = 0; i < n; i++) out[i] = dec.event();
+  if (r.off !== buf.length) throw new RangeError('trailing bytes after batch');
+  return out;
+}
+
+/** Number of events in an encoded batch, without decoding it. */
+export function batchCount(buf: Buffer): number {
+  const r = new ByteReader(buf);
+  r.off = 2;
+  return r.varint();
+}

@@ -1,0 +1,246 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import toml from 'toml';
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { loadCustomPlugins } from '../plugin/load.js';
+import type { PluginRegistry } from '../plugin/registry.js';
+import type { AnyPlugin, ComponentKind } from '../plugin/types.js';
+import { checkTopology, parseRef, Topology, type GraphNode, type OutputRef } from '../topology/graph.js';
+import { interpolate } from './interpolate.js';
+import { formatPath, zodIssues } from './issues.js';
+import { KeyLocator } from './locate.js';
+import {
+  COMPONENT_ID,
+  sinkCommonShape,
+  sourceCommonShape,
+  topLevelSchema,
+  transformCommonShape,
+  type BatchConfig,
+  type BufferConfig,
+  type RetryConfig,
+  type TopLevelConfig,
+} from './schema.js';
+
+export interface SinkSettings {
+  buffer: BufferConfig;
+  batch: BatchConfig;
+  retry: RetryConfig;
+  healthcheck: { enabled: boolean };
+}
+
+export interface ComponentSpec {
+  id: string;
+  kind: ComponentKind;
+  type: string;
+  plugin: AnyPlugin;
+  /** The plugin's own options, parsed by its schema (runtime keys removed). */
+  options: Readonly<Record<string, unknown>>;
+  inputs: OutputRef[];
+  /** Present for sinks. */
+  sink?: SinkSettings;
+  /** Stable text of the component's table, to tell on reload whether it changed. */
+  fingerprint: string;
+}
+
+export interface LoadedConfig {
+  file: string | undefined;
+  /** Absolute `data_dir`. */
+  dataDir: string;
+  api: TopLevelConfig['api'];
+  log: TopLevelConfig['log'];
+  queue: TopLevelConfig['queue'];
+  shutdown: TopLevelConfig['shutdown'];
+  components: ComponentSpec[];
+  topology: Topology;
+  warnings: string[];
+  /** Secret values from the environment, to redact from logs. */
+  secrets: string[];
+  registry: PluginRegistry;
+}
+
+export interface LoadOptions {
+  registry: PluginRegistry;
+  env?: NodeJS.ProcessEnv;
+  /** Where relative plugin paths resolve (default: the config file's directory or cwd). */
+  baseDir?: string;
+  file?: string;
+}
+
+const KINDS: ComponentKind[] = ['source', 'transform', 'sink'];
+const COMMON: Record<ComponentKind, Record<string, z.ZodType>> = {
+  source: sourceCommonShape,
+  transform: transformCommonShape,
+  sink: sinkCommonShape,
+};
+
+export async function loadConfigFile(file: string, options: Omit<LoadOptions, 'file'>): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('TC_CONFIG_READ', [{ path: '', message: `cannot read config file: ${(err as Error).message}` }], file);
+  }
+  return parseConfig(text, { ...options, file, baseDir: options.baseDir ?? path.dirname(path.resolve(file)) });
+}
+
+/** Parse and validate a config text; every problem is reported in one ConfigError. */
+export async function parseConfig(source: string, options: LoadOptions): Promise<LoadedConfig> {
+  const { file } = options;
+  const registry = options.registry.clone();
+  const { text, issues: envIssues, secrets } = interpolate(source, options.env);
+  const raw = parseToml(text, file);
+  const locator = new KeyLocator(text);
+  const issues: ConfigIssue[] = [...envIssues];
+
+  const top = topLevelSchema.safeParse(raw);
+  if (!top.success) {
+    issues.push(...zodIssues(top.error, [], locator, (p) => (p.length === 0 ? Object.keys(topLevelSchema.shape) : undefined)));
+    throw new ConfigError(pickCode(issues), issues, file);
+  }
+  const cfg = top.data;
+  issues.push(...(await loadCustomPlugins(cfg.plugins.load, options.baseDir ?? process.cwd(), registry)));
+
+  const components: ComponentSpec[] = [];
+  const seen = new Map<string, ComponentKind>();
+  for (const kind of KINDS) {
+    const tables = cfg[`${kind}s`];
+    for (const [id, table] of Object.entries(tables)) {
+      const prefix = [`${kind}s`, id];
+      const where = formatPath(prefix);
+      if (!COMPONENT_ID.test(id)) {
+        issues.push({ path: where, line: locator.lineOf(prefix), message: 'component ids may contain only letters, digits, "_" and "-"' });
+        continue;
+      }
+      const other = seen.get(id);
+      if (other) {
+        issues.push({ path: where, line: locator.lineOf(prefix), message: `the id "${id}" is also used by a ${other}; ids must be unique across sources, transforms and sinks` });
+        continue;
+      }
+      seen.set(id, kind);
+      const spec = parseComponent(kind, id, table, registry, locator, issues);
+      if (spec) components.push(spec);
+    }
+  }
+
+  const topology = new Topology(components.map(toNode));
+  const check = checkTopology(topology);
+  issues.push(...check.issues.map((i) => ({ ...i, line: i.line ?? locator.lineOf(i.path.split('.').map((p) => p.replace(/\[\d+\]$/, ''))) })));
+  if (issues.length > 0) throw new ConfigError(pickCode(issues), issues, file);
+
+  return deepFreeze({
+    file,
+    dataDir: path.resolve(cfg.data_dir),
+    api: cfg.api,
+    log: cfg.log,
+    queue: cfg.queue,
+    shutdown: cfg.shutdown,
+    components,
+    topology,
+    warnings: check.warnings,
+    secrets,
+    registry,
+  });
+}
+
+function parseToml(text: string, file: string | undefined): unknown {
+  try {
+    return toml.parse(text);
+  } catch (err) {
+    const e = err as { message: string; line?: number; column?: number; location?: { start: { line: number; column: number } }; found?: string | null };
+    const line = e.location?.start.line ?? e.line;
+    const column = e.location?.start.column ?? e.column;
+    const message = e.location
+      ? `syntax error: unexpected ${e.found == null ? 'end of file' : e.found === '\n' ? 'end of line' : JSON.stringify(e.found)}`
+      : e.message;
+    throw new ConfigError('TC_CONFIG_SYNTAX', [{ path: '', line, column, message }], file);
+  }
+}
+
+function parseComponent(kind: ComponentKind, id: string, table: Record<string, unknown>, registry: PluginRegistry, locator: KeyLocator, issues: ConfigIssue[]): ComponentSpec | undefined {
+  const prefix = [`${kind}s`, id];
+  const type = table.type;
+  if (typeof type !== 'string') {
+    issues.push({ path: formatPath([...prefix, 'type']), line: locator.lineOf(prefix), message: `is required: the ${kind} plugin type (one of ${registry.types(kind).join(', ')})` });
+    return undefined;
+  }
+  const plugin = registry.get(kind, type);
+  if (!plugin) {
+    issues.push({
+      path: formatPath([...prefix, 'type']),
+      line: locator.lineOf([...prefix, 'type']),
+      code: 'TC_PLUGIN_UNKNOWN_TYPE',
+      message: `unknown ${kind} type "${type}"; known ${kind} types: ${registry.types(kind).join(', ')}`,
+    });
+    return undefined;
+  }
+  const common = COMMON[kind];
+  const schema = z.strictObject({ ...common, ...plugin.config.shape });
+  const parsed = schema.safeParse(table);
+  if (!parsed.success) {
+    issues.push(...zodIssues(parsed.error, prefix, locator, (p) => (p.length === 0 ? Object.keys(schema.shape) : undefined)));
+    return undefined;
+  }
+  const all = parsed.data as Record<string, unknown>;
+  const options: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(all)) if (!(k in common)) options[k] = v;
+  const before = issues.length;
+  for (const issue of plugin.validate?.(options as never) ?? []) {
+    const p = [...prefix, ...issue.path];
+    issues.push({ path: formatPath(p), line: locator.lineOf(p), message: issue.message });
+  }
+  if (issues.length > before) return undefined;
+  const inputs = ((all.inputs as string[] | undefined) ?? []).map(parseRef);
+  return {
+    id,
+    kind,
+    type,
+    plugin,
+    options,
+    inputs,
+    sink: kind === 'sink' ? { buffer: all.buffer as BufferConfig, batch: all.batch as BatchConfig, retry: all.retry as RetryConfig, healthcheck: all.healthcheck as { enabled: boolean } } : undefined,
+    fingerprint: JSON.stringify(table),
+  };
+}
+
+function toNode(spec: ComponentSpec): GraphNode {
+  const plugin = spec.plugin;
+  return {
+    id: spec.id,
+    kind: spec.kind,
+    inputs: spec.inputs,
+    namedOutputs: plugin.kind === 'transform' ? (plugin.outputs?.(spec.options as never) ?? []) : [],
+    acceptsInputs: plugin.kind === 'sink' ? plugin.acceptsInputs !== false : true,
+    dependsOn: plugin.dependsOn?.(spec.options as never) ?? [],
+  };
+}
+
+function pickCode(issues: ConfigIssue[]): 'TC_CONFIG_INVALID' | 'TC_CONFIG_ENV' | 'TC_TOPOLOGY' | 'TC_PLUGIN_UNKNOWN_TYPE' | 'TC_PLUGIN_LOAD' {
+  const codes = new Set(issues.map((i) => i.code));
+  if (codes.size === 1) {
+    const only = [...codes][0];
+    if (only === 'TC_TOPOLOGY' || only === 'TC_PLUGIN_UNKNOWN_TYPE' || only === 'TC_PLUGIN_LOAD') return only;
+  }
+  if (issues.every((i) => i.message.startsWith('environment variable'))) return 'TC_CONFIG_ENV';
+  return 'TC_CONFIG_INVALID';
+}
+
+/** Validated config is frozen (STYLE: Fastify freezes its config). Topology and registry are live objects and stay as they are. */
+function deepFreeze<T extends LoadedConfig>(cfg: T): T {
+  const freeze = (v: unknown): void => {
+    if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;
+    if (v instanceof Date) return;
+    Object.freeze(v);
+    for (const child of Object.values(v)) freeze(child);
+  };
+  for (const c of cfg.components) {
+    freeze(c.options);
+    freeze(c.sink);
+    freeze(c.inputs);
+  }
+  freeze(cfg.api);
+  freeze(cfg.log);
+  freeze(cfg.queue);
+  freeze(cfg.shutdown);
+  return cfg;
+}

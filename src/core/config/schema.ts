@@ -1,0 +1,109 @@
+import { z } from 'zod';
+import { byteSize, listenAddress } from './units.js';
+
+/** Component ids become metric labels and named outputs (`<id>.<output>`): no dots. */
+export const COMPONENT_ID = /^[A-Za-z0-9_-]+$/;
+
+const componentTable = z.record(z.string(), z.record(z.string(), z.unknown()));
+
+export const topLevelSchema = z.strictObject({
+  data_dir: z.string().min(1).default('./data').describe('Directory for the queue database, checkpoints, state and embedded stores. Relative paths resolve against the working directory.'),
+  api: z
+    .strictObject({
+      enabled: z.boolean().default(true).describe('Serve /health, /metrics and /components.'),
+      address: listenAddress().default('127.0.0.1:8686').describe('Listen address of the API. Loopback by default; the API has no authentication.'),
+    })
+    .prefault({})
+    .describe('The agent\'s own HTTP API.'),
+  log: z
+    .strictObject({
+      level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info').describe('Minimum level of the JSON logs written to stdout.'),
+    })
+    .prefault({}),
+  queue: z
+    .strictObject({
+      synchronous: z
+        .enum(['normal', 'full'])
+        .default('normal')
+        .describe('SQLite durability. "normal": committed batches survive the process being killed at any moment. "full": they also survive power loss, at the cost of an fsync per commit.'),
+    })
+    .prefault({})
+    .describe('The durable queue shared by all sinks.'),
+  shutdown: z
+    .strictObject({
+      timeout_secs: z.number().positive().default(30).describe('How long a graceful stop (SIGTERM/SIGINT) may take before the agent exits anyway.'),
+    })
+    .prefault({}),
+  plugins: z
+    .strictObject({
+      load: z.array(z.string().min(1)).default([]).describe('Custom plugins: file paths (relative to the config file) or npm package names.'),
+    })
+    .prefault({}),
+  sources: componentTable.default({}),
+  transforms: componentTable.default({}),
+  sinks: componentTable.default({}),
+});
+
+export type TopLevelConfig = z.output<typeof topLevelSchema>;
+
+const inputs = z.array(z.string().min(1)).min(1, 'needs at least one input').describe('Ids of the components (or named outputs `<transform>.<output>`) this one consumes.');
+
+export const sourceCommonShape = {
+  type: z.string().describe('The plugin type.'),
+};
+
+export const transformCommonShape = {
+  type: z.string().describe('The plugin type.'),
+  inputs,
+};
+
+export const bufferSchema = z
+  .strictObject({
+    type: z.enum(['disk', 'memory']).default('disk').describe('"disk": the SQLite queue, survives restarts. "memory": lost when the process dies.'),
+    max_bytes: byteSize().default(268_435_456).describe('Capacity of the queue in encoded bytes (default 256 MiB).'),
+    max_events: z.number().int().positive().optional().describe('Memory buffers only: capacity in events as well.'),
+    when_full: z.enum(['block', 'drop_newest']).default('block').describe('"block": producers wait (the file source pauses, OTLP answers 503). "drop_newest": new events for this sink are dropped and counted.'),
+  })
+  .prefault({});
+
+export const batchSchema = z
+  .strictObject({
+    max_events: z.number().int().positive().optional().describe('Most events per delivery.'),
+    max_bytes: byteSize().optional().describe('Most encoded bytes per delivery.'),
+    timeout_secs: z.number().nonnegative().optional().describe('How long to wait for a batch to fill before delivering what is queued.'),
+  })
+  .prefault({});
+
+export const retrySchema = z
+  .strictObject({
+    initial_backoff_secs: z.number().positive().default(1).describe('First wait after a retryable error; doubles each time, with jitter.'),
+    max_backoff_secs: z.number().positive().default(60).describe('Longest wait between retries.'),
+    max_unclassified_attempts: z
+      .number()
+      .int()
+      .positive()
+      .default(5)
+      .describe('Attempts for errors the sink did not classify as retryable or permanent before the batch is dead-lettered.'),
+  })
+  .prefault({});
+
+export const sinkCommonShape = {
+  type: z.string().describe('The plugin type.'),
+  inputs: inputs.optional(),
+  buffer: bufferSchema,
+  batch: batchSchema,
+  retry: retrySchema,
+  healthcheck: z
+    .strictObject({ enabled: z.boolean().default(true).describe('Run the sink\'s health check at start and report it in /health.') })
+    .prefault({}),
+};
+
+export const COMMON_KEYS = {
+  source: Object.keys(sourceCommonShape),
+  transform: Object.keys(transformCommonShape),
+  sink: Object.keys(sinkCommonShape),
+} as const;
+
+export type BufferConfig = z.output<typeof bufferSchema>;
+export type BatchConfig = z.output<typeof batchSchema>;
+export type RetryConfig = z.output<typeof retrySchema>;

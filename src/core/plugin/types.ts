@@ -1,0 +1,178 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { TelemetryEvent } from '../events.js';
+import type { ComponentMetrics } from '../telemetry/metrics.js';
+
+export type ComponentKind = 'source' | 'transform' | 'sink';
+
+/** A JSON value: what checkpoints and persisted state may hold. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** A plugin's options schema. Use `z.strictObject` (also for nested tables) so unknown keys are errors. */
+export type ConfigSchema = z.ZodObject;
+
+/** A problem a plugin's pure `validate` finds; `path` is relative to the component's table. */
+export interface PluginIssue {
+  path: Array<string | number>;
+  message: string;
+}
+
+/** Small persistent key-value store per component, in the agent's state database. */
+export interface StateStore {
+  get(key: string): Json | undefined;
+  set(key: string, value: Json): void;
+  delete(key: string): void;
+}
+
+/** Everything a component receives from the runtime. */
+export interface ComponentContext {
+  /** The component id: the key under `[sources]`, `[transforms]` or `[sinks]`. */
+  readonly id: string;
+  readonly kind: ComponentKind;
+  readonly type: string;
+  /** A pino logger bound to this component. Never log per event. */
+  readonly logger: Logger;
+  readonly metrics: ComponentMetrics;
+  /** Absolute path of `data_dir`. */
+  readonly dataDir: string;
+  readonly state: StateStore;
+  /** Aborted when the component is being stopped. */
+  readonly signal: AbortSignal;
+  /**
+   * Offer a value to other components (e.g. a sink's database connection that an exporter
+   * reuses). Other components read it with `lookup(id)`; declare the dependency with
+   * `dependsOn` so that the provider starts first.
+   */
+  publish(value: unknown): void;
+  lookup(componentId: string): unknown;
+}
+
+export interface EmitOptions {
+  /**
+   * When the queue of a `when_full = "block"` sink is full: wait (the default; the back-pressure
+   * point for readers like the file source) or return `'full'` at once (for receivers that
+   * answer their clients, like OTLP's 503).
+   */
+  wait?: boolean;
+}
+
+export type EmitOutcome = 'accepted' | 'full';
+
+export interface SourceContext extends ComponentContext {
+  /**
+   * Run `events` through the transforms and append the result to every consuming sink's queue,
+   * together with `checkpoint`, in one transaction. Resolves once both are durable, so a source
+   * must only advance its own position after it resolves. Rejects with `ShutdownError` when the
+   * agent stops while waiting for room.
+   */
+  emit(events: TelemetryEvent[], checkpoint?: Json, options?: EmitOptions): Promise<EmitOutcome>;
+  /** True while some `block` sink fed by this source is full: a scraper skips a due scrape. */
+  isBlocked(): boolean;
+  /** The checkpoint last committed by this source (from a previous run, too), if any. */
+  readonly checkpoint: Json | undefined;
+}
+
+/**
+ * Lifecycle contract (all components): `start` is called once; `stop` may be called without
+ * `start`, more than once, and must resolve within the shutdown deadline (the runtime stops
+ * waiting after it). After `stop` resolves, a source emits nothing more.
+ */
+export interface SourceInstance {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  healthcheck?(): Promise<void>;
+}
+
+/** Output of a transform: its default output, or a map of named outputs (`<id>.<name>`). */
+export type TransformResult = TelemetryEvent[] | Record<string, TelemetryEvent[]>;
+
+export interface TransformInstance {
+  /**
+   * Synchronous. May mutate and return the events it receives: the runtime gives each consumer
+   * its own copy where an output fans out to several transforms.
+   */
+  process(events: TelemetryEvent[]): TransformResult;
+  stop?(): Promise<void> | void;
+}
+
+export interface WriteMeta {
+  /** Sink id. */
+  sink: string;
+  /** First queue sequence number in this delivery: with `sink` the stable identity of the batch. */
+  seq: number;
+  /** Last sequence number covered by this delivery (deliveries may merge queued batches). */
+  lastSeq: number;
+  /** 1 on the first attempt. */
+  attempt: number;
+  /** `"<sink>:<seq>"`: the idempotency token for this delivery (replays carry the same one). */
+  token: string;
+}
+
+/** A row the sink isolated as bad; the runtime puts it in the dead-letter table. */
+export interface RejectedRow {
+  index: number;
+  reason: string;
+}
+
+export interface WriteResult {
+  rejected?: RejectedRow[];
+}
+
+export interface SinkInstance {
+  /** Connect, migrate, warm caches. A thrown `RetryableError` is retried in the background. */
+  start?(): Promise<void>;
+  /**
+   * Deliver one batch. Resolve only when it is durable at the destination. Throw
+   * `RetryableError` (kept and retried) or `PermanentError` (dead-lettered). Return rows that
+   * were isolated as bad after the good ones were written. Replays carry the same `meta.token`.
+   */
+  write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void>;
+  stop?(): Promise<void>;
+  /** Does what a write does (connect, check permissions) without writing data. */
+  healthcheck?(): Promise<void>;
+}
+
+export interface BatchDefaults {
+  /** Events per delivery. */
+  max_events: number;
+  /** Encoded bytes per delivery. */
+  max_bytes: number;
+  /** How long to wait for a batch to fill before delivering what is there. */
+  timeout_secs: number;
+}
+
+interface PluginBase<S extends ConfigSchema> {
+  /** `lower_snake_case`; sources and sinks are nouns, transforms are verbs. */
+  type: string;
+  /** One sentence for docs and `--help`. */
+  summary: string;
+  config: S;
+  /** An example table (without `type`/`inputs`), used in docs and the shared lifecycle test. */
+  example?: Record<string, unknown>;
+  /** Pure semantic checks beyond the schema (no I/O). */
+  validate?(config: z.output<S>): PluginIssue[];
+  /** Ids of components that must start before this one (e.g. sinks whose connection it reuses). */
+  dependsOn?(config: z.output<S>): string[];
+}
+
+export interface SourcePlugin<S extends ConfigSchema = ConfigSchema> extends PluginBase<S> {
+  kind: 'source';
+  create(config: z.output<S>, ctx: SourceContext): SourceInstance;
+}
+
+export interface TransformPlugin<S extends ConfigSchema = ConfigSchema> extends PluginBase<S> {
+  kind: 'transform';
+  /** Named outputs, for transforms that split (`route`): consumers refer to `<id>.<name>`. */
+  outputs?(config: z.output<S>): string[];
+  create(config: z.output<S>, ctx: ComponentContext): TransformInstance;
+}
+
+export interface SinkPlugin<S extends ConfigSchema = ConfigSchema> extends PluginBase<S> {
+  kind: 'sink';
+  /** `false` for sinks that read on their own (the rollup exporter): no `inputs`, no queue. */
+  acceptsInputs?: boolean;
+  batch?: Partial<BatchDefaults>;
+  create(config: z.output<S>, ctx: ComponentContext): SinkInstance;
+}
+
+export type AnyPlugin = SourcePlugin | TransformPlugin | SinkPlugin;

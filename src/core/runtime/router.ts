@@ -1,0 +1,87 @@
+import type { TelemetryEvent } from '../events.js';
+import type { TransformInstance } from '../plugin/types.js';
+import type { OutputRef, Topology } from '../topology/graph.js';
+
+export type TapListener = (events: readonly TelemetryEvent[], output: string) => void;
+export type TransformFailure = (transformId: string, error: unknown, input: TelemetryEvent[]) => void;
+
+/**
+ * Runs a source's batch through the transform DAG (synchronously, in memory) and collects, per
+ * sink, the event arrays that reach it. A transform may mutate what it receives, so when an output
+ * feeds more than one consumer, each transform gets its own copy; sinks keep the original, which
+ * no transform touches afterwards.
+ */
+export class Router {
+  private readonly taps = new Map<string, Set<TapListener>>();
+
+  constructor(
+    private topology: Topology,
+    private transforms: ReadonlyMap<string, TransformInstance>,
+    private readonly onTransformError: TransformFailure,
+  ) {}
+
+  /** Swap in a rebuilt graph (on reload); taps stay attached. */
+  update(topology: Topology, transforms: ReadonlyMap<string, TransformInstance>): void {
+    this.topology = topology;
+    this.transforms = transforms;
+  }
+
+  route(sourceId: string, events: TelemetryEvent[]): Map<string, TelemetryEvent[][]> {
+    const out = new Map<string, TelemetryEvent[][]>();
+    if (events.length > 0) this.deliver({ component: sourceId, output: '' }, events, out);
+    return out;
+  }
+
+  tap(componentId: string, listener: TapListener): () => void {
+    let set = this.taps.get(componentId);
+    if (!set) {
+      set = new Set();
+      this.taps.set(componentId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.taps.delete(componentId);
+    };
+  }
+
+  private deliver(ref: OutputRef, events: TelemetryEvent[], out: Map<string, TelemetryEvent[][]>): void {
+    const listeners = this.taps.get(ref.component);
+    if (listeners) for (const l of listeners) l(events, ref.output);
+    const consumers = this.topology.consumers(ref);
+    if (consumers.length === 0) return;
+    let sinks = 0;
+    for (const c of consumers) {
+      if (c.kind !== 'sink') continue;
+      sinks++;
+      let list = out.get(c.id);
+      if (!list) {
+        list = [];
+        out.set(c.id, list);
+      }
+      list.push(events);
+    }
+    const transforms = consumers.length - sinks;
+    let seen = 0;
+    for (const c of consumers) {
+      if (c.kind !== 'transform') continue;
+      seen++;
+      const instance = this.transforms.get(c.id);
+      if (!instance) continue;
+      const ownsInput = sinks === 0 && seen === transforms;
+      const input = ownsInput ? events : structuredClone(events);
+      let result;
+      try {
+        result = instance.process(input);
+      } catch (err) {
+        this.onTransformError(c.id, err, ownsInput ? input : structuredClone(events));
+        continue;
+      }
+      if (Array.isArray(result)) {
+        if (result.length > 0) this.deliver({ component: c.id, output: '' }, result, out);
+      } else {
+        for (const [name, evs] of Object.entries(result)) if (evs.length > 0) this.deliver({ component: c.id, output: name }, evs, out);
+      }
+    }
+  }
+}

@@ -1,0 +1,186 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ComponentKind } from '../plugin/types.js';
+
+/**
+ * The agent's own telemetry (DESIGN section 6, STYLE 10). Hot paths bump plain numbers on a
+ * per-component stats object; prom-client reads them only when /metrics is scraped, so counting
+ * costs an addition, not a label lookup.
+ */
+
+export interface ComponentStats {
+  id: string;
+  kind: ComponentKind;
+  type: string;
+  receivedEvents: number;
+  receivedBytes: number;
+  sentEvents: number;
+  sentBytes: number;
+  dropped: Map<string, number>;
+  errors: Map<string, number>;
+}
+
+/** A plugin-specific counter or gauge, already bound to the component. */
+export interface BoundCounter {
+  inc(n?: number): void;
+}
+export interface BoundGauge {
+  set(v: number): void;
+}
+
+export interface ComponentMetrics {
+  readonly stats: ComponentStats;
+  received(events: number, bytes?: number): void;
+  sent(events: number, bytes?: number): void;
+  /** Events lost on purpose (queue full with drop_newest, cardinality limit, ...). */
+  dropped(events: number, reason: string): void;
+  /** One error of a low-cardinality `type` (e.g. `connect`, `parse`, `write`). */
+  error(type: string, n?: number): void;
+  /** `thermocline_<plugin type>_<name>`, labelled with the component id. */
+  counter(name: string, help: string): BoundCounter;
+  gauge(name: string, help: string): BoundGauge;
+}
+
+export interface QueueGaugeSource {
+  /** Current queue depth per sink. */
+  queueStats(): Array<{ sink: string; events: number; bytes: number; batches: number; maxBytes: number }>;
+}
+
+const componentLabels = ['component_id', 'component_kind', 'component_type'] as const;
+
+export class MetricsRegistry {
+  readonly registry = new Registry();
+  private readonly components = new Map<string, ComponentStats>();
+  private readonly custom = new Map<string, Counter | Gauge>();
+  private queueSource: QueueGaugeSource | undefined;
+  readonly deliveryLatency: Histogram<'component_id'>;
+  readonly checkpointLag: Gauge<'component_id'>;
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'thermocline_process_' });
+    const stats = () => [...this.components.values()];
+    const labels = (s: ComponentStats) => ({ component_id: s.id, component_kind: s.kind, component_type: s.type });
+    const fromStats = (name: string, help: string, pick: (s: ComponentStats) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: componentLabels,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const s of stats()) this.inc(labels(s), pick(s));
+        },
+      });
+    fromStats('thermocline_component_received_events_total', 'Events received by the component.', (s) => s.receivedEvents);
+    fromStats('thermocline_component_received_bytes_total', 'Bytes received by the component (wire or file bytes).', (s) => s.receivedBytes);
+    fromStats('thermocline_component_sent_events_total', 'Events the component passed on or delivered.', (s) => s.sentEvents);
+    fromStats('thermocline_component_sent_bytes_total', 'Encoded bytes the component delivered.', (s) => s.sentBytes);
+    new Counter({
+      name: 'thermocline_component_dropped_events_total',
+      help: 'Events dropped on purpose, by reason.',
+      labelNames: [...componentLabels, 'reason'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of stats()) for (const [reason, n] of s.dropped) this.inc({ ...labels(s), reason }, n);
+      },
+    });
+    new Counter({
+      name: 'thermocline_component_errors_total',
+      help: 'Errors by type.',
+      labelNames: [...componentLabels, 'error_type'],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const s of stats()) for (const [error_type, n] of s.errors) this.inc({ ...labels(s), error_type }, n);
+      },
+    });
+    const queue = () => this.queueSource?.queueStats() ?? [];
+    const queueGauge = (name: string, help: string, pick: (q: ReturnType<QueueGaugeSource['queueStats']>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['component_id'],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const q of queue()) this.set({ component_id: q.sink }, pick(q));
+        },
+      });
+    queueGauge('thermocline_buffer_events', 'Events waiting in the sink queue.', (q) => q.events);
+    queueGauge('thermocline_buffer_bytes', 'Encoded bytes waiting in the sink queue.', (q) => q.bytes);
+    queueGauge('thermocline_buffer_batches', 'Batches waiting in the sink queue.', (q) => q.batches);
+    queueGauge('thermocline_buffer_max_bytes', 'Configured capacity of the sink queue.', (q) => q.maxBytes);
+    this.deliveryLatency = new Histogram({
+      name: 'thermocline_delivery_latency_seconds',
+      help: 'Time from enqueue to acknowledged delivery, per batch.',
+      labelNames: ['component_id'],
+      buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [this.registry],
+    });
+    this.checkpointLag = new Gauge({
+      name: 'thermocline_checkpoint_lag_seconds',
+      help: 'Age of the oldest undelivered batch in the sink queue.',
+      labelNames: ['component_id'],
+      registers: [this.registry],
+    });
+  }
+
+  setQueueSource(source: QueueGaugeSource): void {
+    this.queueSource = source;
+  }
+
+  /** Stats survive a reload of the component: counters stay monotonic. */
+  forComponent(id: string, kind: ComponentKind, type: string): ComponentMetrics {
+    const key = `${kind}:${id}`;
+    let stats = this.components.get(key);
+    if (!stats || stats.type !== type) {
+      stats = { id, kind, type, receivedEvents: 0, receivedBytes: 0, sentEvents: 0, sentBytes: 0, dropped: new Map(), errors: new Map() };
+      this.components.set(key, stats);
+    }
+    const s = stats;
+    const bump = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n);
+    return {
+      stats: s,
+      received(events, bytes = 0) {
+        s.receivedEvents += events;
+        s.receivedBytes += bytes;
+      },
+      sent(events, bytes = 0) {
+        s.sentEvents += events;
+        s.sentBytes += bytes;
+      },
+      dropped: (events, reason) => bump(s.dropped, reason, events),
+      error: (type, n = 1) => bump(s.errors, type, n),
+      counter: (name, help) => {
+        const metric = this.customMetric('counter', `thermocline_${type}_${name}`, help) as Counter;
+        return { inc: (n = 1) => metric.inc({ component_id: id }, n) };
+      },
+      gauge: (name, help) => {
+        const metric = this.customMetric('gauge', `thermocline_${type}_${name}`, help) as Gauge;
+        return { set: (v) => metric.set({ component_id: id }, v) };
+      },
+    };
+  }
+
+  componentStats(): ComponentStats[] {
+    return [...this.components.values()];
+  }
+
+  private customMetric(kind: 'counter' | 'gauge', name: string, help: string): Counter | Gauge {
+    let metric = this.custom.get(name);
+    if (!metric) {
+      const opts = { name, help, labelNames: ['component_id'], registers: [this.registry] };
+      metric = kind === 'counter' ? new Counter(opts) : new Gauge(opts);
+      this.custom.set(name, metric);
+    }
+    return metric;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Thermocline's public API: the one door for built-in and custom plugins (DESIGN section 4).
+ * Plugin authors build schemas with the re-exported `z` so that config validation, docs and the
+ * editor JSON Schema all come from one definition.
+ */
+export { z } from 'zod';
+export { defineSink, defineSource, defineTransform } from './core/plugin/define.js';
+export type {
+  AnyPlugin,
+  BatchDefaults,
+  ComponentContext,
+  ComponentKind,
+  ConfigSchema,
+  EmitOptions,
+  EmitOutcome,
+  Json,
+  PluginIssue,
+  RejectedRow,
+  SinkInstance,
+  SinkPlugin,
+  SourceContext,
+  SourceInstance,
+  SourcePlugin,
+  StateStore,
+  TransformInstance,
+  TransformPlugin,
+  TransformResult,
+  WriteMeta,
+  WriteResult,
+} from './core/plugin/types.js';
+export type {
+  BusinessEvent,
+  EventKind,
+  HistogramValue,
+  Labels,
+  LogEvent,
+  MetricEvent,
+  MetricHistogram,
+  MetricPoint,
+  MetricType,
+  SpanEvent,
+  SpanEventEntry,
+  SpanStatusCode,
+  TelemetryEvent,
+} from './core/events.js';
+export { canonicalLabels, canonicalLabelsJson, labelsOf, timeOf, EVENT_KINDS } from './core/events.js';
+export { ConfigError, PermanentError, QueueFullError, RetryableError, ShutdownError, ThermoclineError, registerErrorCodes } from './core/errors.js';
+export { byteSize, duration, listenAddress } from './core/config/units.js';
+export type { ComponentMetrics, BoundCounter, BoundGauge } from './core/telemetry/metrics.js';

