@@ -1,9 +1,10 @@
 -- Seed §1.3: the 1-minute continuous aggregate exported to ClickHouse. WITH NO DATA lets it be
 -- created inside the migration's transaction (WITH DATA cannot); the refresh policy in
 -- R__policies.timescaledb.sql fills it.
--- Grouping by ms.labels equals grouping by labels_canonical(ms.labels): jsonb equality ignores key
--- order, so canonicalising never merges two groups; the seed's "GROUP BY labels" resolved to
--- ms.labels too (an input column wins over an output alias).
+-- The seed's "GROUP BY ..., labels" resolves to ms.labels (in GROUP BY an input column wins over an
+-- output alias); grouping by the selected expression itself is equivalent (jsonb equality ignores
+-- key order) and keeps the target list to group-by expressions and aggregates, the shape
+-- continuous aggregates are written for.
 CREATE MATERIALIZED VIEW IF NOT EXISTS metrics_1m
 WITH (timescaledb.continuous) AS
 SELECT time_bucket('1 minute', mp.time) AS bucket,
@@ -14,5 +15,5 @@ SELECT time_bucket('1 minute', mp.time) AS bucket,
        min(mp.value) AS min_v
 FROM metrics_points mp
 JOIN metric_series ms ON ms.series_id = mp.series_id
-GROUP BY bucket, ms.metric_name, ms.labels
+GROUP BY bucket, ms.metric_name, labels_canonical(ms.labels)
 WITH NO DATA;

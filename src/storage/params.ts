@@ -27,28 +27,44 @@ export const migrationParamsSchema = z
     series_foreign_key: z
       .boolean()
       .describe('Whether metrics_points/metrics_histogram.series_id reference metric_series (seed §1.2). Costs ~2.5x on COPY.'),
-  })
-  .superRefine((p, ctx) => {
-    const order = (lower: keyof typeof p, higher: keyof typeof p, why: string) => {
-      if (p[lower] >= p[higher]) ctx.addIssue({ code: 'custom', path: [lower], message: `must be less than ${higher} (${why})` });
-    };
-    order('pg_points_compress_after_days', 'pg_points_retention_days', 'chunks are compressed before they are dropped');
-    order('ch_warm_after_days', 'ch_cold_after_days', 'data moves hot -> warm -> cold');
-    order('ch_cold_after_days', 'ch_delete_after_days', 'data moves to cold before it is deleted');
-    // TimescaleDB rejects a refresh window narrower than two buckets (1-minute buckets here).
-    if (p.pg_cagg_start_offset_minutes - p.pg_cagg_end_offset_minutes < 2) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['pg_cagg_start_offset_minutes'],
-        message: 'must exceed pg_cagg_end_offset_minutes by at least 2 (the refresh window must cover two 1-minute buckets)',
-      });
-    }
-    if (p.pg_metrics_1m_retention_days * 1440 <= p.pg_cagg_start_offset_minutes) {
-      ctx.addIssue({ code: 'custom', path: ['pg_metrics_1m_retention_days'], message: 'must be longer than the refresh window' });
-    }
   });
 
 export type MigrationParams = z.infer<typeof migrationParamsSchema>;
+
+type Checkable = Partial<Record<keyof MigrationParams, unknown>>;
+
+/** A value that passed its own check, so relations between fields can be judged. */
+function whole(p: Checkable, key: keyof MigrationParams): number | undefined {
+  const v = p[key];
+  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : undefined;
+}
+
+/**
+ * Relations between parameters. Checked separately from the schema so that they are reported
+ * together with per-field errors (zod skips refinements once a field failed).
+ */
+function relationProblems(p: Checkable): string[] {
+  const problems: string[] = [];
+  const order = (lower: keyof MigrationParams, higher: keyof MigrationParams, why: string) => {
+    const lo = whole(p, lower);
+    const hi = whole(p, higher);
+    if (lo !== undefined && hi !== undefined && lo >= hi) problems.push(`${lower}: must be less than ${higher} (${why})`);
+  };
+  order('pg_points_compress_after_days', 'pg_points_retention_days', 'chunks are compressed before they are dropped');
+  order('ch_warm_after_days', 'ch_cold_after_days', 'data moves hot -> warm -> cold');
+  order('ch_cold_after_days', 'ch_delete_after_days', 'data moves to cold before it is deleted');
+  const start = whole(p, 'pg_cagg_start_offset_minutes');
+  const end = whole(p, 'pg_cagg_end_offset_minutes');
+  // TimescaleDB rejects a refresh window narrower than two buckets (1-minute buckets here).
+  if (start !== undefined && end !== undefined && start - end < 2) {
+    problems.push('pg_cagg_start_offset_minutes: must exceed pg_cagg_end_offset_minutes by at least 2 (the refresh window must cover two 1-minute buckets)');
+  }
+  const keep = whole(p, 'pg_metrics_1m_retention_days');
+  if (keep !== undefined && start !== undefined && keep * 1440 <= start) {
+    problems.push('pg_metrics_1m_retention_days: must be longer than the refresh window');
+  }
+  return problems;
+}
 
 export const DEFAULT_MIGRATION_PARAMS: Readonly<MigrationParams> = Object.freeze({
   pg_points_retention_days: 30,
@@ -74,12 +90,16 @@ export function resolveMigrationParams(overrides: unknown = {}): Readonly<Migrat
   if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {
     throw new StorageError('TC_MIGRATION_PARAMS_INVALID', 'invalid migration parameters: expected an object');
   }
-  const result = migrationParamsSchema.safeParse({ ...DEFAULT_MIGRATION_PARAMS, ...overrides });
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const key = issue.path.map(String).join('.');
-      return key === '' ? issue.message : `${key}: ${issue.message}`;
-    });
+  const merged: Checkable = { ...DEFAULT_MIGRATION_PARAMS, ...overrides };
+  const result = migrationParamsSchema.safeParse(merged);
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => {
+        const key = issue.path.map(String).join('.');
+        return key === '' ? issue.message : `${key}: ${issue.message}`;
+      });
+  problems.push(...relationProblems(merged));
+  if (!result.success || problems.length > 0) {
     throw new StorageError('TC_MIGRATION_PARAMS_INVALID', `invalid migration parameters:\n  ${problems.join('\n  ')}`);
   }
   return Object.freeze(result.data);

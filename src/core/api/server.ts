@@ -69,6 +69,7 @@ export class ApiServer {
     const limit = Math.max(1, Number(url.searchParams.get('limit') ?? 100) || 100);
     const sample = Math.min(1, Math.max(0, Number(url.searchParams.get('sample') ?? 1)));
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    res.flushHeaders(); // the client sees the stream open before the first event flows
     let sent = 0;
     const untap = rt.tap(id, (events, output) => {
       for (const e of events) {

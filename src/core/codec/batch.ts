@@ -4,9 +4,13 @@ import { ByteReader, ByteWriter } from './writer.js';
 /**
  * The queue's batch encoding. A batch is stored as one blob (DESIGN section 1). Events in a batch
  * repeat most of their strings (service, host, level, label sets), so each string field keeps the
- * value it had in the previous event of the batch and a repeat costs one byte; label keys and
- * values go through a per-batch dictionary. Decoding returns shared strings and shared label
- * objects for repeats: events handed to sinks are read-only.
+ * value it had in the previous event of the batch and a repeat costs one byte. Label keys go
+ * through a per-batch dictionary, and each key remembers its last value, so a label set that
+ * differs from the previous one only in `seq` costs the new `seq` value. Values are never hashed:
+ * a dictionary of values would pay a hash insert for every unique request id or sequence number.
+ * Decoding
+ * returns shared strings and shared label objects for repeats: events handed to sinks are
+ * read-only.
  *
  * Layout: magic 'T', version 1, varint count, then per event a kind byte and its fields.
  */
@@ -67,7 +71,8 @@ function sameLabels(a: Labels, b: Labels): boolean {
 class Encoder {
   private readonly prev: string[] = new Array<string>(Slot.Count).fill('');
   private readonly prevLabels: Labels[] = Array.from({ length: LabelSlot.Count }, () => ({}));
-  private readonly dict = new Map<string, number>();
+  private readonly keys = new Map<string, number>();
+  private readonly lastValue: string[] = [];
 
   constructor(private readonly w: ByteWriter) {}
 
@@ -80,14 +85,27 @@ class Encoder {
     this.w.str(v);
   }
 
-  private d(v: string): void {
-    const idx = this.dict.get(v);
+  /** A dictionary key: its index + 1, or 0 and the string the first time. */
+  private key(k: string): number {
+    const idx = this.keys.get(k);
     if (idx !== undefined) {
       this.w.varint(idx + 1);
+      return idx;
+    }
+    const next = this.keys.size;
+    this.keys.set(k, next);
+    this.w.u8(0);
+    this.w.str(k);
+    return next;
+  }
+
+  /** A label value: 0 when it repeats the key's last value, else the string. */
+  private value(keyIdx: number, v: string): void {
+    if (this.lastValue[keyIdx] === v) {
+      this.w.u8(0);
       return;
     }
-    this.dict.set(v, this.dict.size);
-    this.w.u8(0);
+    this.lastValue[keyIdx] = v;
     this.w.str(v);
   }
 
@@ -99,10 +117,7 @@ class Encoder {
     this.prevLabels[slot] = labels;
     const keys = Object.keys(labels);
     this.w.varint(keys.length + 1);
-    for (const k of keys) {
-      this.d(k);
-      this.d(labels[k] as string);
-    }
+    for (const k of keys) this.value(this.key(k), labels[k] as string);
   }
 
   private histogram(h: HistogramValue): void {
@@ -111,7 +126,7 @@ class Encoder {
     const keys = Object.keys(h.buckets);
     this.w.varint(keys.length);
     for (const k of keys) {
-      this.d(k);
+      this.key(k);
       this.w.f64(h.buckets[k] as number);
     }
   }
@@ -174,7 +189,8 @@ class Encoder {
 class Decoder {
   private readonly prev: string[] = new Array<string>(Slot.Count).fill('');
   private readonly prevLabels: Labels[] = Array.from({ length: LabelSlot.Count }, () => ({}));
-  private readonly dict: string[] = [];
+  private readonly keys: string[] = [];
+  private readonly lastValue: string[] = [];
 
   constructor(private readonly r: ByteReader) {}
 
@@ -186,15 +202,25 @@ class Decoder {
     return v;
   }
 
-  private d(): string {
+  private key(): number {
     const tag = this.r.varint();
     if (tag > 0) {
-      const v = this.dict[tag - 1];
-      if (v === undefined) throw new RangeError('batch dictionary index out of range');
+      if (tag > this.keys.length) throw new RangeError('batch dictionary index out of range');
+      return tag - 1;
+    }
+    this.keys.push(this.r.strBody(this.r.varint() - 1));
+    return this.keys.length - 1;
+  }
+
+  private value(keyIdx: number): string {
+    const tag = this.r.varint();
+    if (tag === 0) {
+      const v = this.lastValue[keyIdx];
+      if (v === undefined) throw new RangeError('batch repeats a label value it never sent');
       return v;
     }
-    const v = this.r.strBody(this.r.varint() - 1);
-    this.dict.push(v);
+    const v = this.r.strBody(tag - 1);
+    this.lastValue[keyIdx] = v;
     return v;
   }
 
@@ -203,8 +229,8 @@ class Decoder {
     if (tag === 0) return this.prevLabels[slot] as Labels;
     const out: Labels = {};
     for (let i = 1; i < tag; i++) {
-      const k = this.d();
-      out[k] = this.d();
+      const k = this.key();
+      out[this.keys[k] as string] = this.value(k);
     }
     this.prevLabels[slot] = out;
     return out;
@@ -216,7 +242,7 @@ class Decoder {
     const n = this.r.varint();
     const buckets: Record<string, number> = {};
     for (let i = 0; i < n; i++) {
-      const k = this.d();
+      const k = this.keys[this.key()] as string;
       buckets[k] = this.r.f64();
     }
     return { count, sum, buckets };

@@ -93,15 +93,18 @@ export async function parseConfig(source: string, options: LoadOptions): Promise
   const locator = new KeyLocator(text);
   const issues: ConfigIssue[] = [...envIssues];
 
-  const top = topLevelSchema.safeParse(raw);
+  const top = topLevelSchema.safeParse(raw, { reportInput: true });
   if (!top.success) {
     issues.push(...zodIssues(top.error, [], locator, (p) => (p.length === 0 ? Object.keys(topLevelSchema.shape) : undefined)));
-    throw new ConfigError(pickCode(issues), issues, file);
+    throw configError(issues, file);
   }
   const cfg = top.data;
   issues.push(...(await loadCustomPlugins(cfg.plugins.load, options.baseDir ?? process.cwd(), registry)));
 
   const components: ComponentSpec[] = [];
+  // Components that failed validation stay in the graph as opaque nodes, so that their
+  // consumers are not also reported for an "unknown input".
+  const invalid: GraphNode[] = [];
   const seen = new Map<string, ComponentKind>();
   for (const kind of KINDS) {
     const tables = cfg[`${kind}s`];
@@ -120,13 +123,14 @@ export async function parseConfig(source: string, options: LoadOptions): Promise
       seen.set(id, kind);
       const spec = parseComponent(kind, id, table, registry, locator, issues);
       if (spec) components.push(spec);
+      else invalid.push({ id, kind, inputs: [], namedOutputs: [], acceptsInputs: true, dependsOn: [], invalid: true });
     }
   }
 
+  const check = checkTopology(new Topology([...components.map(toNode), ...invalid]));
   const topology = new Topology(components.map(toNode));
-  const check = checkTopology(topology);
   issues.push(...check.issues.map((i) => ({ ...i, line: i.line ?? locator.lineOf(i.path.split('.').map((p) => p.replace(/\[\d+\]$/, ''))) })));
-  if (issues.length > 0) throw new ConfigError(pickCode(issues), issues, file);
+  if (issues.length > 0) throw configError(issues, file);
 
   return deepFreeze({
     file,
@@ -176,7 +180,7 @@ function parseComponent(kind: ComponentKind, id: string, table: Record<string, u
   }
   const common = COMMON[kind];
   const schema = z.strictObject({ ...common, ...plugin.config.shape });
-  const parsed = schema.safeParse(table);
+  const parsed = schema.safeParse(table, { reportInput: true });
   if (!parsed.success) {
     issues.push(...zodIssues(parsed.error, prefix, locator, (p) => (p.length === 0 ? Object.keys(schema.shape) : undefined)));
     return undefined;
@@ -185,7 +189,13 @@ function parseComponent(kind: ComponentKind, id: string, table: Record<string, u
   const options: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(all)) if (!(k in common)) options[k] = v;
   const before = issues.length;
-  for (const issue of plugin.validate?.(options as never) ?? []) {
+  let found;
+  try {
+    found = plugin.validate?.(options as never) ?? [];
+  } catch (err) {
+    found = [{ path: [], message: `the plugin's validate() threw: ${(err as Error).message}` }];
+  }
+  for (const issue of found) {
     const p = [...prefix, ...issue.path];
     issues.push({ path: formatPath(p), line: locator.lineOf(p), message: issue.message });
   }
@@ -213,6 +223,17 @@ function toNode(spec: ComponentSpec): GraphNode {
     acceptsInputs: plugin.kind === 'sink' ? plugin.acceptsInputs !== false : true,
     dependsOn: plugin.dependsOn?.(spec.options as never) ?? [],
   };
+}
+
+function configError(all: ConfigIssue[], file: string | undefined): ConfigError {
+  const issues = withoutEnvEchoes(all);
+  return new ConfigError(pickCode(issues), issues, file);
+}
+
+/** A missing variable also breaks the value it was in: report the cause, not the echo. */
+function withoutEnvEchoes(issues: ConfigIssue[]): ConfigIssue[] {
+  const envLines = new Set(issues.filter((i) => i.message.startsWith('environment variable')).map((i) => i.line));
+  return issues.filter((i) => i.message.startsWith('environment variable') || i.line === undefined || !envLines.has(i.line));
 }
 
 function pickCode(issues: ConfigIssue[]): 'TC_CONFIG_INVALID' | 'TC_CONFIG_ENV' | 'TC_TOPOLOGY' | 'TC_PLUGIN_UNKNOWN_TYPE' | 'TC_PLUGIN_LOAD' {

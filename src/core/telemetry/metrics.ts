@@ -56,7 +56,7 @@ export class MetricsRegistry {
   readonly checkpointLag: Gauge<'component_id'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'thermocline_process_' });
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'thermocline_' });
     const stats = () => [...this.components.values()];
     const labels = (s: ComponentStats) => ({ component_id: s.id, component_kind: s.kind, component_type: s.type });
     const fromStats = (name: string, help: string, pick: (s: ComponentStats) => number) =>

@@ -17,6 +17,8 @@ export interface GraphNode {
   /** Sinks that read on their own (no inputs, no queue). */
   acceptsInputs: boolean;
   dependsOn: string[];
+  /** A component that failed validation: kept so references to it are not reported twice. */
+  invalid?: boolean;
 }
 
 export const refKey = (ref: OutputRef): string => (ref.output ? `${ref.component}.${ref.output}` : ref.component);
@@ -117,6 +119,7 @@ export function checkTopology(topology: Topology): TopologyCheck {
   const add = (node: GraphNode, key: string, message: string) => issues.push({ path: `${section(node.kind)}.${node.id}.${key}`, code: 'TC_TOPOLOGY', message });
 
   for (const node of topology.nodes.values()) {
+    if (node.invalid) continue;
     if (node.kind === 'sink' && node.acceptsInputs && node.inputs.length === 0) add(node, 'inputs', 'a sink needs at least one input');
     if (node.kind === 'sink' && !node.acceptsInputs && node.inputs.length > 0) add(node, 'inputs', 'this sink reads on its own and takes no inputs; remove `inputs`');
     node.inputs.forEach((ref, i) => {
@@ -124,6 +127,7 @@ export function checkTopology(topology: Topology): TopologyCheck {
       const key = `inputs[${i}]`;
       if (!from) return add(node, key, `unknown input "${refKey(ref)}": no source or transform has the id "${ref.component}"`);
       if (from.kind === 'sink') return add(node, key, `"${ref.component}" is a sink; sinks have no outputs to consume`);
+      if (from.invalid) return;
       if (from.id === node.id) return add(node, key, 'a component cannot consume its own output');
       if (ref.output === '' && from.namedOutputs.length > 0) {
         return add(node, key, `"${from.id}" has named outputs; use one of ${from.namedOutputs.map((o) => `"${from.id}.${o}"`).join(', ')}`);
@@ -144,7 +148,7 @@ export function checkTopology(topology: Topology): TopologyCheck {
   }
 
   for (const node of topology.nodes.values()) {
-    if (node.kind === 'sink') continue;
+    if (node.kind === 'sink' || node.invalid) continue;
     const consumed = topology.outputsOf(node).some((ref) => topology.consumers(ref).length > 0);
     if (!consumed) warnings.push(`${node.kind} "${node.id}" has no consumers: its events go nowhere`);
   }

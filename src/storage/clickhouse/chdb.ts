@@ -7,7 +7,9 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { mkdir } from 'node:fs/promises';
 import { StorageError, messageOf } from '../errors.js';
+import { type StorageLogger, silentLogger } from '../logger.js';
 import { SharedResources } from '../shared-resource.js';
+import { clickHouseLoggerClass } from './client-logger.js';
 
 type ChdbConnectionModule = typeof import('chdb/connection');
 type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
@@ -28,7 +30,8 @@ export function activeChdbPath(): string | undefined {
 }
 
 /** Opens (or joins) the engine on `absolutePath`. Pair every call with `releaseChdb`. */
-export async function acquireChdb(absolutePath: string): Promise<ClickHouseClient> {
+/** `logger` receives the client's own log lines; the first caller's logger is kept. */
+export async function acquireChdb(absolutePath: string, logger: StorageLogger = silentLogger): Promise<ClickHouseClient> {
   const active = activeChdbPath();
   if (active !== undefined && active !== absolutePath) {
     throw new StorageError('TC_CHDB_PATH_CONFLICT', `chdb is already bound to ${active} in this process; cannot also open ${absolutePath}`);
@@ -40,7 +43,7 @@ export async function acquireChdb(absolutePath: string): Promise<ClickHouseClien
       // chdb types its connection against @clickhouse/client-common 1.23.0, while @clickhouse/client
       // 1.23.1 bundles its own copy of those types; same shape at runtime, distinct declarations.
       const connection = createChdbConnection({ path: absolutePath }) as unknown as ClientConnection;
-      return createClient({ connection });
+      return createClient({ connection, log: { LoggerClass: clickHouseLoggerClass(logger) } });
     } catch (err) {
       // Someone opened chdb directly (not through here) on another directory.
       if (/only one active data directory/i.test(messageOf(err))) {

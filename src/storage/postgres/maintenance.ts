@@ -52,7 +52,11 @@ export async function maintainPlainFlavour(db: PgDatabase, options: PlainMainten
   const steps: MigrationStep[] = [];
   const lock = options.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.lockTimeoutMs };
   const schema = await currentSchema(db);
+  const kinds = await relationKinds(db);
   for (const table of PARTITIONED_TABLES) {
+    const kind = kinds.get(table);
+    // Only partitioned parents; under dry-run also tables not created yet (pending migrations will).
+    if (kind !== 'p' && !(options.dryRun === true && kind === undefined)) continue;
     const cutoff = new Date(now.getTime() - retentionDays(table, params) * 86_400_000);
     // Never (re)create a day that retention would drop at once.
     const firstDay = from < cutoff ? startOfUtcDay(cutoff) : from;
@@ -65,7 +69,9 @@ export async function maintainPlainFlavour(db: PgDatabase, options: PlainMainten
     steps.push(...dropped.map((name) => dropStep(schema, name, cutoff)));
     steps.push(...created.map((name) => createStep(schema, table, name)));
   }
-  steps.push(...(await trimRollups(db, new Date(now.getTime() - params.pg_metrics_1m_retention_days * 86_400_000), options.dryRun === true)));
+  if (kinds.get('metrics_1m') === 'r') {
+    steps.push(...(await trimRollups(db, new Date(now.getTime() - params.pg_metrics_1m_retention_days * 86_400_000), options.dryRun === true)));
+  }
   return steps;
 }
 
@@ -101,15 +107,22 @@ async function planTable(
   return steps;
 }
 
+async function relationKinds(db: PgDatabase): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ name: string; kind: string }>(
+    `SELECT t.name, c.relkind::text AS kind
+       FROM unnest($1::text[]) AS t(name) JOIN pg_class c ON c.oid = to_regclass(t.name)`,
+    [[...PARTITIONED_TABLES, 'metrics_1m']],
+  );
+  return new Map(rows.map((r) => [r.name, r.kind]));
+}
+
 async function currentSchema(db: PgDatabase): Promise<string> {
   const { rows } = await db.query<{ schema: string }>('SELECT current_schema() AS schema');
   return rows[0]?.schema ?? 'public';
 }
 
+/** Only for the plain flavour's ordinary table; a TimescaleDB continuous aggregate has its own policy. */
 async function trimRollups(db: PgDatabase, cutoff: Date, dryRun: boolean): Promise<MigrationStep[]> {
-  const { rows } = await db.query<{ kind: string | null }>(`SELECT c.relkind::text AS kind FROM pg_class c WHERE c.oid = to_regclass('metrics_1m')`);
-  // Only the plain flavour's ordinary table; a TimescaleDB continuous aggregate has its own policy.
-  if (rows[0]?.kind !== 'r') return [];
   const sql = DELETE_OLD_ROLLUPS.replace('$1', `'${cutoff.toISOString()}'`);
   const name = `delete metrics_1m rows older than ${cutoff.toISOString()}`;
   if (dryRun) {

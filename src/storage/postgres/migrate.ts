@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import { MigrationFailedError, StorageError, messageOf } from '../errors.js';
-import { silentLogger } from '../logger.js';
+import { type StorageLogger, silentLogger } from '../logger.js';
 import { type MigrationFiles, type RepeatableFile, type VersionedFile, filesForFlavour, loadMigrationFiles, packagedMigrationsDir, sha256 } from '../migrate/files.js';
 import { pgInterval, trustedSql } from '../migrate/sql-fragment.js';
 import { type TemplateValues, renderTemplate } from '../migrate/template.js';
@@ -130,7 +130,7 @@ function pendingRepeatable(history: ReadonlyMap<string, AppliedMigration>, files
   return steps;
 }
 
-async function applyStep(client: pg.ClientBase, step: PendingStep, logger: typeof silentLogger): Promise<void> {
+async function applyStep(client: pg.ClientBase, step: PendingStep, logger: StorageLogger): Promise<void> {
   const started = Date.now();
   try {
     await inTransaction(client, async () => {

@@ -1,0 +1,72 @@
+import t from 'tap';
+import type { TelemetryEvent } from '../events.js';
+import { batchCount, decodeBatch, encodeBatch } from './batch.js';
+import { ByteWriter } from './writer.js';
+
+const sample: TelemetryEvent[] = [
+  { kind: 'log', time_us: 1_763_700_000_123_456, service: 'api', host: 'h1', level: 'info', trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16), message: 'hello', labels: { a: '1', b: '2' } },
+  { kind: 'log', time_us: 1_763_700_000_123_457, service: 'api', host: 'h1', level: 'info', trace_id: '', span_id: '', message: 'héllo wörld ✓ 🚀', labels: { a: '1', b: '2' } },
+  { kind: 'log', time_us: 0, service: '', host: '', level: '', trace_id: '', span_id: '', message: '', labels: {} },
+  { kind: 'metric', type: 'gauge', name: 'cpu', labels: { core: '0' }, time_us: 5, value: 0.25 },
+  { kind: 'metric', type: 'counter', name: 'req_total', labels: { core: '0' }, time_us: 6, value: 1e300 },
+  { kind: 'metric', type: 'gauge', name: 'nan', labels: {}, time_us: 6, value: NaN },
+  { kind: 'metric', type: 'summary', name: 'lat', labels: { quantile: '0.99' }, time_us: 7, value: -Infinity },
+  { kind: 'metric', type: 'histogram', name: 'h', labels: {}, time_us: 8, histogram: { count: 3, sum: 1.5, buckets: { '0.1': 1, '1': 2, '+Inf': 3 } } },
+  {
+    kind: 'span',
+    trace_id: 'c'.repeat(32),
+    span_id: 'd'.repeat(16),
+    parent_span_id: '',
+    service: 'api',
+    name: 'GET /',
+    start_us: 10,
+    end_us: 20,
+    duration_ns: 10_000,
+    status_code: 'ERROR',
+    status_message: 'bad\ttab\nnewline\\backslash"quote',
+    attr: { 'http.status_code': '500' },
+    events: [
+      { time_us: 15, name: 'exception', attr: { 'exception.message': 'boom' } },
+      { time_us: 16, name: 'exception', attr: { 'exception.message': 'boom' } },
+    ],
+  },
+  { kind: 'event', time_us: 30, type: 'deploy', service: 'api', severity: 'info', payload: { version: '1.2.3', nested: { ok: true, n: [1, 2] } } },
+];
+
+t.test('every event kind round-trips exactly', async (t) => {
+  const buf = Buffer.from(encodeBatch(sample));
+  t.equal(batchCount(buf), sample.length);
+  t.same(decodeBatch(buf), sample);
+});
+
+t.test('hostile strings round-trip byte for byte (NUL, control characters, lone surrogates become U+FFFD)', async (t) => {
+  const nasty = '\u0000\u0001\t\n\r\\"\'\u2028\u{10FFFF}' + 'x'.repeat(70_000);
+  const events: TelemetryEvent[] = [{ ...(sample[0] as TelemetryEvent & { kind: 'log' }), message: nasty, labels: { [nasty]: nasty } }];
+  t.same(decodeBatch(Buffer.from(encodeBatch(events))), events);
+  const lone = [{ ...(sample[0] as TelemetryEvent & { kind: 'log' }), message: 'a\uD800b' }];
+  t.equal((decodeBatch(Buffer.from(encodeBatch(lone)))[0] as { message: string }).message, 'a\uFFFDb');
+});
+
+t.test('a reused writer produces independent results', async (t) => {
+  const w = new ByteWriter(8);
+  const a = Buffer.from(encodeBatch(sample.slice(0, 3), w));
+  const b = Buffer.from(encodeBatch(sample.slice(3), w));
+  t.same(decodeBatch(a), sample.slice(0, 3));
+  t.same(decodeBatch(b), sample.slice(3));
+});
+
+t.test('repeats are cheap: a thousand similar logs encode far smaller than JSON', async (t) => {
+  const logs = Array.from({ length: 1000 }, (_, i) => ({ ...(sample[0] as TelemetryEvent & { kind: 'log' }), time_us: i, message: `request ${i}` }));
+  const size = encodeBatch(logs).length;
+  t.ok(size * 5 < JSON.stringify(logs).length, `${size} bytes`);
+});
+
+t.test('damaged batches are rejected, not misread', async (t) => {
+  const buf = Buffer.from(encodeBatch(sample));
+  t.throws(() => decodeBatch(buf.subarray(0, buf.length - 3)), RangeError);
+  t.throws(() => decodeBatch(Buffer.concat([buf, Buffer.from([0])])), /trailing bytes/);
+  t.throws(() => decodeBatch(Buffer.from('{"json":true}')), /not a Thermocline batch/);
+  const wrongVersion = Buffer.from(buf);
+  wrongVersion[1] = 9;
+  t.throws(() => decodeBatch(wrongVersion), /unsupported batch version 9/);
+});

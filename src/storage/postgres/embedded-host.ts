@@ -1,0 +1,60 @@
+/**
+ * What the embedded PostgreSQL needs from the host before it starts: the user it runs as when the
+ * agent is root (PostgreSQL refuses root), directories that user can traverse, the cluster's
+ * password, and a free port.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { StorageError, messageOf } from '../errors.js';
+
+export const EMBEDDED_USER = 'postgres';
+
+/** As root, the uid/gid PostgreSQL will run as; undefined when not root. */
+export async function serverOwner(): Promise<{ uid: number; gid: number } | undefined> {
+  if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
+  const run = promisify(execFile);
+  try {
+    const [uid, gid] = await Promise.all([run('id', ['-u', EMBEDDED_USER]), run('id', ['-g', EMBEDDED_USER])]);
+    return { uid: Number.parseInt(uid.stdout, 10), gid: Number.parseInt(gid.stdout, 10) };
+  } catch (err) {
+    throw new StorageError('TC_PG_EMBEDDED_ROOT', `running as root and there is no "${EMBEDDED_USER}" system user to run PostgreSQL as`, { cause: err });
+  }
+}
+
+export async function allowTraverse(dir: string): Promise<void> {
+  const mode = (await stat(dir)).mode & 0o7777;
+  if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
+}
+
+/** The server's password: created with the cluster, read back on every later start. */
+export async function credentials(baseDir: string, initialised: boolean): Promise<string> {
+  const file = path.join(baseDir, 'credentials.json');
+  if (initialised) {
+    try {
+      const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
+      if (typeof parsed === 'object' && parsed !== null && 'password' in parsed && typeof parsed.password === 'string') return parsed.password;
+    } catch (err) {
+      throw new StorageError('TC_PG_EMBEDDED_START_FAILED', `cannot read ${file} (the embedded server's password): ${messageOf(err)}`, { cause: err });
+    }
+    throw new StorageError('TC_PG_EMBEDDED_START_FAILED', `${file} holds no password`);
+  }
+  const password = randomBytes(24).toString('base64url');
+  await writeFile(file, `${JSON.stringify({ user: EMBEDDED_USER, password })}\n`, { mode: 0o600 });
+  return password;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}

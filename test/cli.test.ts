@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { exited, runCli, spawnAgent } from './helpers/agent-process.js';
+import { eventually, tempDir } from './helpers/pipeline.js';
+
+const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string };
+
+t.test('--version and --help', async (t) => {
+  const v = await runCli(['--version']);
+  t.equal(v.code, 0);
+  t.equal(v.stdout.trim(), `thermocline ${pkg.version}`);
+  const h = await runCli(['--help']);
+  t.equal(h.code, 0);
+  t.match(h.stdout, /thermocline run/);
+  t.match(h.stdout, /sinks: .*blackhole/);
+  const bad = await runCli(['frobnicate']);
+  t.equal(bad.code, 64);
+  t.match(bad.stderr, /unknown command "frobnicate"/);
+});
+
+t.test('validate: 0 for a good config, 78 with every problem listed for a bad one', async (t) => {
+  const dir = tempDir(t);
+  const good = path.join(dir, 'good.toml');
+  fs.writeFileSync(good, `data_dir = "${dir}/d"\n[sources.g]\ntype = "generator"\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\n`);
+  const ok = await runCli(['validate', '-c', good]);
+  t.equal(ok.code, 0);
+  t.match(ok.stdout, /valid \(1 sources, 0 transforms, 1 sinks\)/);
+  const bad = path.join(dir, 'bad.toml');
+  fs.writeFileSync(bad, `[sources.g]\ntype = "generator"\nrat = 5\n[sinks.o]\ntype = "blackhole"\ninputs = ["h"]\n`);
+  const res = await runCli(['validate', '-c', bad]);
+  t.equal(res.code, 78, 'EX_CONFIG, as Vector');
+  t.match(res.stderr, /error\[TC_CONFIG_INVALID\]: invalid configuration in .*bad\.toml/);
+  t.match(res.stderr, /bad\.toml:3: sources\.g\.rat: unknown key "rat"/);
+  t.match(res.stderr, /bad\.toml:6: sinks\.o\.inputs\[0\]: unknown input "h"/);
+  t.match(res.stderr, /hint: /);
+  const missing = await runCli(['validate', '-c', path.join(dir, 'nope.toml')]);
+  t.equal(missing.code, 78);
+  t.match(missing.stderr, /TC_CONFIG_READ/);
+});
+
+t.test('run: an invalid config exits 78 before starting anything', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'c.toml');
+  fs.writeFileSync(file, '[sources.g\n');
+  const res = await runCli(['run', '-c', file]);
+  t.equal(res.code, 78);
+  t.match(res.stderr, /c\.toml:1:\d+: syntax error/);
+});
+
+t.test('run: a data_dir that cannot be written is a clear error, exit 1', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'blocker'), 'x');
+  const file = path.join(dir, 'c.toml');
+  fs.writeFileSync(file, `data_dir = "${dir}/blocker/data"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\n`);
+  const res = await runCli(['run', '-c', file]);
+  t.equal(res.code, 1);
+  t.match(res.stderr, /error\[TC_DATA_DIR\]: data_dir ".*blocker\/data" is not a writable directory/);
+  t.match(res.stderr, /hint: Point `data_dir` at a writable directory/);
+});
+
+t.test('run: SIGHUP reloads (an invalid new config keeps the old pipeline); SIGTERM stops cleanly; secrets never reach the logs', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'c.toml');
+  const base = `data_dir = "${dir}/data"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\nrate = 50\nservice = "\${SERVICE_TOKEN}"\n`;
+  fs.writeFileSync(file, `${base}[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0.2\n`);
+  const agent = spawnAgent(file, { env: { SERVICE_TOKEN: 'hunter2-secret' } });
+  await eventually(() => /pipeline started/.test(agent.output()), 20_000, 'start');
+  fs.writeFileSync(file, `${base}[sinks.o]\ntype = "blackhole"\ninputs = ["nope"]\n`);
+  agent.kill('SIGHUP');
+  await eventually(() => /new configuration is invalid; keeping the running pipeline/.test(agent.output()), 10_000, 'rejected reload');
+  fs.writeFileSync(file, `${base}[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0.1\n[sinks.p]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0\n`);
+  agent.kill('SIGHUP');
+  await eventually(() => /configuration reloaded/.test(agent.output()), 10_000, 'reload');
+  agent.kill('SIGTERM');
+  const { code } = await exited(agent);
+  t.equal(code, 0);
+  const out = agent.output();
+  t.match(out, /"stopped":\["o"\],"started":\["o","p"\]/);
+  t.match(out, /pipeline stopped/);
+  t.notMatch(out, /hunter2-secret/, 'the secret value is not in the output');
+});

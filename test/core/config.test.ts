@@ -1,0 +1,176 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { ConfigError } from '../../src/core/errors.js';
+import { loadConfigFile, parseConfig } from '../../src/core/config/load.js';
+import { builtinRegistry } from '../../src/plugins/registry.js';
+import { tempDir } from '../helpers/pipeline.js';
+
+const registry = builtinRegistry();
+const parse = (text: string, env: NodeJS.ProcessEnv = {}) => parseConfig(text, { registry, env, file: 'test.toml' });
+
+async function issuesOf(text: string, env: NodeJS.ProcessEnv = {}): Promise<ConfigError> {
+  try {
+    await parse(text, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const minimal = `
+[sources.gen]
+type = "generator"
+
+[sinks.out]
+type = "blackhole"
+inputs = ["gen"]
+`;
+
+t.test('a valid config parses, with defaults applied and the result frozen', async (t) => {
+  const cfg = await parse(minimal);
+  t.equal(cfg.api.address, '127.0.0.1:8686', 'the API binds loopback by default');
+  t.equal(cfg.queue.synchronous, 'normal');
+  const sink = cfg.components.find((c) => c.id === 'out');
+  t.equal(sink?.sink?.buffer.max_bytes, 268435456);
+  t.equal(sink?.sink?.buffer.when_full, 'block');
+  t.ok(Object.isFrozen(sink?.options));
+  t.throws(() => {
+    (sink?.options as Record<string, unknown>).print_interval_secs = 1;
+  });
+});
+
+t.test('a TOML syntax error names the file, line and column', async (t) => {
+  const err = await issuesOf('[sources.gen]\ntype = "generator"\nrate = \n');
+  t.equal(err.code, 'TC_CONFIG_SYNTAX');
+  t.equal(err.issues[0]?.line, 3);
+  t.match(err.message, /^test\.toml:3:\d+: syntax error/);
+});
+
+t.test('a duplicate key is a syntax error with its line', async (t) => {
+  const err = await issuesOf('data_dir = "a"\ndata_dir = "b"\n');
+  t.equal(err.code, 'TC_CONFIG_SYNTAX');
+  t.equal(err.issues[0]?.line, 2);
+});
+
+t.test('unknown keys are rejected with their path and line, listing the allowed keys', async (t) => {
+  const err = await issuesOf(`${minimal}\n[sinks.out.batch]\nmax_event = 5\n`);
+  t.equal(err.code, 'TC_CONFIG_INVALID');
+  const issue = err.issues.find((i) => i.path === 'sinks.out.batch.max_event');
+  t.ok(issue, 'path includes the nested table');
+  t.equal(issue?.line, 10);
+  t.match(issue?.message, /unknown key "max_event"/);
+});
+
+t.test('an unknown top-level key lists the allowed ones', async (t) => {
+  const err = await issuesOf(`datadir = "x"\n${minimal}`);
+  t.match(err.issues[0]?.message, /unknown key "datadir"; allowed keys here: data_dir, api/);
+  t.equal(err.issues[0]?.line, 1);
+});
+
+t.test('wrong types are reported with the key path and line', async (t) => {
+  const err = await issuesOf(minimal.replace('type = "generator"', 'type = "generator"\nrate = "fast"'));
+  const issue = err.issues.find((i) => i.path === 'sources.gen.rate');
+  t.ok(issue);
+  t.equal(issue?.line, 4);
+  t.match(issue?.message, /expected number, received string/);
+  t.equal(err.issues.length, 1, 'the sink consuming the invalid source is not reported as well');
+});
+
+t.test('every problem is reported in one pass', async (t) => {
+  const err = await issuesOf(`
+[sources.gen]
+type = "generator"
+rate = -1
+bogus = true
+
+[sinks.out]
+type = "blackhole"
+inputs = ["nope"]
+buffer = { when_full = "explode" }
+`);
+  const paths = err.issues.map((i) => i.path).sort();
+  t.same(paths, ['sinks.out.buffer.when_full', 'sources.gen.bogus', 'sources.gen.rate']);
+  t.match(err.message, /3 problems/);
+});
+
+t.test('an unknown plugin type names the known types', async (t) => {
+  const err = await issuesOf(minimal.replace('"blackhole"', '"blackholes"'));
+  t.equal(err.code, 'TC_PLUGIN_UNKNOWN_TYPE');
+  t.match(err.issues[0]?.message, /unknown sink type "blackholes"; known sink types: .*blackhole/);
+  t.equal(err.issues[0]?.path, 'sinks.out.type');
+  t.equal(err.issues[0]?.line, 6);
+});
+
+t.test('a missing type says so', async (t) => {
+  const err = await issuesOf('[sources.gen]\nrate = 1\n');
+  t.match(err.issues[0]?.message, /is required: the source plugin type/);
+});
+
+t.test('environment interpolation: values, defaults, $$ and missing variables', async (t) => {
+  const cfg = await parse(`data_dir = "\${DIR}/x$$y"\n[api]\naddress = "\${ADDR:-127.0.0.1:9999}"\n${minimal}`, { DIR: '/tmp/d' });
+  t.equal(cfg.dataDir, '/tmp/d/x$y');
+  t.equal(cfg.api.address, '127.0.0.1:9999');
+  const err = await issuesOf(`data_dir = "\${NOPE}"\n${minimal}`);
+  t.equal(err.code, 'TC_CONFIG_ENV');
+  t.match(err.issues[0]?.message, /environment variable NOPE is not set/);
+  t.equal(err.issues[0]?.line, 1);
+  t.equal(err.issues.length, 1, 'the empty value the missing variable left is not reported as well');
+});
+
+t.test('secret-looking variables are collected for log redaction', async (t) => {
+  const cfg = await parse(`data_dir = "\${HOME_DIR}"\n[sinks.out]\ntype = "console"\ninputs = ["gen"]\n[sources.gen]\ntype = "generator"\nservice = "\${API_TOKEN}"\n`, {
+    HOME_DIR: '/tmp/x',
+    API_TOKEN: 's3cr3t-value',
+  });
+  t.same(cfg.secrets, ['s3cr3t-value']);
+});
+
+t.test('durations and sizes accept units and reject nonsense', async (t) => {
+  const cfg = await parse(minimal.replace('inputs = ["gen"]', 'inputs = ["gen"]\nbuffer = { max_bytes = "64MiB" }'));
+  t.equal(cfg.components.find((c) => c.id === 'out')?.sink?.buffer.max_bytes, 64 * 1024 * 1024);
+  const err = await issuesOf(minimal.replace('inputs = ["gen"]', 'inputs = ["gen"]\nbuffer = { max_bytes = "lots" }'));
+  t.match(err.issues[0]?.message, /"lots" is not a size/);
+});
+
+t.test('component ids must be unique across kinds and free of dots', async (t) => {
+  const err = await issuesOf(`${minimal}\n[transforms.gen]\ntype = "nonexistent"\ninputs = ["gen"]\n`);
+  t.match(err.issues.map((i) => i.message).join('\n'), /also used by a source/);
+  const err2 = await issuesOf(minimal.replace('[sinks.out]', '[sinks."out.x"]'));
+  t.match(err2.issues[0]?.message, /may contain only letters/);
+});
+
+t.test('the API address must be host:port', async (t) => {
+  const err = await issuesOf(`[api]\naddress = "8686"\n${minimal}`);
+  t.equal(err.issues[0]?.path, 'api.address');
+  t.match(err.issues[0]?.message, /host:port/);
+});
+
+t.test('a config file that cannot be read', async (t) => {
+  await t.rejects(loadConfigFile('/nonexistent/thermocline.toml', { registry }), { code: 'TC_CONFIG_READ' });
+});
+
+t.test('custom plugins load from a path; a module that is not a plugin is a clear error', async (t) => {
+  const dir = tempDir(t);
+  const good = path.resolve('test/fixtures/plugins/file-recorder.ts');
+  fs.writeFileSync(path.join(dir, 'not-a-plugin.mjs'), 'export default { hello: 1 };\n');
+  fs.writeFileSync(
+    path.join(dir, 'c.toml'),
+    `[plugins]\nload = [${JSON.stringify(good)}, "./not-a-plugin.mjs", "./missing.mjs", "no-such-package-xyz"]\n${minimal}`,
+  );
+  const err = await loadConfigFile(path.join(dir, 'c.toml'), { registry }).then(
+    () => undefined,
+    (e: unknown) => e as ConfigError,
+  );
+  t.ok(err);
+  const messages = err?.issues.map((i) => `${i.path}: ${i.message}`) ?? [];
+  t.equal(messages.length, 3, 'the good plugin loaded; three problems reported');
+  t.match(messages[0], /plugins\.load\[1\]: module "\.\/not-a-plugin\.mjs" is not a plugin: has no kind/);
+  t.match(messages[1], /plugins\.load\[2\]: cannot load plugin module "\.\/missing\.mjs"/);
+  t.match(messages[2], /plugins\.load\[3\]: cannot load plugin module "no-such-package-xyz"/);
+  fs.writeFileSync(path.join(dir, 'ok.toml'), `[plugins]\nload = [${JSON.stringify(good)}]\n${minimal.replace('type = "blackhole"', `type = "file_recorder"\npath = "${dir}/out.jsonl"`)}`);
+  const cfg = await loadConfigFile(path.join(dir, 'ok.toml'), { registry });
+  t.equal(cfg.components.find((c) => c.id === 'out')?.type, 'file_recorder');
+  t.notOk(registry.get('sink', 'file_recorder'), 'custom plugins do not leak into the shared registry');
+});

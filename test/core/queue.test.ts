@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { QueueStore } from '../../src/core/buffer/store.js';
+import { DiskQueue } from '../../src/core/buffer/queue.js';
+import { encodeBatch, decodeBatch } from '../../src/core/codec/batch.js';
+import type { LogEvent } from '../../src/core/events.js';
+import { failures, received, recorded } from '../helpers/memory-sink.js';
+import { logs, manualSource, manualSources } from '../helpers/manual-source.js';
+import { eventually, startPipeline, tempDir } from '../helpers/pipeline.js';
+
+const seqOf = (e: unknown) => Number((e as LogEvent).labels.seq);
+const extra = [manualSource];
+
+t.test('batches are delivered in order and removed only after the sink acknowledged them', async (t) => {
+  const { runtime } = await startPipeline(t, `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 20\n`, { extra });
+  const src = manualSources.get('m')!;
+  for (let i = 0; i < 10; i++) await src.emit(logs(i * 10, 10));
+  const queue = runtime.queueOf('rec')!;
+  t.ok(queue.batches > 0, 'queued while the sink is busy');
+  await eventually(() => received('rec').length === 100);
+  t.same(received('rec').map(seqOf), Array.from({ length: 100 }, (_, i) => i));
+  await eventually(() => queue.batches === 0, 5000, 'queue drained');
+  t.equal(queue.events, 0);
+  t.equal(queue.bytes, 0);
+});
+
+t.test('backpressure, block: emit waits while the queue is full, and {wait:false} says "full"', async (t) => {
+  const { runtime } = await startPipeline(
+    t,
+    `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 200\nbuffer = { max_bytes = 1 }\nbatch = { max_events = 10 }\n`,
+    { extra },
+  );
+  const src = manualSources.get('m')!;
+  t.equal(await src.emit(logs(0, 10)), 'accepted', 'an empty queue takes a batch even if it is larger than max_bytes');
+  t.ok(src.isBlocked());
+  t.equal(await src.emit(logs(10, 10), undefined, { wait: false }), 'full');
+  let resolved = false;
+  const waiting = src.emit(logs(10, 10)).then(() => (resolved = true));
+  await new Promise((r) => setTimeout(r, 50));
+  t.notOk(resolved, 'still waiting while the sink is busy');
+  await waiting;
+  await eventually(() => received('rec').length === 20);
+  t.same(received('rec').map(seqOf), Array.from({ length: 20 }, (_, i) => i), 'nothing lost, nothing duplicated');
+  t.equal(runtime.metrics.componentStats().find((s) => s.id === 'rec')?.dropped.size, 0);
+});
+
+t.test('backpressure, drop_newest: events for a full queue are dropped and counted', async (t) => {
+  const { runtime } = await startPipeline(
+    t,
+    `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 300\nbuffer = { max_bytes = 1, when_full = "drop_newest" }\n`,
+    { extra },
+  );
+  const src = manualSources.get('m')!;
+  await src.emit(logs(0, 5));
+  t.equal(await src.emit(logs(5, 5)), 'accepted', 'a drop_newest sink never blocks its producers');
+  await eventually(() => received('rec').length === 5);
+  const stats = runtime.metrics.componentStats().find((s) => s.id === 'rec');
+  t.equal(stats?.dropped.get('queue_full'), 5);
+});
+
+t.test('retryable errors are retried with backoff; the same (sink, seq) is replayed', async (t) => {
+  await startPipeline(
+    t,
+    `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\nretry = { initial_backoff_secs = 0.01, max_backoff_secs = 0.05 }\n`,
+    { extra },
+  );
+  failures.set('rec', ['retryable', 'retryable', 'retryable']);
+  await manualSources.get('m')!.emit(logs(0, 3));
+  await eventually(() => received('rec').length === 3);
+  t.equal(recorded.get('rec')?.writes.length, 1);
+  t.equal(recorded.get('rec')?.writes[0]?.attempt, 4, 'delivered on the fourth attempt');
+});
+
+t.test('permanent errors and repeated unclassified errors go to the dead-letter table', async (t) => {
+  const { runtime } = await startPipeline(
+    t,
+    `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\nbatch = { timeout_secs = 0 }\nretry = { initial_backoff_secs = 0.01, max_unclassified_attempts = 2 }\n`,
+    { extra },
+  );
+  const src = manualSources.get('m')!;
+  failures.set('rec', ['permanent']);
+  await src.emit(logs(0, 2));
+  await eventually(() => runtime.store.deadLetterCount('rec') === 1, 5000, 'permanent dead letter');
+  failures.set('rec', ['unclassified', 'unclassified']);
+  await src.emit(logs(2, 2));
+  await eventually(() => runtime.store.deadLetterCount('rec') === 2, 5000, 'unclassified dead letter');
+  await src.emit(logs(4, 2));
+  await eventually(() => received('rec').length === 2);
+  t.same(received('rec').map(seqOf), [4, 5], 'the pipeline goes on after dead-lettering');
+  const dead = runtime.store.deadLetters('rec');
+  t.match(dead[0]?.error, /scripted permanent failure/);
+  t.match(dead[1]?.error, /scripted unclassified failure/);
+  t.same(decodeBatch(dead[0]!.data).map(seqOf), [0, 1], 'the dead letter holds the events');
+  t.equal(runtime.statuses().find((s) => s.id === 'rec')?.state, 'running', 'healthy again after a success');
+});
+
+t.test('a restart resumes exactly where the queue stands, replaying a pinned delivery as it was', async (t) => {
+  const dataDir = tempDir(t);
+  const toml = `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 100000\n`;
+  const first = await startPipeline(t, toml, { dataDir, extra });
+  for (let i = 0; i < 5; i++) await manualSources.get('m')!.emit(logs(i * 4, 4), { at: i });
+  await eventually(() => first.runtime.store.db.prepare('select count(*) as n from deliveries').get() !== undefined);
+  await new Promise((r) => setTimeout(r, 50));
+  const pinned = first.runtime.store.db.prepare('select first_seq, last_seq from deliveries').get() as { first_seq: number; last_seq: number } | undefined;
+  t.ok(pinned, 'the in-flight delivery is pinned');
+  // Simulate a crash: abandon the runtime without stopping it; copy the database files as they are.
+  const copy = tempDir(t);
+  first.runtime.store.db.pragma('wal_checkpoint(FULL)');
+  for (const f of fs.readdirSync(dataDir)) fs.copyFileSync(path.join(dataDir, f), path.join(copy, f));
+  const second = await startPipeline(t, toml.replace('delay_ms = 100000', 'delay_ms = 0'), { dataDir: copy, extra });
+  await eventually(() => received('rec').length === 20);
+  t.same(received('rec').map(seqOf), Array.from({ length: 20 }, (_, i) => i));
+  const writes = recorded.get('rec')!.writes;
+  t.equal(writes[0]?.seq, pinned?.first_seq, 'the first delivery after restart is the pinned one');
+  t.equal(writes[0]?.lastSeq, pinned?.last_seq);
+  t.same(second.runtime.store.getCheckpoint('m'), { at: 4 }, 'the checkpoint committed with the last batch');
+});
+
+t.test('memory buffers deliver without touching the queue tables', async (t) => {
+  const { runtime } = await startPipeline(t, `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\nbuffer = { type = "memory", max_bytes = 1000000 }\n`, { extra });
+  await manualSources.get('m')!.emit(logs(0, 10));
+  await eventually(() => received('rec').length === 10);
+  const tables = runtime.store.db.prepare("select name from sqlite_master where name like 'q_%'").all();
+  t.same(tables, [], 'no queue table was created');
+});
+
+t.test('a corrupt queue database is reported clearly', async (t) => {
+  const dir = tempDir(t);
+  fs.writeFileSync(path.join(dir, 'queue.db'), 'this is not a sqlite database, just some text that is long enough to be read'.repeat(100));
+  t.throws(() => QueueStore.open(dir), { code: 'TC_QUEUE_CORRUPT', message: /queue\.db is corrupt/ });
+});
+
+t.test('a data_dir that cannot be written is reported clearly', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'file');
+  fs.writeFileSync(file, 'x');
+  t.throws(() => QueueStore.open(path.join(file, 'sub')), { code: 'TC_DATA_DIR', message: /is not a writable directory/ });
+});
+
+t.test('sequence numbers of a new queue start at its creation time, never reusing old identities', async (t) => {
+  const store = QueueStore.open(tempDir(t));
+  t.teardown(() => store.close());
+  const before = Date.now() * 1000;
+  const q = new DiskQueue(store, 'x', { type: 'disk', max_bytes: 1e9, when_full: 'block' });
+  const seq = store.transaction(() => q.append(encodeBatch(logs(0, 1)), 1, 0));
+  t.ok(seq > before, `${seq} > ${before}`);
+});
