@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { exited, runCli, spawnAgent } from './helpers/agent-process.js';
+import { exited, freePort, runCli, spawnAgent } from './helpers/agent-process.js';
 import { eventually, tempDir } from './helpers/pipeline.js';
 
 const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string };
@@ -79,4 +79,27 @@ t.test('run: SIGHUP reloads (an invalid new config keeps the old pipeline); SIGT
   t.match(out, /"stopped":\["o"\],"started":\["o","p"\]/);
   t.match(out, /pipeline stopped/);
   t.notMatch(out, /hunter2-secret/, 'the secret value is not in the output');
+});
+
+t.test('tap and top read a running agent through its API', async (t) => {
+  const dir = tempDir(t);
+  const port = await freePort();
+  const file = path.join(dir, 'c.toml');
+  fs.writeFileSync(file, `data_dir = "${dir}/data"\n[api]\naddress = "127.0.0.1:${port}"\n[sources.gen]\ntype = "generator"\nrate = 200\nkinds = ["log"]\n[sinks.o]\ntype = "blackhole"\ninputs = ["gen"]\nprint_interval_secs = 0\n`);
+  const agent = spawnAgent(file);
+  t.teardown(() => agent.kill('SIGKILL'));
+  await eventually(() => /API listening/.test(agent.output()), 20_000, 'API up');
+  const tap = await runCli(['tap', 'gen', '--limit', '3', '--api', `127.0.0.1:${port}`]);
+  t.equal(tap.code, 0, tap.stderr);
+  const lines = tap.stdout.trim().split('\n').map((l) => JSON.parse(l) as { component: string; event: { kind: string } });
+  t.equal(lines.length, 3);
+  t.ok(lines.every((l) => l.component === 'gen' && l.event.kind === 'log'));
+  const top = await runCli(['top', '--once', '-c', file]);
+  t.equal(top.code, 0, top.stderr);
+  t.match(top.stdout, /COMPONENT\s+KIND\s+TYPE\s+STATE/);
+  t.match(top.stdout, /gen\s+source\s+generator\s+running/);
+  t.match(top.stdout, /o\s+sink\s+blackhole\s+running/);
+  const down = await runCli(['top', '--once', '--api', '127.0.0.1:1']);
+  t.equal(down.code, 1);
+  t.match(down.stderr, /cannot reach the agent's API at http:\/\/127\.0\.0\.1:1/);
 });

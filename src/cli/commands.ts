@@ -9,5 +9,7 @@ export interface Subcommand {
 }
 
 import { migrateCommand } from './migrate.js';
+import { tapCommand } from './tap.js';
+import { topCommand } from './top.js';
 
-export const extraCommands: Subcommand[] = [migrateCommand];
+export const extraCommands: Subcommand[] = [migrateCommand, tapCommand, topCommand];

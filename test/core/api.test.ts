@@ -47,10 +47,11 @@ t.test('/components shows state, counters, queue depth and persisted state', asy
   const { base, runtime } = await serve(t, toml);
   runtime.store.setState('rec', 'watermark', '2026-01-01T00:00:00Z');
   const list = (await (await fetch(`${base}/components`)).json()) as Array<Record<string, unknown>>;
-  const rec = list.find((c) => c.id === 'rec') as { queue: { max_bytes: number; when_full: string }; state: unknown; kind: string };
+  const rec = list.find((c) => c.id === 'rec') as { queue: { max_bytes: number; when_full: string }; stored_state: unknown; state: string; kind: string };
   t.equal(rec.kind, 'sink');
   t.equal(rec.queue.when_full, 'block');
-  t.same(rec.state, { watermark: '2026-01-01T00:00:00Z' });
+  t.same(rec.stored_state, { watermark: '2026-01-01T00:00:00Z' });
+  t.equal(rec.state, 'running', 'the persisted state does not hide the component state');
 });
 
 t.test('/tap streams sampled events leaving a component as JSON lines', async (t) => {

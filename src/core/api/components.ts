@@ -7,7 +7,7 @@ export function componentsView(rt: Runtime): unknown {
     const s = stats.get(`${status.kind}:${status.id}`);
     const queue = status.kind === 'sink' ? rt.queueOf(status.id) : undefined;
     const oldest = queue?.head(1)[0];
-    const state = rt.store.allState(status.id);
+    const stored = rt.store.allState(status.id);
     return {
       ...status.toJSON(),
       received_events: s?.receivedEvents ?? 0,
@@ -28,7 +28,7 @@ export function componentsView(rt: Runtime): unknown {
             oldest_age_secs: oldest ? Math.max(0, Date.now() - oldest.createdUs / 1000) / 1000 : 0,
           }
         : undefined,
-      state: Object.keys(state).length > 0 ? state : undefined,
+      stored_state: Object.keys(stored).length > 0 ? stored : undefined,
     };
   });
 }

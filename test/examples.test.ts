@@ -1,0 +1,39 @@
+import path from 'node:path';
+import t from 'tap';
+import type { LogEvent, SpanEvent } from '../src/core/events.js';
+import { received } from './helpers/memory-sink.js';
+import { logs, manualSource, manualSources } from './helpers/manual-source.js';
+import { eventually, startPipeline } from './helpers/pipeline.js';
+import { repoRoot } from './helpers/agent-process.js';
+
+t.test('the example custom plugin loads from its path and runs in a pipeline', async (t) => {
+  const plugin = path.join(repoRoot, 'examples/plugins/redact-emails/index.mjs');
+  const { runtime } = await startPipeline(
+    t,
+    `[plugins]\nload = [${JSON.stringify(plugin)}]\n[sources.m]\ntype = "manual"\n[transforms.privacy]\ntype = "redact_emails"\ninputs = ["m"]\nreplacement = "<email>"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["privacy"]\n`,
+    { extra: [manualSource] },
+  );
+  const [log] = logs(0, 1);
+  const span: SpanEvent = {
+    kind: 'span',
+    trace_id: 'a'.repeat(32),
+    span_id: 'b'.repeat(16),
+    parent_span_id: '',
+    service: 's',
+    name: 'signup',
+    start_us: 1,
+    end_us: 2,
+    duration_ns: 1000,
+    status_code: 'OK',
+    status_message: '',
+    attr: { 'user.email': 'Jane.Doe+x@example.co.uk' },
+    events: [],
+  };
+  await manualSources.get('m')!.emit([{ ...(log as LogEvent), message: 'login by bob@example.com from 10.0.0.1', labels: { user: 'alice@corp.io' } }, span]);
+  await eventually(() => received('rec').length === 2);
+  const [l, s] = received('rec') as [LogEvent, SpanEvent];
+  t.equal(l.message, 'login by <email> from 10.0.0.1');
+  t.same(l.labels, { user: '<email>' });
+  t.same(s.attr, { 'user.email': '<email>' });
+  t.match(await runtime.metrics.text(), /thermocline_redact_emails_masked_total\{component_id="privacy"\} 3/);
+});
