@@ -122,9 +122,19 @@ export function canonicalLabels(labels: Labels): Labels {
   return out;
 }
 
-/** The canonical JSON text of a label set: sorted keys, as stored in ClickHouse `labels`. */
+/**
+ * The canonical JSON text of a label set: keys in code-unit order, as stored in ClickHouse
+ * `labels` and used as the series cache key. Written by hand because a JS object always lists
+ * integer-like keys ("10", "2") first, whatever order they were inserted in.
+ */
 export function canonicalLabelsJson(labels: Labels): string {
-  return JSON.stringify(canonicalLabels(labels));
+  const keys = Object.keys(labels).sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    out += `${i === 0 ? '' : ','}${JSON.stringify(k)}:${JSON.stringify(labels[k])}`;
+  }
+  return `${out}}`;
 }
 
 export const nowMicros = (): number => Date.now() * 1000;

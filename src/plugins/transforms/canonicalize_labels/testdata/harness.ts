@@ -1,0 +1,20 @@
+import type { TelemetryEvent } from '../../../../core/events.js';
+import type { ComponentContext } from '../../../../core/plugin/types.js';
+import { MetricsRegistry } from '../../../../core/telemetry/metrics.js';
+import { LogCapture } from '../../../../../test/helpers/pipeline.js';
+import { standaloneContext } from '../../../../../test/helpers/context.js';
+import canonicalize from '../index.js';
+
+/** A canonicalize_labels instance outside a runtime, with its own metrics registry and captured logs. */
+export function build(options: Record<string, unknown> = {}) {
+  const config = canonicalize.config.parse(options);
+  const issues = canonicalize.validate?.(config) ?? [];
+  if (issues.length > 0) throw new Error(JSON.stringify(issues));
+  const registry = new MetricsRegistry({ processMetrics: false });
+  const base = standaloneContext('transform', 'labels', 'canonicalize_labels', '/tmp').ctx;
+  const logs = new LogCapture();
+  const ctx: ComponentContext = { ...base, logger: logs.logger('warn'), metrics: registry.forComponent('labels', 'transform', 'canonicalize_labels') };
+  const instance = canonicalize.create(config, ctx);
+  const run = (events: TelemetryEvent[]) => instance.process(events) as TelemetryEvent[];
+  return { run, registry, ctx, logs };
+}
