@@ -1,0 +1,113 @@
+import type { IncomingMessage } from 'node:http';
+import zlib from 'node:zlib';
+import { GRPC } from './reply.js';
+
+/** A request the receiver refuses, with the HTTP status and the gRPC code of its Status body. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly grpcCode: number,
+    message: string,
+    /** Answer with `Connection: close` (the rest of the body is not read). */
+    readonly close = false,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+export type ContentCoding = 'identity' | 'gzip' | 'deflate';
+
+/** The request's `Content-Encoding`, or undefined when we cannot decode it (→ 415, RFC 9110 §15.5.16). */
+export function contentCoding(header: string | undefined): ContentCoding | undefined {
+  const v = (header ?? '').trim().toLowerCase();
+  if (v === '' || v === 'identity') return 'identity';
+  if (v === 'gzip' || v === 'x-gzip') return 'gzip';
+  if (v === 'deflate') return 'deflate';
+  return undefined;
+}
+
+export interface Body {
+  data: Buffer;
+  /** Bytes received on the wire (compressed size). */
+  wireBytes: number;
+}
+
+/**
+ * Read a request body, refusing it with 413 as soon as it passes `max` bytes on the wire or
+ * after decompression. Decompression streams with the count checked on every output chunk, so
+ * a gzip bomb costs at most `max` bytes of memory and the time to inflate them: decoding stops
+ * there (what is still being uploaded is discarded, see `tooLarge`).
+ */
+export function readBody(req: IncomingMessage, coding: ContentCoding, max: number): Promise<Body> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let wire = 0;
+    let done = false;
+    const inflater = coding === 'gzip' ? zlib.createGunzip() : coding === 'deflate' ? zlib.createInflate() : undefined;
+
+    const stop = () => {
+      done = true;
+      req.off('data', onData);
+      req.pause();
+      inflater?.destroy();
+    };
+    const fail = (err: HttpError) => {
+      if (done) return;
+      stop();
+      reject(err);
+    };
+    const finish = () => {
+      if (done) return;
+      done = true;
+      resolve({ data: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size), wireBytes: wire });
+    };
+    const tooLarge = (where: string) => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      inflater?.destroy();
+      // Lingering close: read and discard the rest of the upload, up to another `max` bytes, so
+      // that the client reads the 413 instead of a connection reset (a socket closed with unread
+      // input sends RST, and the client's kernel may drop the answer). Past that, hang up.
+      let discarded = 0;
+      req.on('data', (chunk: Buffer) => {
+        discarded += chunk.length;
+        if (discarded > max) req.socket.destroy();
+      });
+      req.resume();
+      reject(new HttpError(413, GRPC.RESOURCE_EXHAUSTED, `the request body is larger than max_body_bytes (${max} bytes) ${where}; send smaller batches`));
+    };
+    const output = (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > max) return tooLarge(inflater ? 'after decompression' : 'on the wire');
+      chunks.push(chunk);
+    };
+    function onData(chunk: Buffer): void {
+      if (done) return;
+      wire += chunk.length;
+      if (wire > max) return tooLarge('on the wire');
+      if (inflater) inflater.write(chunk);
+      else output(chunk);
+    }
+
+    if (inflater) {
+      inflater.on('data', output);
+      inflater.on('error', (err) => fail(new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not valid ${coding} data: ${err.message}`)));
+      inflater.on('end', finish);
+    }
+    req.on('data', onData);
+    req.on('end', () => {
+      if (done) return;
+      if (inflater) inflater.end();
+      else finish();
+    });
+    const aborted = () => fail(new HttpError(400, GRPC.INVALID_ARGUMENT, 'the client aborted the request', true));
+    req.on('error', aborted);
+    req.on('close', () => {
+      if (!req.complete) aborted();
+    });
+  });
+}

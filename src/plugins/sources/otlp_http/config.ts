@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { byteSize, listenAddress } from '../../../core/config/units.js';
+
+const urlPath = (signal: string, fallback: string) =>
+  z
+    .string()
+    .regex(/^\/[^\s?#]*$/, 'must be an absolute URL path such as "/v1/traces" (no query string)')
+    .default(fallback)
+    .describe(`The URL path that accepts ${signal}. Change it only behind a proxy that rewrites paths; OpenTelemetry SDKs post to \`${fallback}\`.`);
+
+export const otlpHttpConfig = z.strictObject({
+  address: listenAddress()
+    .default('127.0.0.1:4318')
+    .describe(
+      'The address to listen on, as `host:port`. 4318 is the OTLP/HTTP port of the specification; use `0.0.0.0:4318` to accept connections from other machines.',
+    ),
+  max_body_bytes: byteSize()
+    .default(20 * 1024 * 1024)
+    .describe(
+      'The largest request body accepted, checked both on the wire and after decompression (a small gzip body that inflates past it is refused too). Larger requests get 413. A number of bytes or a size such as "20MiB" (the default).',
+    ),
+  retry_after_secs: z
+    .number()
+    .int()
+    .positive()
+    .max(3600)
+    .default(5)
+    .describe(
+      'The `Retry-After` value, in seconds, sent with 503 when a downstream queue is full or the agent is stopping. OpenTelemetry exporters wait that long before retrying.',
+    ),
+  paths: z
+    .strictObject({
+      traces: urlPath('traces', '/v1/traces'),
+      logs: urlPath('logs', '/v1/logs'),
+      metrics: urlPath('metrics', '/v1/metrics'),
+    })
+    .prefault({})
+    .describe('The URL path of each signal.'),
+  metric_resource_labels: z
+    .array(z.string().min(1))
+    .default(['service.namespace', 'service.instance.id', 'host.name'])
+    .describe(
+      'Resource attributes copied onto every metric point as labels named `resource.<attribute>`, so that the same metric from two processes or hosts stays two series. `service.name` always becomes the label `service`. Other resource attributes are not copied to metrics, to keep series cardinality low.',
+    ),
+  auth: z
+    .strictObject({
+      bearer_token: z
+        .string()
+        .min(1)
+        .describe('Requests must carry `Authorization: Bearer <token>` with this token, or get 401. Write it as `"${OTLP_TOKEN}"` to keep it out of the file.'),
+    })
+    .optional()
+    .describe('Optional bearer-token authentication. Without this table every request is accepted.'),
+  tls: z
+    .strictObject({
+      cert_file: z.string().min(1).describe('PEM file with the server certificate (and its chain).'),
+      key_file: z.string().min(1).describe('PEM file with the private key of the certificate.'),
+    })
+    .optional()
+    .describe('Serve HTTPS instead of plain HTTP. Both files are read when the source starts.'),
+  cors: z
+    .strictObject({
+      allowed_origins: z
+        .array(z.string().min(1))
+        .default([])
+        .describe(
+          'Origins allowed to post from a browser, e.g. `["https://app.example.com"]`; `"*"` allows any origin. Empty (the default) turns CORS off: no CORS headers are sent and preflight requests get 405.',
+        ),
+      allowed_headers: z
+        .array(z.string().min(1))
+        .default([])
+        .describe('Request headers allowed in addition to `Content-Type`, `Content-Encoding` and `Authorization`.'),
+      max_age_secs: z.number().int().nonnegative().default(7200).describe('How long browsers may cache a preflight answer.'),
+    })
+    .prefault({})
+    .describe('Cross-origin requests from browsers (OpenTelemetry web SDKs).'),
+});
+
+export type OtlpHttpConfig = z.output<typeof otlpHttpConfig>;

@@ -1,0 +1,194 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ShutdownError, errorMessage } from '../../../core/errors.js';
+import type { SourceContext } from '../../../core/plugin/types.js';
+import { RateLimitedLog } from '../../../core/runtime/logger.js';
+import { Cors, bearerCheck } from './access.js';
+import { HttpError, contentCoding, readBody } from './body.js';
+import type { OtlpHttpConfig } from './config.js';
+import { JsonShapeError } from './json/reader.js';
+import type { Decoded } from './mapping.js';
+import { GRPC, exportResponse, send, statusBody, type BodyEncoding } from './reply.js';
+import { routes, type Signal } from './signals.js';
+
+type Refuse = (status: number, code: number, message: string, headers?: Record<string, string>) => void;
+
+/** The body encoding named by `Content-Type` (parameters such as `charset` are ignored). */
+function bodyEncoding(header: string | undefined): BodyEncoding | undefined {
+  const media = (header ?? '').split(';', 1)[0]?.trim().toLowerCase();
+  if (media === 'application/x-protobuf') return 'protobuf';
+  if (media === 'application/json') return 'json';
+  return undefined;
+}
+
+/**
+ * One OTLP/HTTP request, start to finish (OTLP specification, "OTLP/HTTP"): route, method,
+ * auth, media type, size, back-pressure, decode, durable emit, answer. Each refusal has its
+ * status code and a `google.rpc.Status` body in the request's encoding.
+ */
+export class RequestHandler {
+  private readonly routes: Map<string, Signal>;
+  private readonly cors: Cors;
+  private readonly authorized: ((header: string | undefined) => boolean) | undefined;
+  private readonly log: RateLimitedLog;
+  private readonly retryAfter: string;
+  /** Set when the source stops: nothing is emitted after that. */
+  stopping = false;
+
+  constructor(
+    private readonly config: OtlpHttpConfig,
+    private readonly ctx: SourceContext,
+  ) {
+    this.routes = routes(config);
+    this.cors = new Cors(config.cors);
+    this.authorized = bearerCheck(config.auth?.bearer_token);
+    this.log = new RateLimitedLog(ctx.logger);
+    this.retryAfter = String(config.retry_after_secs);
+  }
+
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const corsHeaders = this.cors.responseHeaders(req.headers);
+    let encoding: BodyEncoding = bodyEncoding(req.headers['content-type']) ?? 'json';
+    const refuse = (status: number, code: number, message: string, headers: Record<string, string> = {}) =>
+      send(res, status, encoding, statusBody(encoding, code, message), { ...corsHeaders, ...headers });
+    try {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const signal = this.routes.get(q < 0 ? url : url.slice(0, q));
+      if (signal === undefined) {
+        this.ctx.metrics.error('not_found');
+        return refuse(
+          404,
+          GRPC.NOT_FOUND,
+          `no OTLP endpoint at ${url}: post traces to ${this.config.paths.traces}, logs to ${this.config.paths.logs}, metrics to ${this.config.paths.metrics}`,
+        );
+      }
+      if (req.method === 'OPTIONS' && this.cors.enabled) {
+        const answer = this.cors.preflight(req.headers);
+        res.writeHead(answer.status, answer.headers).end();
+        return;
+      }
+      if (req.method !== 'POST') {
+        this.ctx.metrics.error('method');
+        return refuse(405, GRPC.UNIMPLEMENTED, `${req.method} is not supported: OTLP/HTTP accepts POST only`, {
+          Allow: this.cors.enabled ? 'POST, OPTIONS' : 'POST',
+        });
+      }
+      if (this.authorized && !this.authorized(req.headers.authorization)) {
+        this.ctx.metrics.error('unauthorized');
+        return refuse(401, GRPC.UNAUTHENTICATED, 'missing or wrong bearer token: send "Authorization: Bearer <token>"', { 'WWW-Authenticate': 'Bearer' });
+      }
+      const requestEncoding = bodyEncoding(req.headers['content-type']);
+      if (requestEncoding === undefined) {
+        this.ctx.metrics.error('unsupported_media_type');
+        return refuse(
+          415,
+          GRPC.INVALID_ARGUMENT,
+          `unsupported Content-Type "${req.headers['content-type'] ?? ''}": send application/x-protobuf or application/json`,
+        );
+      }
+      encoding = requestEncoding;
+      const coding = contentCoding(req.headers['content-encoding']);
+      if (coding === undefined) {
+        this.ctx.metrics.error('unsupported_media_type');
+        return refuse(
+          415,
+          GRPC.INVALID_ARGUMENT,
+          `unsupported Content-Encoding "${req.headers['content-encoding']}": send gzip, deflate or an uncompressed body`,
+        );
+      }
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (declared > this.config.max_body_bytes) {
+        // Refused unread. Node discards an unread body to keep the connection (so the client reads
+        // the answer rather than a reset); an absurd length is not worth reading: hang up instead.
+        const hangUp = declared > 2 * this.config.max_body_bytes;
+        throw new HttpError(
+          413,
+          GRPC.RESOURCE_EXHAUSTED,
+          `the request body (${declared} bytes) is larger than max_body_bytes (${this.config.max_body_bytes} bytes); send smaller batches`,
+          hangUp,
+        );
+      }
+      // Shed load before spending time on the body; Node discards the unread rest of it.
+      if (this.stopping || this.ctx.isBlocked()) return this.busy(refuse, this.stopping);
+
+      const body = await readBody(req, coding, this.config.max_body_bytes);
+      this.ctx.metrics.received(0, body.wireBytes);
+      const decoded = this.decode(signal, encoding, body.data);
+      if (decoded.rejected > 0) {
+        this.ctx.metrics.dropped(decoded.rejected, 'invalid');
+        this.log.warn(
+          `rejected_${signal.name}`,
+          { rejected: decoded.rejected, reason: decoded.reason },
+          `refused invalid ${signal.items}; the client is told in partial_success`,
+        );
+      }
+      if (decoded.events.length > 0) {
+        if (this.stopping) return this.busy(refuse, true);
+        if (!(await this.emit(decoded, refuse))) return;
+      }
+      const message = decoded.rejected > 0 ? `${decoded.rejected} ${signal.items} refused: ${decoded.reason}` : '';
+      send(res, 200, encoding, exportResponse(encoding, signal.partial, decoded.rejected, message), corsHeaders);
+    } catch (err) {
+      if (err instanceof HttpError) {
+        this.ctx.metrics.error(err.status === 413 ? 'too_large' : 'decode');
+        if (err.status === 400) this.log.warn('bad_request', { error: err.message }, 'refused an undecodable OTLP request (400)');
+        return refuse(err.status, err.grpcCode, err.message, err.close ? { Connection: 'close' } : {});
+      }
+      this.ctx.metrics.error('internal');
+      this.log.error('internal', { err }, 'internal error while handling an OTLP request (500)');
+      return refuse(500, GRPC.INTERNAL, `internal error: ${errorMessage(err)}`);
+    }
+  }
+
+  /** Queue the events; false when the answer (503) was already sent. */
+  private async emit(decoded: Decoded, refuse: Refuse): Promise<boolean> {
+    try {
+      // 200 only once the batch is durable: emit resolves after the queue transaction commits.
+      const outcome = await this.ctx.emit(decoded.events, undefined, { wait: false });
+      if (outcome === 'accepted') return true;
+      this.busy(refuse, false);
+    } catch (err) {
+      if (err instanceof ShutdownError) {
+        this.busy(refuse, true);
+      } else {
+        // The queue could not commit (disk full, I/O error): the client keeps the data and retries.
+        this.ctx.metrics.error('emit');
+        this.log.error('emit', { err }, 'could not queue an OTLP request; answering 503');
+        refuse(503, GRPC.UNAVAILABLE, `the agent could not queue the data: ${errorMessage(err)}`, { 'Retry-After': this.retryAfter });
+      }
+    }
+    return false;
+  }
+
+  private busy(refuse: Refuse, stopping: boolean): void {
+    this.ctx.metrics.error(stopping ? 'stopping' : 'queue_full');
+    if (!stopping) this.log.warn('queue_full', {}, 'a downstream queue is full; answering 503 so that clients retry later');
+    const message = stopping ? 'the agent is shutting down; retry later' : 'a downstream queue is full; retry later';
+    refuse(503, GRPC.UNAVAILABLE, message, { 'Retry-After': this.retryAfter, ...(stopping ? { Connection: 'close' } : {}) });
+  }
+
+  private decode(signal: Signal, encoding: BodyEncoding, data: Buffer): Decoded {
+    if (encoding === 'protobuf') {
+      try {
+        return signal.protobuf(data);
+      } catch (err) {
+        throw new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not a valid protobuf Export${title(signal.name)}ServiceRequest: ${errorMessage(err)}`);
+      }
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data.toString('utf8'));
+    } catch (err) {
+      throw new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not valid JSON: ${errorMessage(err)}`);
+    }
+    try {
+      return signal.json(parsed);
+    } catch (err) {
+      if (err instanceof JsonShapeError)
+        throw new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not a valid OTLP/JSON Export${title(signal.name)}ServiceRequest: ${err.message}`);
+      throw err;
+    }
+  }
+}
+
+const title = (name: string): string => (name === 'traces' ? 'Trace' : name === 'logs' ? 'Logs' : 'Metrics');

@@ -1,0 +1,143 @@
+import type { Labels, SpanStatusCode, TelemetryEvent } from '../../../core/events.js';
+
+/**
+ * Mapping rules shared by the protobuf and the JSON decoders (README, "Mapping to events"), so
+ * that both encodings of one request produce the very same events.
+ */
+
+/** What a decoder hands back: the events, and the items it refused with the first reason. */
+export interface Decoded {
+  events: TelemetryEvent[];
+  rejected: number;
+  reason: string;
+}
+
+export function newDecoded(): Decoded {
+  return { events: [], rejected: 0, reason: '' };
+}
+
+export function reject(out: Decoded, reason: string, n = 1): void {
+  out.rejected += n;
+  if (out.reason === '') out.reason = reason;
+}
+
+/**
+ * `target[key] = value`, except that a key named `__proto__` (any client may send one) becomes
+ * an ordinary own property instead of invoking the prototype setter, which would drop a string
+ * value and let an object value replace the prototype.
+ */
+export function setKey<T>(target: Record<string, T>, key: string, value: T): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
+/** Prefixes under which resource and scope data land in span attributes and log labels. */
+export const RESOURCE_PREFIX = 'resource.';
+export const SCOPE_PREFIX = 'scope.';
+
+/** The resource of a batch: `service.name` and `host.name` become event fields. */
+export interface ResourceInfo {
+  service: string;
+  host: string;
+  /** Every resource attribute, stringified, by its own key. */
+  attrs: Labels;
+}
+
+/** The instrumentation scope of a batch. */
+export interface ScopeInfo {
+  name: string;
+  version: string;
+  attrs: Labels;
+}
+
+export function resourceInfo(attrs: Labels): ResourceInfo {
+  return { service: attrs['service.name'] ?? '', host: attrs['host.name'] ?? '', attrs };
+}
+
+/**
+ * The labels every span or log of one scope inherits: `scope.name`, `scope.version`, scope
+ * attributes as `scope.<key>`, and resource attributes as `resource.<key>`, except those that
+ * became event fields (`service.name` always; `host.name` for logs, which have a host field).
+ * Built once per scope and cloned into each event.
+ */
+export function inheritedLabels(resource: ResourceInfo, scope: ScopeInfo, withHostField: boolean): Labels {
+  const out: Labels = {};
+  for (const k in scope.attrs) out[SCOPE_PREFIX + k] = scope.attrs[k] as string;
+  if (scope.name !== '') out['scope.name'] = scope.name;
+  if (scope.version !== '') out['scope.version'] = scope.version;
+  for (const k in resource.attrs) {
+    if (k === 'service.name' || (withHostField && k === 'host.name')) continue;
+    out[RESOURCE_PREFIX + k] = resource.attrs[k] as string;
+  }
+  return out;
+}
+
+/** `Span.SpanKind` (trace.proto) → the value of the `span.kind` attribute; 0 (unspecified) adds none. */
+export const SPAN_KINDS = ['', 'internal', 'server', 'client', 'producer', 'consumer'];
+
+/** `Status.StatusCode` (trace.proto): 0 unset, 1 ok, 2 error. */
+export function statusCode(code: number): SpanStatusCode {
+  return code === 2 ? 'ERROR' : code === 1 ? 'OK' : 'UNSET';
+}
+
+/** The OTLP/JSON names of the enums, which protobuf JSON parsers also accept. */
+export const SPAN_KIND_NAMES: Record<string, number> = {
+  SPAN_KIND_UNSPECIFIED: 0,
+  SPAN_KIND_INTERNAL: 1,
+  SPAN_KIND_SERVER: 2,
+  SPAN_KIND_CLIENT: 3,
+  SPAN_KIND_PRODUCER: 4,
+  SPAN_KIND_CONSUMER: 5,
+};
+export const STATUS_CODE_NAMES: Record<string, number> = { STATUS_CODE_UNSET: 0, STATUS_CODE_OK: 1, STATUS_CODE_ERROR: 2 };
+export const TEMPORALITY_NAMES: Record<string, number> = {
+  AGGREGATION_TEMPORALITY_UNSPECIFIED: 0,
+  AGGREGATION_TEMPORALITY_DELTA: 1,
+  AGGREGATION_TEMPORALITY_CUMULATIVE: 2,
+};
+
+/**
+ * Log level: the record's `severity_text` lower-cased; without one, the name of the range its
+ * `severity_number` falls in (logs data model: 1-4 trace, 5-8 debug, 9-12 info, 13-16 warn,
+ * 17-20 error, 21-24 fatal); '' when neither is set.
+ */
+const SEVERITY_RANGES = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+export function level(severityText: string, severityNumber: number): string {
+  if (severityText !== '') return severityText.toLowerCase();
+  if (severityNumber >= 1 && severityNumber <= 24) return SEVERITY_RANGES[(severityNumber - 1) >> 2] as string;
+  return '';
+}
+
+/** `SEVERITY_NUMBER_<NAME>` enum names (logs.proto) for OTLP/JSON senders that write names. */
+export function severityNumberOf(name: string): number | undefined {
+  const m = /^SEVERITY_NUMBER_(TRACE|DEBUG|INFO|WARN|ERROR|FATAL)([234]?)$/.exec(name);
+  if (!m) return name === 'SEVERITY_NUMBER_UNSPECIFIED' ? 0 : undefined;
+  return SEVERITY_RANGES.indexOf((m[1] as string).toLowerCase()) * 4 + 1 + (m[2] ? Number(m[2]) - 1 : 0);
+}
+
+/** An attribute value that is a double, as text: JavaScript's shortest form (`1.5`, `NaN`). */
+export const doubleText = (v: number): string => String(v);
+
+/** A double inside an array/map value, as JSON allows it: non-finite numbers become strings. */
+export const jsonDouble = (v: number): number | string => (Number.isFinite(v) ? v : String(v));
+
+/** An int64 inside an array/map value: a JSON number while exact, else its decimal text. */
+export function jsonInt(text: string): number | string {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : text;
+}
+
+const ZERO_TRACE = '0'.repeat(32);
+const ZERO_SPAN = '0'.repeat(16);
+
+/** Why a trace id cannot be used, or '' when it is valid (16 bytes, not all zero). */
+export function traceIdProblem(id: string): string {
+  if (id.length !== 32) return id === '' ? 'missing trace_id' : `trace_id must be 16 bytes (32 hex digits), got ${id.length} hex digits`;
+  return id === ZERO_TRACE ? 'trace_id is all zeroes' : '';
+}
+
+/** Why a span id cannot be used, or '' when it is valid (8 bytes, not all zero). */
+export function spanIdProblem(id: string, field = 'span_id'): string {
+  if (id.length !== 16) return id === '' ? `missing ${field}` : `${field} must be 8 bytes (16 hex digits), got ${id.length} hex digits`;
+  return id === ZERO_SPAN ? `${field} is all zeroes` : '';
+}

@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { ThermoclineError, errorMessage } from '../../../core/errors.js';
+import { splitAddress } from '../../../core/config/units.js';
+import type { SourceContext, SourceInstance } from '../../../core/plugin/types.js';
+import type { OtlpHttpConfig } from './config.js';
+import { RequestHandler } from './handler.js';
+
+/** How long `stop` lets requests in flight finish before it closes their connections. */
+const DRAIN_MS = 2000;
+
+/**
+ * The HTTP(S) server. `start` listens (a busy port is a retryable start failure); `stop` stops
+ * accepting, answers 503 to requests that have not been queued yet, waits briefly for the ones
+ * being queued, then closes every connection. `stop` is idempotent and safe without `start`.
+ */
+export class Receiver implements SourceInstance {
+  private server: http.Server | undefined;
+  private readonly handler: RequestHandler;
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly config: OtlpHttpConfig,
+    private readonly ctx: SourceContext,
+  ) {
+    this.handler = new RequestHandler(config, ctx);
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = splitAddress(this.config.address);
+    const server = this.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) =>
+        reject(
+          new ThermoclineError('TC_OTLP_LISTEN', `otlp_http source "${this.ctx.id}" cannot listen on ${this.config.address}: ${errorMessage(err)}`, {
+            cause: err,
+          }),
+        ),
+      );
+      server.listen(port, host, () => resolve());
+    });
+    server.on('error', (err) => this.ctx.logger.error({ err }, 'OTLP/HTTP server error'));
+    this.server = server;
+    const bound = server.address() as AddressInfo;
+    const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
+    this.ctx.publish({ address });
+    this.ctx.logger.info({ address, tls: this.config.tls !== undefined }, `OTLP/HTTP receiver listening on ${address}`);
+  }
+
+  private createServer(): http.Server {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const p = this.handler.handle(req, res).finally(() => this.inFlight.delete(p));
+      this.inFlight.add(p);
+    };
+    const tls = this.config.tls;
+    if (tls === undefined) return http.createServer(onRequest);
+    let cert: Buffer;
+    let key: Buffer;
+    try {
+      cert = fs.readFileSync(tls.cert_file);
+      key = fs.readFileSync(tls.key_file);
+      return https.createServer({ cert, key }, onRequest);
+    } catch (err) {
+      throw new ThermoclineError(
+        'TC_OTLP_TLS',
+        `otlp_http source "${this.ctx.id}": cannot load tls.cert_file "${tls.cert_file}" / tls.key_file "${tls.key_file}": ${errorMessage(err)}`,
+        { cause: err },
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.handler.stopping = true;
+    const server = this.server;
+    if (server === undefined) return;
+    this.server = undefined;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
+    clearTimeout(timer);
+    server.closeAllConnections();
+    await closed;
+  }
+}
