@@ -138,9 +138,12 @@ function formatIssues(issues: ConfigIssue[], file?: string): string {
  * A retryable error leaves the batch queued and retries it with exponential backoff.
  */
 export class RetryableError extends ThermoclineError {
-  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+  /** The destination asked to wait this long (e.g. HTTP `Retry-After`); the runtime waits at least that. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; code?: string; retryAfterMs?: number }) {
     super(options?.code ?? 'TC_SINK_RETRYABLE', message, options);
     this.name = 'RetryableError';
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 

@@ -171,7 +171,8 @@ export class SinkRunner {
           metrics.error('retryable');
         }
         status.degrade(err);
-        const wait = backoffMs(attempt, retry.initial_backoff_secs, retry.max_backoff_secs);
+        const asked = err instanceof RetryableError ? (err.retryAfterMs ?? 0) : 0;
+        const wait = Math.max(asked, backoffMs(attempt, retry.initial_backoff_secs, retry.max_backoff_secs));
         this.log.warn('retry', { err: { message, code: (err as { code?: string }).code }, seq: range.first, attempt, retry_in_ms: wait }, `delivery failed, retrying: ${message}`);
         const slept = await sleep(wait, this.stopController.signal);
         if (!slept) return { kind: 'stopped' };
