@@ -1,0 +1,20 @@
+import { defineSource } from '../../../core/plugin/define.js';
+import { prometheusScrapeConfig } from './config.js';
+import './errors.js';
+import { createSource } from './source.js';
+import { validateConfig } from './validate.js';
+
+/**
+ * Scrapes Prometheus and OpenMetrics endpoints like Prometheus does (issue 6): static endpoints
+ * and file-SD targets, each on its own loop at a fixed phase of the interval, with `up`,
+ * `scrape_duration_seconds` and `scrape_samples_scraped` written per scrape. A scrape that comes
+ * due while the queue is full is skipped and counted.
+ */
+export default defineSource({
+  type: 'prometheus_scrape',
+  summary: 'Scrapes Prometheus and OpenMetrics endpoints (static or file-SD targets) like Prometheus does.',
+  config: prometheusScrapeConfig,
+  example: { endpoints: ['http://127.0.0.1:19100/metrics'], interval: '15s' },
+  validate: validateConfig,
+  create: createSource,
+});
