@@ -174,3 +174,9 @@ t.test('custom plugins load from a path; a module that is not a plugin is a clea
   t.equal(cfg.components.find((c) => c.id === 'out')?.type, 'file_recorder');
   t.notOk(registry.get('sink', 'file_recorder'), 'custom plugins do not leak into the shared registry');
 });
+
+t.test('a value matching no form of a union says what each form wanted', async (t) => {
+  const err = await issuesOf(minimal.replace('inputs = ["gen"]', 'inputs = ["gen"]\nbuffer = { max_bytes = true }'));
+  t.equal(err.issues[0]?.path, 'sinks.out.buffer.max_bytes');
+  t.match(err.issues[0]?.message, /matches none of the accepted forms: expected string, received boolean; or expected number, received boolean/);
+});

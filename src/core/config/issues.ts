@@ -38,5 +38,10 @@ function friendlyMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_value' && 'values' in issue) {
     return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   }
+  if (issue.code === 'invalid_union' && issue.message === 'Invalid input') {
+    // zod says only "Invalid input": say what each accepted form wanted instead.
+    const wanted = [...new Set(issue.errors.map((branch) => (branch[0] ? friendlyMessage(branch[0]) : undefined)).filter((m): m is string => m !== undefined))];
+    if (wanted.length > 0) return `matches none of the accepted forms: ${wanted.join('; or ')}`;
+  }
   return issue.message.replace(/^Invalid input: /, '');
 }

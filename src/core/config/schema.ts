@@ -60,7 +60,7 @@ export const transformCommonShape = {
 export const bufferSchema = z
   .strictObject({
     type: z.enum(['disk', 'memory']).default('disk').describe('"disk": the SQLite queue, survives restarts. "memory": lost when the process dies.'),
-    max_bytes: byteSize().default(268_435_456).describe('Capacity of the queue in encoded bytes (default 256 MiB).'),
+    max_bytes: byteSize().prefault('256MiB').describe('Capacity of the queue in encoded bytes, e.g. "256MiB" or a number of bytes.'),
     max_events: z.number().int().positive().optional().describe('Memory buffers only: capacity in events as well.'),
     when_full: z.enum(['block', 'drop_newest']).default('block').describe('"block": producers wait (the file source pauses, OTLP answers 503). "drop_newest": new events for this sink are dropped and counted.'),
   })

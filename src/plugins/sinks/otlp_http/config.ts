@@ -17,7 +17,7 @@ export const otlpSinkConfig = z.strictObject({
     .prefault({})
     .describe('URL paths per signal.'),
   compression: z.enum(['gzip', 'none']).default('gzip').describe('Compress request bodies with gzip (OTLP receivers must accept it).'),
-  timeout: duration().default(30_000).describe('How long one request may take before it counts as failed and is retried, e.g. "30s".'),
+  timeout: duration().prefault('30s').describe('How long one request may take before it counts as failed and is retried, e.g. "30s".'),
   headers: z.record(z.string(), z.string()).default({}).describe('Extra HTTP headers sent with every request.'),
   auth: z
     .strictObject({
