@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+/** A table name in the url's database: ClickHouse's plain identifiers, so it never needs quoting. */
+const tableName = () => z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a plain table name ([A-Za-z_][A-Za-z0-9_]*); the database comes from `url`');
+
+export const clickhouseConfig = z.strictObject({
+  url: z
+    .string()
+    .min(1)
+    .describe(
+      'Where to write. `http://user:password@host:8123/database` (or `https://`) for a ClickHouse server, or `chdb://<directory>` for the embedded engine, with a relative directory resolved against `data_dir` (add `?database=<name>` to use a database other than `default`). Write the password as `${CH_PASSWORD}` to keep it out of the file. Every `chdb://` url of one agent must name the same directory: the embedded engine binds one directory per process.',
+    ),
+  migrate: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Create or upgrade the tables (`logs_events`, `spans`, `span_events`, `metrics_1m`) when the sink starts, as `thermocline migrate` does. Turn it off when a DBA owns the schema; the user then needs only INSERT on the tables.',
+    ),
+  tables: z
+    .strictObject({
+      log: tableName().default('logs_events').describe('The table that receives `log` events.'),
+      span: tableName().default('spans').describe('The table that receives one row per `span` event.'),
+      span_event: tableName()
+        .default('span_events')
+        .describe("The table that receives one row per event inside a span, carrying the span's `trace_id` and `span_id`."),
+      metric: tableName()
+        .optional()
+        .describe(
+          'The table that receives `metric` events, one row per point. Unset by default: metrics belong in PostgreSQL, and a metric that reaches this sink is rejected to the dead-letter table. The README gives the table to create.',
+        ),
+      event: tableName()
+        .optional()
+        .describe(
+          'The table that receives business `event`s. Unset by default: they are rejected to the dead-letter table. The README gives the table to create.',
+        ),
+    })
+    .prefault({})
+    .describe(
+      'Which table each kind of event goes to, in the database of `url`. Custom tables need the columns the README lists; extra columns get their defaults.',
+    ),
+  compression: z
+    .enum(['gzip', 'none'])
+    .default('gzip')
+    .describe(
+      'Compression of insert request bodies sent to a ClickHouse server. `gzip` sends roughly a tenth of the bytes for typical logs at some CPU cost; `none` suits a server on the same host. Ignored for `chdb://`, which has no network.',
+    ),
+  insert_mode: z
+    .enum(['sync', 'async'])
+    .default('sync')
+    .describe(
+      "`sync`: each delivery is one ordinary INSERT per table. `async`: ClickHouse asynchronous inserts (`async_insert = 1`), buffered by the server and flushed together with other clients' inserts; the sink still waits until the data is written (`wait_for_async_insert = 1`) before it acknowledges. Deliveries are already large batches, so `async` mostly helps when many agents write small batches to one server. See the README for how it affects exactly-once delivery.",
+    ),
+});
+
+export type ClickHouseConfig = z.output<typeof clickhouseConfig>;
+export type TableMapping = ClickHouseConfig['tables'];

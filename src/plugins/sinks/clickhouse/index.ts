@@ -1,0 +1,41 @@
+import { defineSink } from '../../../core/plugin/define.js';
+import type { PluginIssue } from '../../../core/plugin/types.js';
+import { errorMessage } from '../../../core/errors.js';
+import { parseClickHouseUrl } from '../../../storage/index.js';
+import { clickhouseConfig } from './config.js';
+import './errors.js';
+import { createClickHouseSink } from './sink.js';
+import { mappedTables } from './tables.js';
+
+/** Logs and traces into ClickHouse in large batches, exactly once (issue #9; README.md). */
+export default defineSink({
+  type: 'clickhouse',
+  summary: 'Writes logs to logs_events and spans to spans and span_events in ClickHouse (a server or the embedded engine), exactly once.',
+  config: clickhouseConfig,
+  example: { url: 'chdb://clickhouse' },
+  // Every INSERT makes a part per table and partition, which ClickHouse merges later: it advises
+  // 10k–100k rows per insert and about one insert per second (TOO_MANY_PARTS otherwise), hence
+  // 100k events and a 1 s wait for a fuller batch at low rates. 100k rows also stay far below the
+  // one-block limit (min_insert_block_size_rows ≈ 1M) that keeps each insert all-or-nothing; bodies
+  // past 64 MiB are cut into several inserts anyway (isolate.ts). bench/clickhouse-sink.ts compares
+  // 10k, 50k and 100k.
+  batch: { max_events: 100_000, max_bytes: 32 * 1024 * 1024, timeout_secs: 1 },
+  validate(config) {
+    const issues: PluginIssue[] = [];
+    try {
+      // No I/O: the data_dir only resolves a relative chdb directory.
+      parseClickHouseUrl(config.url, '/');
+    } catch (err) {
+      issues.push({ path: ['url'], message: errorMessage(err) });
+    }
+    // One token per table and delivery: two kinds in one table would make the second insert a duplicate.
+    const seen = new Map<string, string>();
+    for (const [role, table] of mappedTables(config.tables)) {
+      const other = seen.get(table);
+      if (other !== undefined) issues.push({ path: ['tables', role], message: `"${table}" already receives ${other} events: each kind needs its own table` });
+      else seen.set(table, role);
+    }
+    return issues;
+  },
+  create: (config, ctx) => createClickHouseSink(config, ctx),
+});

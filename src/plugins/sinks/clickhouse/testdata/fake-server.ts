@@ -1,0 +1,82 @@
+/**
+ * A stand-in for a ClickHouse server's HTTP interface, for what the embedded engine cannot show: the
+ * request as it goes on the wire (gzip body, SETTINGS, token) and failures that only exist over a
+ * network (a proxy's 502 page, an overloaded server, a refused connection). It answers DESCRIBE with
+ * the seed tables' columns, records INSERTs, and fails them as scripted. The real server is covered
+ * by running the whole suite with CH_URL.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import zlib from 'node:zlib';
+
+export interface RecordedInsert {
+  readonly query: string;
+  readonly contentEncoding: string | undefined;
+  /** The body as sent (before any decompression). */
+  readonly wireBytes: number;
+  /** The rows, decompressed. */
+  readonly body: string;
+}
+
+/** How the next INSERT is answered. */
+export type Reply = { status: number; body: string; exceptionCode?: number };
+
+const SEED_COLUMNS: Record<string, Array<[string, string]>> = {
+  logs_events: [
+    ['timestamp', "DateTime64(3, 'UTC')"],
+    ['service', 'LowCardinality(String)'],
+    ['host', 'LowCardinality(String)'],
+    ['level', 'LowCardinality(String)'],
+    ['trace_id', 'String'],
+    ['span_id', 'String'],
+    ['message', 'String'],
+    ['labels', 'Map(String, String)'],
+  ],
+};
+
+export function clickHouseError(code: number, type: string, message: string): Reply {
+  return { status: 500, exceptionCode: code, body: `Code: ${code}. DB::Exception: ${message}. (${type}) (version 25.8.1.1 (official build))\n` };
+}
+
+export class FakeClickHouse {
+  readonly inserts: RecordedInsert[] = [];
+  /** Replies for the next INSERTs, in order; an empty script answers 200. */
+  readonly script: Reply[] = [];
+  private readonly server = http.createServer((req, res) => void this.handle(req, res));
+
+  async listen(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://default:secret@127.0.0.1:${(this.server.address() as AddressInfo).port}/telemetry`;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks);
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const inUrl = url.searchParams.get('query');
+    const encoding = req.headers['content-encoding'];
+    const body = (encoding === 'gzip' ? zlib.gunzipSync(raw) : raw).toString('utf8');
+    const query = inUrl ?? body;
+    const describe = /^DESCRIBE TABLE \w+\.(\w+)/.exec(query);
+    if (describe) {
+      const columns = SEED_COLUMNS[describe[1] as string] ?? [];
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(columns.map(([name, type]) => `${JSON.stringify({ name, type })}\n`).join(''));
+      return;
+    }
+    if (query.startsWith('INSERT')) {
+      this.inserts.push({ query, contentEncoding: encoding, wireBytes: raw.length, body });
+      const reply = this.script.shift();
+      if (reply) {
+        res.writeHead(reply.status, reply.exceptionCode === undefined ? {} : { 'x-clickhouse-exception-code': String(reply.exceptionCode) }).end(reply.body);
+        return;
+      }
+    }
+    res.writeHead(200).end();
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * One delivery: one INSERT per table that has rows, in TABLE_ROLES order, each with the token
+ * `<sink>:<seq>:<table>` (DESIGN §1, issue #9). `meta.token` is stable across replays (the runtime
+ * pins the delivery's range before the first attempt), so when an attempt fails half-way (logs
+ * written, spans not) the retry re-sends the logs under the same token and ClickHouse drops them
+ * as duplicates. Inserts run one after another: the order is what makes the span_events rows of a
+ * span whose own row was rejected known before they are sent.
+ */
+import type { TelemetryEvent } from '../../../core/events.js';
+import type { RejectedRow } from '../../../core/plugin/types.js';
+import { withoutSources } from './encode.js';
+import { type InsertOptions, type InsertTarget, insertBody } from './insert.js';
+import { writeRows } from './isolate.js';
+import { planRows } from './plan.js';
+import type { TableSchema } from './schema.js';
+import { COLUMNS, TABLE_ROLES, type TableRole } from './tables.js';
+
+export interface BatchOutcome {
+  /** Sorted by index; at most one entry per event. */
+  readonly rejected: RejectedRow[];
+  /** Rows written, all tables together. */
+  readonly rows: number;
+  /** Extra inserts made to isolate bad rows. */
+  readonly splitInserts: number;
+}
+
+export async function writeBatch(
+  events: readonly TelemetryEvent[],
+  token: string,
+  target: InsertTarget,
+  schemas: ReadonlyMap<TableRole, TableSchema>,
+  options: InsertOptions,
+): Promise<BatchOutcome> {
+  const plan = planRows(events, schemas);
+  const reasons = new Map<number, string>();
+  for (const r of plan.rejected) reasons.set(r.index, r.reason);
+  const rejectedSpans = new Set<number>();
+  let rows = 0;
+  let splitInserts = 0;
+  for (const role of TABLE_ROLES) {
+    let tableRows = plan.rows.get(role);
+    const schema = schemas.get(role);
+    if (!tableRows || !schema) continue;
+    // A rejected span goes to the dead-letter table whole, events included: writing its events
+    // anyway would duplicate them when the dead-lettered span is replayed.
+    if (role === 'span_event' && rejectedSpans.size > 0) tableRows = withoutSources(tableRows, rejectedSpans);
+    if (tableRows.sources.length === 0) continue;
+    const send = (body: string, partToken: string) => insertBody(target, schema.table, COLUMNS[role], body, partToken, options);
+    const outcome = await writeRows(schema.table, tableRows, `${token}:${schema.table}`, send);
+    splitInserts += outcome.splitInserts;
+    rows += tableRows.sources.length - outcome.rejected.length;
+    for (const { row, reason } of outcome.rejected) {
+      const index = tableRows.sources[row] as number;
+      if (role === 'span') rejectedSpans.add(index);
+      if (reasons.has(index)) continue;
+      // The span's own row is already in `spans`; say so, since replaying the dead letter repeats it.
+      reasons.set(
+        index,
+        role === 'span_event'
+          ? `one of the span's events was rejected (the span's row in ${schemas.get('span')?.table ?? 'spans'} was written): ${reason}`
+          : reason,
+      );
+    }
+  }
+  const rejected = [...reasons].map(([index, reason]) => ({ index, reason })).sort((a, b) => a.index - b.index);
+  return { rejected, rows, splitInserts };
+}
