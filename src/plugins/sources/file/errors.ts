@@ -1,0 +1,17 @@
+import { registerErrorCodes } from '../../../core/errors.js';
+
+/** Codes the file source reports (STYLE 9); `docs/errors.md` is generated from them. */
+registerErrorCodes({
+  TC_FILE_UNREADABLE: {
+    title: 'A file matched by `include` cannot be opened or read.',
+    hint: "Give the agent's user read permission on the file and execute permission on its directories. The source retries at every rescan (`glob_interval_secs`) and keeps reading the other files meanwhile.",
+  },
+  TC_FILE_CHECKPOINT: {
+    title: "The file source's checkpoint from a previous run is not in a format this version understands.",
+    hint: 'The source starts over as on a first run (`read_from` applies), which may re-read or skip lines once. This happens after a downgrade; report it if it happens otherwise.',
+  },
+  TC_FILE_VANISHED: {
+    title: 'A file the source had not finished reading disappeared while the agent was stopped.',
+    hint: 'Lines written to it after the logged offset were not read. Rotate with a scheme that keeps the previous file uncompressed for a while (logrotate `delaycompress`), in the same directory, so a restarted agent can finish it.',
+  },
+});

@@ -1,0 +1,239 @@
+import fs from 'node:fs';
+import type { BigIntStats } from 'node:fs';
+import { promisify } from 'node:util';
+import type { Json, SourceContext } from '../../../core/plugin/types.js';
+import type { RateLimitedLog } from '../../../core/runtime/logger.js';
+import { errorMessage } from '../../../core/errors.js';
+import { decodeCheckpoint, type CheckpointEntry } from './checkpoint.js';
+import type { FileConfig } from './config.js';
+import type { SourceCounters } from './counters.js';
+import { walk, type Found } from './discovery.js';
+import type { PathFilter } from './glob.js';
+import { fingerprint, identityKey, sameStart } from './identity.js';
+import { findDisplaced, type Displaced } from './resume.js';
+import { TrackedFile } from './tracked-file.js';
+
+const fstat = promisify(fs.fstat);
+const openFile = promisify(fs.open);
+
+/** What a start needs from the previous run's checkpoint. */
+export interface Startup {
+  /** Checkpoint entries not yet matched to a file. */
+  entries: Map<string, CheckpointEntry>;
+  /** Entries whose file was rotated away or truncated while the agent was stopped. */
+  displaced: Displaced[];
+  firstRun: boolean;
+  savedAtMs: number | undefined;
+}
+
+export function startupFrom(checkpoint: Json | undefined, ctx: Pick<SourceContext, 'logger'>): Startup {
+  const decoded = decodeCheckpoint(checkpoint);
+  if (decoded.kind === 'invalid') {
+    ctx.logger.error(
+      { code: 'TC_FILE_CHECKPOINT', reason: decoded.reason },
+      `the checkpoint of a previous run cannot be read (${decoded.reason}); starting over as on a first run`,
+    );
+  }
+  return decoded.kind === 'ok'
+    ? { entries: decoded.entries, displaced: [], firstRun: false, savedAtMs: decoded.savedAtMs }
+    : { entries: new Map(), displaced: [], firstRun: true, savedAtMs: undefined };
+}
+
+/**
+ * The set of files being read (issue 4): which files the include patterns match, which of them
+ * are already known (by identity, from this run or the checkpoint of the last one), and which
+ * were rotated away or deleted. Reading them is the tailer's job.
+ */
+export class FileSet {
+  /** By identity; insertion order is reading order. */
+  readonly files = new Map<string, TrackedFile>();
+  /** `ignore_older_secs`: identity → size when it was left out. */
+  private readonly skipped = new Map<string, number>();
+
+  constructor(
+    private readonly config: FileConfig,
+    private readonly filter: PathFilter,
+    private readonly ctx: Pick<SourceContext, 'logger' | 'metrics'>,
+    private readonly counters: SourceCounters,
+    private readonly log: RateLimitedLog,
+    private readonly stopping: () => boolean,
+    /** Called when what is tracked changed: the checkpoint must be written even without new lines. */
+    private readonly onChange: () => void,
+  ) {}
+
+  /** Walk the include patterns: track new files, notice the ones rotated away or deleted. */
+  async scan(startup?: Startup): Promise<void> {
+    const found = await walk(this.filter);
+    const seen = new Set<string>();
+    for (const item of found) {
+      const key = identityKey(item.stat);
+      if (seen.has(key)) continue; // a second path (hard link, symlink) to a file already tracked
+      seen.add(key);
+      const f = this.files.get(key);
+      if (f) {
+        if (f.gone) {
+          f.gone = false; // renamed back under an included path
+          this.onChange();
+        }
+        continue;
+      }
+      await this.track(item, key, startup);
+      if (this.stopping()) return;
+    }
+    for (const key of this.skipped.keys()) if (!seen.has(key)) this.skipped.delete(key);
+    for (const f of this.files.values()) {
+      if (seen.has(f.key) || f.gone) continue;
+      if (await this.stillAt(f.path, f.key)) continue; // the walk missed it (an unreadable directory)
+      f.gone = true;
+      f.goneAt = Date.now();
+      this.onChange();
+      this.counters.rotated.inc();
+    }
+  }
+
+  /**
+   * The watcher reports a rename-and-create of a watched path as a "change": true when one of
+   * `paths` now holds a file that is not being read (so a rescan is due).
+   */
+  async holdsUntracked(paths: Iterable<string>): Promise<boolean> {
+    for (const p of paths) {
+      try {
+        if (!this.files.has(identityKey(await fs.promises.stat(p, { bigint: true })))) return true;
+      } catch {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private async stillAt(p: string, key: string): Promise<boolean> {
+    try {
+      return identityKey(await fs.promises.stat(p, { bigint: true })) === key;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Start following a newly found file, from its checkpoint if it has one. */
+  private async track(item: Found, key: string, startup?: Startup): Promise<void> {
+    const entry = startup?.entries.get(key);
+    const olderThan = this.config.ignore_older_secs;
+    if (!entry && olderThan !== undefined && Number(item.stat.mtimeMs) < Date.now() - olderThan * 1000) {
+      if (!this.skipped.has(key)) this.skipped.set(key, Number(item.stat.size));
+      return;
+    }
+    const fd = await this.open(item.path, key);
+    if (fd === undefined) return;
+    try {
+      const size = Number((await fstat(fd)).size);
+      let offset = 0;
+      let label = item.path;
+      const skippedAt = this.skipped.get(key);
+      if (entry && entry.offset <= size && (await sameStart(fd, size, entry.fp))) {
+        offset = entry.offset; // a file from the previous run
+        label = entry.path;
+      } else if (entry) {
+        // Truncated, or a reused inode, while the agent was stopped: read it from the start, and
+        // look for where the unread rest of the old content went (copytruncate's copy).
+        startup?.displaced.push({ key, entry });
+      } else if (skippedAt !== undefined) {
+        offset = skippedAt <= size ? skippedAt : 0;
+      } else if (startup?.firstRun && this.config.read_from === 'end') {
+        offset = size;
+      }
+      startup?.entries.delete(key);
+      this.skipped.delete(key);
+      const fp = await fingerprint(fd, size, this.config.fingerprint_bytes);
+      this.files.set(key, new TrackedFile(key, label, fd, fp, offset));
+      this.counters.openFiles(this.files.size);
+      this.onChange();
+    } catch (err) {
+      fs.close(fd, () => undefined);
+      this.unreadable(item.path, err);
+    }
+  }
+
+  /** Open `p` if it is still the file with identity `key`. */
+  private async open(p: string, key: string): Promise<number | undefined> {
+    let fd: number;
+    try {
+      fd = await openFile(p, 'r');
+    } catch (err) {
+      this.unreadable(p, err);
+      return undefined;
+    }
+    try {
+      if (identityKey(await fstatBig(fd)) === key) return fd;
+    } catch {
+      // fall through
+    }
+    fs.close(fd, () => undefined); // replaced between the walk and the open: the next scan sees the new one
+    return undefined;
+  }
+
+  private unreadable(p: string, err: unknown): void {
+    this.ctx.metrics.error('open');
+    this.log.warn(`open:${p}`, { code: 'TC_FILE_UNREADABLE', path: p, err: errorMessage(err) }, `cannot read ${p}: ${errorMessage(err)}`);
+  }
+
+  /**
+   * Checkpoint entries not found under an included path, and files truncated while the agent
+   * was stopped: find where their unread lines went (`resume.ts`) and finish those files first.
+   */
+  async resumeDisplaced(startup: Startup): Promise<void> {
+    for (const [key, e] of startup.entries) {
+      // Still there but no longer included: the configuration changed, unless it was being finished.
+      if (!e.rotated && (await this.stillAt(e.path, key))) continue;
+      startup.displaced.push({ key, entry: e });
+    }
+    if (startup.displaced.length === 0) return;
+    const { adopt, vanished } = await findDisplaced(startup.displaced, new Set(this.files.keys()), startup.savedAtMs);
+    for (const a of adopt) {
+      const fd = await this.open(a.path, a.key);
+      if (fd === undefined) continue;
+      try {
+        const size = Number((await fstat(fd)).size);
+        const f = new TrackedFile(a.key, a.label, fd, await fingerprint(fd, size, this.config.fingerprint_bytes), a.offset);
+        f.gone = true;
+        f.goneAt = Date.now();
+        this.files.set(a.key, f);
+        this.ctx.logger.info({ path: a.path, label: a.label, offset: a.offset, reason: a.why }, `finishing ${a.path}, rotated while the agent was stopped`);
+      } catch (err) {
+        fs.close(fd, () => undefined);
+        this.unreadable(a.path, err);
+      }
+    }
+    this.counters.openFiles(this.files.size);
+    if (vanished.length > 0) {
+      const files = vanished.slice(0, 20).map((d) => ({ path: d.entry.path, offset: d.entry.offset }));
+      this.ctx.logger.warn(
+        { code: 'TC_FILE_VANISHED', files, count: vanished.length },
+        `${vanished.length} file(s) being read before the restart are gone (deleted, compressed, moved to another directory, or truncated without a copy); lines written to them after the recorded offsets were not read`,
+      );
+    }
+  }
+
+  /** Rotated files first: they are finished before their successors. */
+  goneFirst(): void {
+    const ordered = [...this.files.values()].sort((a, b) => Number(b.gone) - Number(a.gone));
+    this.files.clear();
+    for (const f of ordered) this.files.set(f.key, f);
+  }
+
+  /** Forget `f` (its last lines are committed) and close it. */
+  release(f: TrackedFile): void {
+    this.files.delete(f.key);
+    fs.close(f.fd, () => undefined);
+    this.counters.openFiles(this.files.size);
+  }
+
+  closeAll(): void {
+    for (const f of this.files.values()) fs.close(f.fd, () => undefined);
+    this.files.clear();
+    this.counters.openFiles(0);
+  }
+}
+
+function fstatBig(fd: number): Promise<BigIntStats> {
+  return new Promise((resolve, reject) => fs.fstat(fd, { bigint: true }, (err, st) => (err ? reject(err) : resolve(st))));
+}

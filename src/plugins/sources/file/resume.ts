@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { CheckpointEntry } from './checkpoint.js';
+import { headOfPath, identityKey, pathStartsWith } from './identity.js';
+
+/**
+ * After a restart: where did the lines of files that were rotated while the agent was stopped
+ * go? (issue 4: "restarts during each" rotation scheme). A checkpoint entry is *displaced* when
+ * its file is no longer under its path (renamed away) or was truncated in place (copytruncate).
+ * Rotation schemes keep rotated files in the same directory under a name that starts with the
+ * original (`app.log.1`, `app.log-20250101`), so that is where we look:
+ *
+ * - the entry's own inode under a new name: finish it from the recorded offset;
+ * - otherwise a file whose first bytes match the entry's fingerprint and that is at least as
+ *   long as the offset: copytruncate's copy, which holds the unread rest: read it from the offset;
+ * - and any other such file written after the last checkpoint (the file was rotated more than
+ *   once while the agent was down): read it whole.
+ *
+ * Compressed files are skipped (logrotate's `delaycompress` keeps the latest one plain).
+ */
+
+export interface Displaced {
+  key: string;
+  entry: CheckpointEntry;
+}
+
+export interface Adoption {
+  path: string;
+  key: string;
+  offset: number;
+  /** The path its lines are labelled with: the entry's. */
+  label: string;
+  mtimeMs: number;
+  why: 'rotated' | 'copy' | 'written while stopped';
+}
+
+interface Candidate {
+  path: string;
+  key: string;
+  size: number;
+  mtimeMs: number;
+}
+
+const COMPRESSED_NAME = /\.(gz|tgz|zst|bz2|xz|lz4|lzma|zip|7z)$/i;
+const COMPRESSED_MAGIC = [Buffer.from([0x1f, 0x8b]), Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.from('BZh'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a])];
+
+async function looksCompressed(p: string): Promise<boolean> {
+  if (COMPRESSED_NAME.test(p)) return true;
+  const head = await headOfPath(p, 5).catch(() => Buffer.alloc(0));
+  return COMPRESSED_MAGIC.some((m) => head.length >= m.length && head.subarray(0, m.length).equals(m));
+}
+
+/** Regular files in `dir` whose name starts with `prefix`, other than those already tracked. */
+async function siblings(dir: string, prefix: string, tracked: ReadonlySet<string>): Promise<Candidate[]> {
+  let names: string[];
+  try {
+    names = await fs.promises.readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: Candidate[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const p = path.join(dir, name);
+    try {
+      const st = await fs.promises.stat(p, { bigint: true });
+      const key = identityKey(st);
+      if (st.isFile() && !tracked.has(key)) out.push({ path: p, key, size: Number(st.size), mtimeMs: Number(st.mtimeMs) });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+/**
+ * Files to finish for the displaced entries, oldest first, and the entries whose lines could not
+ * be found. `stoppedSinceMs` is the time of the last checkpoint.
+ */
+export async function findDisplaced(
+  displaced: readonly Displaced[],
+  tracked: ReadonlySet<string>,
+  stoppedSinceMs: number | undefined,
+): Promise<{ adopt: Adoption[]; vanished: Displaced[] }> {
+  const adopt: Adoption[] = [];
+  const vanished: Displaced[] = [];
+  const taken = new Set(tracked);
+  const groups = new Map<string, { dir: string; prefix: string; label: string; candidates: Candidate[] }>();
+  for (const d of displaced) {
+    const dir = path.dirname(d.entry.path);
+    const prefix = path.basename(d.entry.path);
+    const groupKey = `${dir}\0${prefix}`;
+    let g = groups.get(groupKey);
+    if (!g) {
+      g = { dir, prefix, label: d.entry.path, candidates: await siblings(dir, prefix, tracked) };
+      groups.set(groupKey, g);
+    }
+    const mine = g.candidates.find((c) => c.key === d.key && !taken.has(c.key));
+    let found: Adoption | undefined;
+    if (mine && ((await pathStartsWith(mine.path, d.entry.fp).catch(() => false)) || d.entry.fp.len === 0)) {
+      found = {
+        path: mine.path,
+        key: mine.key,
+        offset: d.entry.offset <= mine.size ? d.entry.offset : 0,
+        label: d.entry.path,
+        mtimeMs: mine.mtimeMs,
+        why: 'rotated',
+      };
+    } else {
+      for (const c of g.candidates) {
+        if (taken.has(c.key) || c.size < d.entry.offset) continue;
+        if (await pathStartsWith(c.path, d.entry.fp)) {
+          found = { path: c.path, key: c.key, offset: d.entry.offset, label: d.entry.path, mtimeMs: c.mtimeMs, why: 'copy' };
+          break;
+        }
+      }
+    }
+    if (found) {
+      taken.add(found.key);
+      adopt.push(found);
+    } else {
+      vanished.push(d);
+    }
+  }
+  if (stoppedSinceMs !== undefined) {
+    for (const g of groups.values()) {
+      for (const c of g.candidates) {
+        if (taken.has(c.key) || c.mtimeMs < stoppedSinceMs || (await looksCompressed(c.path))) continue;
+        taken.add(c.key);
+        adopt.push({ path: c.path, key: c.key, offset: 0, label: g.label, mtimeMs: c.mtimeMs, why: 'written while stopped' });
+      }
+    }
+  }
+  adopt.sort((a, b) => a.mtimeMs - b.mtimeMs);
+  return { adopt, vanished };
+}

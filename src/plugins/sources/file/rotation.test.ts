@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { eventually, tempDir } from '../../../../test/helpers/pipeline.js';
+import { appendLines, logs, messages, metric, range, settle, startFileSource, waitForMessages } from '../../../../test/file-source/helpers.js';
+
+t.test('rename rotation: the old file is finished, the new one followed, all under the original path', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'app.log');
+  appendLines(file, 'a', 0, 100);
+  const { runtime } = await startFileSource(t, 'rename', [file], 'rotate_wait_secs = 0.5');
+  await waitForMessages('rename', 100);
+  // The writer still has the old file open: lines written after the rename go to it.
+  const writer = fs.openSync(file, 'a');
+  fs.renameSync(file, `${file}.1`);
+  fs.writeSync(writer, range('a', 100, 150).join('\n') + '\n');
+  fs.closeSync(writer);
+  appendLines(file, 'b', 0, 100);
+  const got = await waitForMessages('rename', 250);
+  t.same(
+    got.filter((m) => m.startsWith('a-')),
+    range('a', 0, 150),
+    'every line of the old file, including those written after the rename',
+  );
+  t.same(
+    got.filter((m) => m.startsWith('b-')),
+    range('b', 0, 100),
+  );
+  t.ok(logs('rename').every((e) => e.labels.file === file));
+  await eventually(async () => (await metric(runtime, 'thermocline_file_open_files')) === 1, 5000, 'the rotated file closed');
+  t.equal(await metric(runtime, 'thermocline_file_rotations_total'), 1);
+  await settle();
+  t.equal(messages('rename').length, 250, 'nothing twice');
+});
+
+t.test('the watcher notices a rotation at once, without waiting for the periodic rescan', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'app.log');
+  appendLines(file, 'a', 0, 3);
+  await startFileSource(t, 'watched', [file], 'glob_interval_secs = 60\nrotate_wait_secs = 0.2');
+  await waitForMessages('watched', 3);
+  fs.renameSync(file, `${file}.1`);
+  appendLines(file, 'b', 0, 3);
+  t.same(await waitForMessages('watched', 6, 5000), [...range('a', 0, 3), ...range('b', 0, 3)]);
+  appendLines(`${dir}/other.log`, 'x', 0, 1);
+  appendLines(file, 'b', 3, 4);
+  t.same((await waitForMessages('watched', 7, 5000)).slice(6), ['b-3'], 'and keeps following the new file');
+});
+
+t.test('copytruncate: a file found shorter than what was read is read again from the start', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'app.log');
+  appendLines(file, 'old', 0, 50);
+  const { runtime } = await startFileSource(t, 'copytrunc', [file]);
+  await waitForMessages('copytrunc', 50);
+  fs.copyFileSync(file, `${file}.1`);
+  fs.truncateSync(file, 0);
+  appendLines(file, 'new', 0, 10);
+  const got = await waitForMessages('copytrunc', 60);
+  t.same(got, [...range('old', 0, 50), ...range('new', 0, 10)]);
+  t.equal(await metric(runtime, 'thermocline_file_truncations_total'), 1);
+});
+
+t.test('copytruncate noticed late: rewritten past the old offset, detected by the fingerprint', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'app.log');
+  appendLines(file, 'old', 0, 5);
+  const { runtime } = await startFileSource(t, 'rewrite', [file]);
+  await waitForMessages('rewrite', 5);
+  // Truncated and written past the old size before the source looks again.
+  fs.writeFileSync(file, range('fresh', 0, 20).join('\n') + '\n');
+  const got = await waitForMessages('rewrite', 25);
+  t.same(got.slice(5), range('fresh', 0, 20));
+  t.equal(await metric(runtime, 'thermocline_file_truncations_total'), 1);
+});
+
+t.test('a deleted file is finished from its open handle, then released', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'gone.log');
+  const keep = path.join(dir, 'keep.log');
+  fs.writeFileSync(keep, '');
+  appendLines(file, 'd', 0, 10);
+  const { runtime } = await startFileSource(t, 'deleted', [`${dir}/*.log`], 'rotate_wait_secs = 0.3');
+  await waitForMessages('deleted', 10);
+  const writer = fs.openSync(file, 'a');
+  fs.unlinkSync(file);
+  fs.writeSync(writer, 'written after unlink\n');
+  fs.closeSync(writer);
+  t.same(await waitForMessages('deleted', 11), [...range('d', 0, 10), 'written after unlink']);
+  await eventually(async () => (await metric(runtime, 'thermocline_file_open_files')) === 1, 5000, 'the deleted file released');
+});
+
+t.test('a file renamed within the include pattern keeps its offset', async (t) => {
+  const dir = tempDir(t);
+  appendLines(path.join(dir, 'a.log'), 'x', 0, 10);
+  await startFileSource(t, 'moved', [`${dir}/*.log`]);
+  await waitForMessages('moved', 10);
+  fs.renameSync(path.join(dir, 'a.log'), path.join(dir, 'b.log'));
+  appendLines(path.join(dir, 'b.log'), 'x', 10, 15);
+  t.same(await waitForMessages('moved', 15), range('x', 0, 15));
+  await settle();
+  t.equal(messages('moved').length, 15);
+});
