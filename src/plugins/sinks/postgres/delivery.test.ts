@@ -1,0 +1,156 @@
+import pg from 'pg';
+import t from 'tap';
+import { withPostgres } from '../../../../test/helpers/postgres.js';
+import { logEvent, meta, openSink, point } from './testdata/harness.js';
+
+/** Issue 8: exactly once through the ledger, and series resolution through the cache. */
+
+const count = async (pool: pg.Pool, sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
+
+t.test('a replayed delivery (same meta) writes nothing and gets the same rejections', async (t) => {
+  const db = await withPostgres(t);
+  const { sink, counter } = await openSink(t, { url: db.url });
+  const events = [point('m', { a: '1' }, 1), logEvent('x'), point('m', { a: '2' }, 2)];
+  const m = meta();
+  const first = await sink.write(events, m);
+  const second = await sink.write(events, { ...m, attempt: 2 });
+  t.same(second, first, 'the replay reports the same rejected rows');
+  t.equal(first?.rejected?.[0]?.index, 1);
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 2, 'points written once');
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM thermocline_batches'), 1, 'one ledger row');
+  t.equal(await counter('replayed_deliveries_total'), 1);
+  await sink.write(events, meta());
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 4, 'a new seq is a new delivery');
+});
+
+t.test('agents sharing a sink id and a seq do not take each other for replays', async (t) => {
+  const db = await withPostgres(t);
+  const a = await openSink(t, { url: db.url });
+  const b = await openSink(t, { url: db.url });
+  const m = meta();
+  await a.sink.write([point('m', { agent: 'a' }, 1)], m);
+  await b.sink.write([point('m', { agent: 'b' }, 1)], m);
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 2, "both agents' points landed");
+  const { rows } = await db.pool.query<{ sink: string }>('SELECT sink FROM thermocline_batches ORDER BY sink');
+  t.equal(rows.length, 2);
+  t.ok(
+    rows.every((r) => /^pg\/[0-9a-f]{16}$/.test(r.sink)),
+    'ledger rows are "<sink id>/<instance>"',
+  );
+  t.equal(
+    a.state.get('ledger_instance'),
+    rows.find((r) => r.sink.endsWith(String(a.state.get('ledger_instance'))))?.sink.slice(3),
+    'the instance is kept in the sink state',
+  );
+
+  // The same state (the same queue database) is the same instance: a replay there is recognised.
+  const again = await openSink(t, { url: db.url }, { state: a.state });
+  await again.sink.write([point('m', { agent: 'a' }, 1)], m);
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 2, 'recognised after a restart');
+});
+
+t.test('maintenance prunes the ledger after ledger_retention but keeps the newest row', async (t) => {
+  const db = await withPostgres(t);
+  const { sink, counter } = await openSink(t, { url: db.url, ledger_retention: '1h' });
+  for (let i = 0; i < 3; i++) await sink.write([point('m', {}, i)], meta());
+  await db.pool.query(`UPDATE thermocline_batches SET committed_at = now() - interval '2 hours'`);
+  await db.pool.query(`INSERT INTO thermocline_batches (sink, seq, committed_at) VALUES ('other/agent', 1, now() - interval '30 days')`);
+  await sink.runMaintenance();
+  const { rows } = await db.pool.query<{ sink: string; seq: string }>('SELECT sink, seq::text FROM thermocline_batches ORDER BY sink, seq');
+  t.equal(rows.length, 2, 'two old rows of this sink pruned');
+  t.equal(rows[0]?.sink, 'other/agent', "other agents' rows are theirs to prune");
+  t.match(rows[1]?.sink, /^pg\//, 'the newest row of this sink stays');
+  t.equal(await counter('ledger_rows_pruned_total'), 2);
+});
+
+t.test('series dedup across deliveries, whatever the label order', async (t) => {
+  const db = await withPostgres(t);
+  const { sink, counter } = await openSink(t, { url: db.url });
+  await sink.write([point('cpu', { host: 'a', core: '0' }, 1), point('cpu', { core: '0', host: 'a' }, 2)], meta());
+  await sink.write([point('cpu', { core: '0', host: 'a' }, 3)], meta());
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metric_series'), 1);
+  t.equal(await count(db.pool, 'SELECT count(DISTINCT series_id) AS n FROM metrics_points'), 1);
+  t.equal(await counter('series_lookups_total'), 1, 'the second delivery was served from the cache');
+  t.equal(await counter('series_created_total'), 1);
+
+  // A label set stored in another key order by someone else is the same series (jsonb equality).
+  await db.pool.query(`INSERT INTO metric_series (metric_name, labels) VALUES ('mem', '{"z": "1", "a": "2"}')`);
+  await sink.write([point('mem', { a: '2', z: '1' }, 1)], meta());
+  t.equal(await count(db.pool, `SELECT count(*) AS n FROM metric_series WHERE metric_name = 'mem'`), 1);
+  t.equal(await counter('series_created_total'), 1, 'found, not created');
+});
+
+t.test('a small cache evicts and still resolves correctly', async (t) => {
+  const db = await withPostgres(t);
+  const { sink, counter } = await openSink(t, { url: db.url, series_cache_size: 2 });
+  for (let round = 0; round < 3; round++) {
+    await sink.write(
+      ['a', 'b', 'c'].map((h, i) => point('up', { host: h }, round * 10 + i)),
+      meta(),
+    );
+  }
+  const { rows } = await db.pool.query<{ host: string; values: number[] }>(
+    `SELECT s.labels->>'host' AS host, array_agg(p.value ORDER BY p.value) AS values
+       FROM metrics_points p JOIN metric_series s USING (series_id) GROUP BY 1 ORDER BY 1`,
+  );
+  t.same(rows, [
+    { host: 'a', values: [0, 10, 20] },
+    { host: 'b', values: [1, 11, 21] },
+    { host: 'c', values: [2, 12, 22] },
+  ]);
+  t.ok((await counter('series_lookups_total')) > 3, 'evicted series were looked up again');
+  t.equal(await counter('series_created_total'), 3);
+});
+
+t.test('two sinks (two pools) writing the same new series at once create each series once', async (t) => {
+  const db = await withPostgres(t);
+  const a = await openSink(t, { url: db.url, pool_size: 2 });
+  const b = await openSink(t, { url: db.url, pool_size: 2 });
+  for (let round = 0; round < 5; round++) {
+    const batch = () => Array.from({ length: 300 }, (_, i) => point(`race_${round}`, { i: String(i), n: String(i % 7) }, i));
+    const [ra, rb] = await Promise.all([a.sink.write(batch(), meta()), b.sink.write(batch().reverse(), meta())]);
+    t.same([ra, rb], [undefined, undefined], `round ${round}: both deliveries complete`);
+  }
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metric_series'), 1500, 'one row per series');
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 3000, 'every point landed');
+  t.equal(
+    await count(db.pool, `SELECT count(*) AS n FROM metrics_points p JOIN metric_series s USING (series_id) WHERE p.value <> (s.labels->>'i')::float8`),
+    0,
+    'every point references its own series',
+  );
+  t.equal((await a.counter('series_created_total')) + (await b.counter('series_created_total')), 1500, 'each series created by exactly one of them');
+});
+
+t.test('a series inserted by another session during the lookup is read back, not missed', async (t) => {
+  const db = await withPostgres(t);
+  const { sink, counter } = await openSink(t, { url: db.url });
+  const other = new pg.Client({ connectionString: db.url });
+  await other.connect();
+  t.teardown(() => other.end());
+  await other.query('BEGIN');
+  const inserted = await other.query<{ series_id: string }>(
+    `INSERT INTO metric_series (metric_name, labels) VALUES ('contended', '{"k": "v"}') RETURNING series_id`,
+  );
+  // The sink's INSERT ... ON CONFLICT waits for this transaction; its snapshot predates the commit.
+  const writing = sink.write([point('contended', { k: 'v' }, 1), point('free', { k: 'v' }, 2)], meta());
+  await new Promise((r) => setTimeout(r, 300));
+  await other.query('COMMIT');
+  t.equal(await writing, undefined, 'the delivery completes');
+  const { rows } = await db.pool.query<{ series_id: string }>(
+    `SELECT p.series_id::text FROM metrics_points p JOIN metric_series s USING (series_id) WHERE s.metric_name = 'contended'`,
+  );
+  t.same(rows, [{ series_id: inserted.rows[0]?.series_id }], 'the point references the series the other session created');
+  t.equal(await counter('series_created_total'), 1, 'only "free" was created by the sink');
+});
+
+t.test('a cached series id gone from metric_series clears the cache and retries', async (t) => {
+  const db = await withPostgres(t);
+  const { sink } = await openSink(t, { url: db.url });
+  await sink.write([point('gone', { a: '1' }, 1)], meta());
+  await db.pool.query('DELETE FROM metrics_points; DELETE FROM metric_series');
+  const m = meta();
+  await t.rejects(sink.write([point('gone', { a: '1' }, 2)], m), { name: 'RetryableError', code: 'TC_PG_SINK_UNAVAILABLE', message: /cache was cleared/ });
+  t.equal(await sink.write([point('gone', { a: '1' }, 2)], { ...m, attempt: 2 }), undefined, 'the retry resolves the series again');
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metric_series'), 1);
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 1);
+});

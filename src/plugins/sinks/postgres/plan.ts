@@ -1,0 +1,167 @@
+import type { TelemetryEvent } from '../../../core/events.js';
+import type { TextCleaner } from './clean.js';
+import { fitsInt64, PG_EPOCH_US } from './copy-buffer.js';
+import type { PartitionGuard } from './partitions.js';
+import { seriesKey } from './series.js';
+import { EventRows, HistogramRows, PointRows, type TableRows } from './tables.js';
+
+/**
+ * One delivery sorted into its tables (issue 8): gauge, counter and summary points to
+ * `metrics_points`, histograms to `metrics_histogram`, business events to `events_generic`.
+ * What cannot be stored is rejected here, with a reason, so the runtime dead-letters it: logs and
+ * spans (they belong in ClickHouse; dropping them silently would lose data a misrouted pipeline
+ * sends here), values no column can hold, and on plain PostgreSQL rows outside the partition
+ * window. These depend only on the events (and the clock), so a replayed delivery gets them again.
+ */
+export interface Plan {
+  readonly points: PointRows;
+  readonly histograms: HistogramRows;
+  readonly events: EventRows;
+  /** Event index -> reason. Later stages (series, the server) add to it. */
+  readonly rejected: Map<number, string>;
+}
+
+export function tablesOf(plan: Plan): TableRows[] {
+  return [plan.points, plan.histograms, plan.events];
+}
+
+/** The table an event goes to, if any. */
+export function tableOf(e: TelemetryEvent): TableRows['table'] | undefined {
+  if (e.kind === 'metric') return e.type === 'histogram' ? 'metrics_histogram' : 'metrics_points';
+  return e.kind === 'event' ? 'events_generic' : undefined;
+}
+
+const KIND_ADVICE = 'the postgres sink stores metrics and business events; route logs and spans to a clickhouse sink';
+
+/** A whole number of microseconds the binary timestamp can carry, or a reason it cannot. */
+function checkTime(timeUs: unknown): number | string {
+  if (typeof timeUs !== 'number' || !Number.isFinite(timeUs)) return `time_us ${String(timeUs)} is not a finite number`;
+  const t = Math.round(timeUs);
+  return fitsInt64(t - PG_EPOCH_US) ? t : `time_us ${timeUs} is outside the range of a PostgreSQL timestamp`;
+}
+
+function invalid(what: string): string {
+  return `TC_PG_SINK_INVALID_VALUE: ${what}`;
+}
+
+/**
+ * Plans a delivery incrementally, so that planning the next events overlaps the server's work on
+ * the COPY of the previous ones (see delivery.ts).
+ */
+export class Planner {
+  readonly plan: Plan = { points: new PointRows(), histograms: new HistogramRows(), events: new EventRows(), rejected: new Map() };
+  private next = 0;
+  // Consecutive events of one series often share the label object (the batch codec decodes
+  // repeats to the same object): skip rebuilding the key then.
+  private lastLabels: object | undefined;
+  private lastName: string | undefined;
+  private lastKey = '';
+
+  constructor(
+    private readonly events: readonly TelemetryEvent[],
+    private readonly cleaner: TextCleaner,
+    /** Plain PostgreSQL: rows whose day has no partition are rejected with the guard's reason. */
+    private readonly partitions?: PartitionGuard,
+  ) {}
+
+  get done(): boolean {
+    return this.next >= this.events.length;
+  }
+
+  /** Plans events up to index `end` (exclusive). */
+  planUntil(end: number): void {
+    const { plan, events, cleaner } = this;
+    const stop = Math.min(end, events.length);
+    for (let i = this.next; i < stop; i++) {
+      const e = events[i] as TelemetryEvent;
+      switch (e.kind) {
+        case 'metric': {
+          const time = this.checkRowTime(i, e.type === 'histogram' ? 'metrics_histogram' : 'metrics_points', `metric "${e.name}"`, e.time_us);
+          if (time === undefined) continue;
+          if (e.labels !== this.lastLabels || e.name !== this.lastName) {
+            this.lastKey = seriesKey(e.name, e.labels);
+            this.lastLabels = e.labels;
+            this.lastName = e.name;
+          }
+          if (e.type === 'histogram') {
+            const h = e.histogram;
+            if (!fitsInt64(h.count)) {
+              plan.rejected.set(i, invalid(`histogram "${e.name}": count ${h.count} is not a whole number a BIGINT column can hold`));
+              continue;
+            }
+            plan.histograms.add(i, time, this.lastKey, e, h.count, h.sum, cleaner.json(JSON.stringify(h.buckets)));
+          } else if (typeof e.value === 'number') {
+            plan.points.add(i, time, this.lastKey, e, e.value);
+          } else {
+            plan.rejected.set(i, invalid(`metric "${e.name}": value ${String(e.value)} is not a number`));
+          }
+          continue;
+        }
+        case 'event': {
+          const time = this.checkRowTime(i, 'events_generic', `event "${e.type}"`, e.time_us);
+          if (time === undefined) continue;
+          let payload: string | undefined;
+          try {
+            payload = JSON.stringify(e.payload) as string | undefined;
+          } catch (err) {
+            plan.rejected.set(i, invalid(`event "${e.type}": payload is not JSON (${(err as Error).message})`));
+            continue;
+          }
+          plan.events.add(
+            i,
+            time,
+            cleaner.text(String(e.type)),
+            cleaner.text(String(e.service ?? '')),
+            cleaner.text(String(e.severity ?? '')),
+            payload === undefined ? undefined : cleaner.json(payload),
+          );
+          continue;
+        }
+        case 'log':
+        case 'span':
+          plan.rejected.set(i, `TC_PG_SINK_UNSUPPORTED_KIND: a ${e.kind} event was routed to this sink: ${KIND_ADVICE}`);
+          continue;
+        default:
+          plan.rejected.set(i, `TC_PG_SINK_UNSUPPORTED_KIND: unknown event kind ${JSON.stringify((e as { kind?: unknown }).kind)}: ${KIND_ADVICE}`);
+      }
+    }
+    this.next = Math.max(this.next, stop);
+  }
+
+  planAll(): Plan {
+    this.planUntil(this.events.length);
+    return this.plan;
+  }
+
+  /** The row's time, or undefined after rejecting it (not a usable number, or no partition for its day). */
+  private checkRowTime(index: number, table: TableRows['table'], what: string, timeUs: number): number | undefined {
+    const time = checkTime(timeUs);
+    if (typeof time === 'string') {
+      this.plan.rejected.set(index, invalid(`${what}: ${time}`));
+      return undefined;
+    }
+    const outside = this.partitions?.refusal(table, time);
+    if (outside !== undefined) {
+      this.plan.rejected.set(index, outside);
+      return undefined;
+    }
+    return time;
+  }
+}
+
+/** Plans a whole delivery at once. */
+export function planBatch(events: readonly TelemetryEvent[], cleaner: TextCleaner, partitions?: PartitionGuard): Plan {
+  return new Planner(events, cleaner, partitions).planAll();
+}
+
+/** Row numbers of `rows` from `from` on that are not rejected so far. */
+export function liveRows(rows: TableRows, rejected: ReadonlyMap<number, string>, from = 0): number[] {
+  const live: number[] = [];
+  const { eventIndex } = rows;
+  if (rejected.size === 0) {
+    for (let r = from; r < eventIndex.length; r++) live.push(r);
+    return live;
+  }
+  for (let r = from; r < eventIndex.length; r++) if (!rejected.has(eventIndex[r] as number)) live.push(r);
+  return live;
+}

@@ -1,0 +1,172 @@
+import { RetryableError } from '../../../core/errors.js';
+import type { TelemetryEvent } from '../../../core/events.js';
+import type { ComponentContext, SinkInstance, WriteMeta, WriteResult } from '../../../core/plugin/types.js';
+import { RateLimitedLog } from '../../../core/runtime/logger.js';
+import type { MigrationParams } from '../../../storage/params.js';
+import { sqlStateOf, toSinkError } from './classify.js';
+import { TextCleaner } from './clean.js';
+import type { PostgresSinkConfig } from './config.js';
+import { SinkConnection } from './connection.js';
+import { FOREIGN_KEY_VIOLATION } from './copy.js';
+import type { PostgresHandle } from './handle.js';
+import { checkHealth } from './healthcheck.js';
+import { ledgerName } from './ledger.js';
+import { Maintenance } from './maintenance.js';
+import { resolveSinkParams } from './params.js';
+import { PartitionGuard } from './partitions.js';
+import { Delivery } from './delivery.js';
+import { SeriesResolver } from './series.js';
+import { commitDelivery } from './writer.js';
+
+const CHECK_VIOLATION = '23514';
+
+/** The postgres sink (issue 8): see README.md for what it stores and what it guarantees. */
+export class PostgresSink implements SinkInstance {
+  readonly params: Readonly<MigrationParams>;
+  private readonly connection: SinkConnection;
+  private readonly cleaner = new TextCleaner();
+  private readonly series: SeriesResolver;
+  private readonly guard: PartitionGuard;
+  private readonly maintenance: Maintenance;
+  private readonly log: RateLimitedLog;
+  private readonly counters;
+  private ledger: string | undefined;
+
+  constructor(
+    config: PostgresSinkConfig,
+    private readonly ctx: ComponentContext,
+  ) {
+    this.params = resolveSinkParams(config);
+    const m = ctx.metrics;
+    this.counters = {
+      seriesCreated: m.counter('series_created_total', 'Series this sink inserted into metric_series.'),
+      seriesLookups: m.counter('series_lookups_total', 'Series looked up in the database because the cache did not hold them.'),
+      cacheEntries: m.gauge('series_cache_entries', 'Series ids held in the cache.'),
+      replaced: m.counter(
+        'characters_replaced_total',
+        'NUL characters and unpaired UTF-16 surrogates replaced by U+FFFD, which PostgreSQL text and jsonb cannot store.',
+      ),
+      replayed: m.counter('replayed_deliveries_total', 'Deliveries found already committed in the ledger and acknowledged without writing.'),
+      partitionsCreated: m.counter('partitions_created_total', 'Daily partitions created (plain PostgreSQL), ahead of time or for a row that needed one.'),
+      partitionsDropped: m.counter('partitions_dropped_total', 'Daily partitions dropped past retention (plain PostgreSQL).'),
+      ledgerPruned: m.counter('ledger_rows_pruned_total', 'Rows of this sink deleted from the thermocline_batches ledger after ledger_retention.'),
+      maintenanceFailures: m.counter('maintenance_failures_total', 'Maintenance passes (partitions, ledger pruning) that failed; the next pass tries again.'),
+    };
+    this.log = new RateLimitedLog(ctx.logger);
+    this.connection = new SinkConnection({
+      config,
+      params: this.params,
+      dataDir: ctx.dataDir,
+      logger: ctx.logger,
+      applicationName: `thermocline:${ctx.id}`.slice(0, 63),
+    });
+    this.series = new SeriesResolver(config.series_cache_size, this.cleaner, {
+      created: (n) => this.counters.seriesCreated.inc(n),
+      resolved: (n) => this.counters.seriesLookups.inc(n),
+    });
+    this.guard = new PartitionGuard(this.params, config.max_future, (names) => this.counters.partitionsCreated.inc(names.length));
+    this.maintenance = new Maintenance({
+      connection: this.connection,
+      params: this.params,
+      guard: this.guard,
+      ledger: () => this.ledgerName(),
+      ledgerRetentionMs: config.ledger_retention,
+      intervalMs: config.maintenance_interval,
+      logger: ctx.logger,
+      counters: {
+        failures: this.counters.maintenanceFailures,
+        ledgerPruned: this.counters.ledgerPruned,
+        partitionsDropped: this.counters.partitionsDropped,
+        partitionsCreated: this.counters.partitionsCreated,
+      },
+    });
+  }
+
+  /** What `ctx.publish` offers the rollup exporter; usable before `start()` (it connects on demand). */
+  handle(): PostgresHandle {
+    return {
+      kind: 'postgres',
+      sink: this.ctx.id,
+      pool: async () => (await this.connection.ready()).pool,
+      flavour: async () => (await this.connection.ready()).flavour,
+      params: this.params,
+    };
+  }
+
+  /** Maintenance now (tests pass a clock); also runs at start and every `maintenance_interval`. */
+  runMaintenance(now?: Date): Promise<void> {
+    return this.maintenance.run(now);
+  }
+
+  private ledgerName(): string {
+    this.ledger ??= ledgerName(this.ctx.id, this.ctx.state);
+    return this.ledger;
+  }
+
+  async start(): Promise<void> {
+    const { pool, flavour, displayUrl } = await this.connection.ready();
+    if (flavour === 'plain') await this.guard.refresh(pool);
+    this.maintenance.start();
+    this.ctx.logger.info({ url: displayUrl, flavour }, 'postgres sink connected');
+  }
+
+  async healthcheck(): Promise<void> {
+    const { pool, flavour } = await this.connection.ready();
+    await checkHealth(pool, flavour, this.params);
+  }
+
+  async write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void> {
+    try {
+      const { pool, flavour } = await this.connection.ready();
+      const delivery = new Delivery(events, { pool, cleaner: this.cleaner, series: this.series, ...(flavour === 'plain' ? { partitions: this.guard } : {}) });
+      await delivery.prepare();
+      const outcome = await commitDelivery(pool, delivery, {
+        ledger: this.ledgerName(),
+        seq: meta.seq,
+        beforeIsolating: async (err) => {
+          // No DEFAULT partition: 23514 may mean a partition was dropped under us, not a bad row.
+          if (flavour !== 'plain' || sqlStateOf(err) !== CHECK_VIOLATION) return;
+          await this.guard.refresh(pool);
+          if (!this.guard.covers(delivery.tables, delivery.plan.rejected)) {
+            throw new RetryableError('a partition the delivery needs was dropped while writing; retrying', { cause: err, code: 'TC_PG_SINK_UNAVAILABLE' });
+          }
+        },
+      });
+      if (outcome === 'replayed') {
+        this.counters.replayed.inc();
+        this.ctx.logger.info({ seq: meta.seq, last_seq: meta.lastSeq }, 'delivery already committed (ledger); acknowledged without writing');
+        // A replay gets the rejections that depend on the events alone (see README: delivery guarantee).
+        return this.result(delivery.plannedRejections());
+      }
+      return this.result(delivery.plan.rejected);
+    } catch (err) {
+      if (sqlStateOf(err) === FOREIGN_KEY_VIOLATION) {
+        // The cache names a series that metric_series no longer holds (deleted or truncated).
+        this.series.clear();
+        throw new RetryableError(
+          `a cached series id is gone from metric_series; the cache was cleared and the delivery is retried: ${(err as Error).message}`,
+          {
+            cause: err,
+            code: 'TC_PG_SINK_UNAVAILABLE',
+          },
+        );
+      }
+      throw toSinkError(err, 'writing to PostgreSQL');
+    } finally {
+      this.counters.replaced.inc(this.cleaner.take());
+      this.counters.cacheEntries.set(this.series.size);
+    }
+  }
+
+  private result(rejected: ReadonlyMap<number, string>): WriteResult | undefined {
+    if (rejected.size === 0) return undefined;
+    const rows = [...rejected].sort(([a], [b]) => a - b).map(([index, reason]) => ({ index, reason }));
+    this.log.warn('rejected', { rejected: rows.length, first: rows[0]?.reason }, `${rows.length} row(s) moved to the dead-letter table: ${rows[0]?.reason}`);
+    return { rejected: rows };
+  }
+
+  async stop(): Promise<void> {
+    await this.maintenance.stop();
+    await this.connection.close();
+  }
+}
