@@ -246,7 +246,7 @@ async function sinkWriteOnly(url: string, pool: pg.Pool, fk: boolean): Promise<n
   const deliveries: TelemetryEvent[][] = [];
   for (let i = 0; i < POINTS; i += BATCH) deliveries.push(decoded(points.slice(i, i + BATCH)));
   let seq = Date.now() * 1000;
-  const meta = () => ({ sink: 'pg', seq, lastSeq: seq++, attempt: 1, token: `pg:${seq}` });
+  const meta = () => ({ sink: 'pg', seq, lastSeq: seq++, attempt: 1, instance: 'bench', token: `pg@bench:${seq}` });
   try {
     await sink.start?.();
     await sink.write(decoded(points.slice(0, BATCH).map((p) => ({ ...p, time_us: p.time_us - 3_600_000_000 }))), meta());

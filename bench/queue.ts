@@ -43,7 +43,7 @@ kinds = ${JSON.stringify(kinds)}
 type = "blackhole"
 inputs = ["gen"]
 print_interval_secs = 0
-batch = { max_events = ${Math.max(batchSize, 100_000)}, timeout_secs = 0 }
+batch = { max_events = ${Math.max(batchSize, 10_000)}, timeout_secs = 0 }
 `,
     { registry, env: {} },
   );

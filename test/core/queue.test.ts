@@ -146,3 +146,20 @@ t.test('sequence numbers of a new queue start at its creation time, never reusin
   const seq = store.transaction(() => q.append(encodeBatch(logs(0, 1)), 1, 0));
   t.ok(seq > before, `${seq} > ${before}`);
 });
+
+t.test('the next delivery is read while a write is in flight, without skipping or repeating anything across retries', async (t) => {
+  await startPipeline(
+    t,
+    `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 30\nbatch = { max_events = 10, timeout_secs = 0 }\nretry = { initial_backoff_secs = 0.01 }\n`,
+    { extra },
+  );
+  const src = manualSources.get('m')!;
+  for (let i = 0; i < 10; i++) await src.emit(logs(i * 10, 10));
+  failures.set('rec', ['retryable', 'unclassified', 'retryable']);
+  for (let i = 10; i < 20; i++) await src.emit(logs(i * 10, 10));
+  await eventually(() => received('rec').length === 200, 15_000, '200 events');
+  t.same(received('rec').map(seqOf), Array.from({ length: 200 }, (_, i) => i), 'in order, exactly once');
+  const writes = recorded.get('rec')!.writes;
+  t.ok(writes.every((w, i) => i === 0 || w.seq > writes[i - 1]!.lastSeq), 'ranges increase and never overlap');
+  t.ok(writes.every((w) => w.token === `rec@${w.instance}:${w.seq}`), 'tokens carry the queue instance');
+});

@@ -51,6 +51,8 @@ export abstract class SinkQueue {
   abstract append(data: Buffer, events: number, createdUs: number): number;
   /** Metadata of the oldest batches, in order, up to `limit`. */
   abstract head(limit: number): BatchMeta[];
+  /** Metadata of the oldest batches after `seq`, in order, up to `limit`. */
+  abstract headAfter(seq: number, limit: number): BatchMeta[];
   /** Payloads of the batches with `first <= seq <= last`, in order. */
   abstract payloads(range: DeliveryRange): QueuedBatch[];
   /**
@@ -125,6 +127,7 @@ export class DiskQueue extends SinkQueue {
   private readonly stmts: {
     insert: Database.Statement;
     head: Database.Statement;
+    headAfter: Database.Statement;
     payloads: Database.Statement;
     del: Database.Statement;
     pin: Database.Statement;
@@ -144,6 +147,7 @@ export class DiskQueue extends SinkQueue {
     this.stmts = {
       insert: db.prepare(`INSERT INTO ${table} (created_us, events, bytes, data) VALUES (?, ?, ?, ?)`),
       head: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs FROM ${table} ORDER BY seq LIMIT ?`),
+      headAfter: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs FROM ${table} WHERE seq > ? ORDER BY seq LIMIT ?`),
       payloads: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs, data FROM ${table} WHERE seq BETWEEN ? AND ? ORDER BY seq`),
       del: db.prepare(`DELETE FROM ${table} WHERE seq BETWEEN ? AND ?`),
       pin: db.prepare(`INSERT INTO deliveries (sink_id, first_seq, last_seq) VALUES (?, ?, ?) ON CONFLICT (sink_id) DO UPDATE SET first_seq = excluded.first_seq, last_seq = excluded.last_seq`),
@@ -166,6 +170,10 @@ export class DiskQueue extends SinkQueue {
 
   head(limit: number): BatchMeta[] {
     return this.stmts.head.all(limit) as BatchMeta[];
+  }
+
+  headAfter(seq: number, limit: number): BatchMeta[] {
+    return this.stmts.headAfter.all(seq, limit) as BatchMeta[];
   }
 
   payloads(range: DeliveryRange): QueuedBatch[] {
@@ -217,6 +225,11 @@ export class MemoryQueue extends SinkQueue {
 
   head(limit: number): BatchMeta[] {
     return this.items.slice(0, limit).map(({ seq, events, bytes, createdUs }) => ({ seq, events, bytes, createdUs }));
+  }
+
+  headAfter(seq: number, limit: number): BatchMeta[] {
+    const from = this.items.findIndex((b) => b.seq > seq);
+    return from < 0 ? [] : this.items.slice(from, from + limit).map(({ seq: s, events, bytes, createdUs }) => ({ seq: s, events, bytes, createdUs }));
   }
 
   payloads(range: DeliveryRange): QueuedBatch[] {

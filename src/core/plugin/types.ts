@@ -104,7 +104,12 @@ export interface WriteMeta {
   lastSeq: number;
   /** 1 on the first attempt. */
   attempt: number;
-  /** `"<sink>:<seq>"`: the idempotency token for this delivery (replays carry the same one). */
+  /** The queue database's random instance id: distinguishes agents that share sink ids. */
+  instance: string;
+  /**
+   * `"<sink>@<instance>:<seq>"`: the idempotency token for this delivery. Replays carry the same
+   * one; another agent with the same config never does.
+   */
   token: string;
 }
 

@@ -173,7 +173,18 @@ export class Runtime {
         max_bytes: spec.sink.batch.max_bytes ?? plugin.batch?.max_bytes ?? DEFAULT_BATCH.max_bytes,
         timeout_secs: spec.sink.batch.timeout_secs ?? plugin.batch?.timeout_secs ?? DEFAULT_BATCH.timeout_secs,
       };
-      entry.runner = new SinkRunner({ id: spec.id, instance, queue, batch, retry: spec.sink.retry, logger: ctx.logger, metrics: ctx.metrics, registry: this.metrics, status });
+      entry.runner = new SinkRunner({
+        id: spec.id,
+        instance: this.store.instance,
+        instanceOf: instance,
+        queue,
+        batch,
+        retry: spec.sink.retry,
+        logger: ctx.logger,
+        metrics: ctx.metrics,
+        registry: this.metrics,
+        status,
+      });
     }
     this.sinks.set(spec.id, entry);
     const healthcheck = spec.sink.healthcheck.enabled;

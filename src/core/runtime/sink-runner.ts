@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BatchMeta, DeliveryRange, SinkQueue } from '../buffer/queue.js';
 import type { DeadLetterInput } from '../buffer/store.js';
 import { decodeBatch, encodeBatch } from '../codec/batch.js';
+import type { RetryConfig } from '../config/schema.js';
 import { errorMessage, PermanentError, RetryableError } from '../errors.js';
 import type { TelemetryEvent } from '../events.js';
 import type { BatchDefaults, SinkInstance, WriteResult } from '../plugin/types.js';
@@ -9,11 +10,12 @@ import type { ComponentMetrics, MetricsRegistry } from '../telemetry/metrics.js'
 import { RateLimitedLog } from './logger.js';
 import type { ComponentStatus } from './status.js';
 import { aborted, backoffMs, raceTimeout, sleep } from './timing.js';
-import type { RetryConfig } from '../config/schema.js';
 
 export interface SinkRunnerOptions {
   id: string;
-  instance: SinkInstance;
+  /** The queue database's instance id, part of every delivery's token. */
+  instance: string;
+  instanceOf: SinkInstance;
   queue: SinkQueue;
   batch: BatchDefaults;
   retry: RetryConfig;
@@ -25,11 +27,25 @@ export interface SinkRunnerOptions {
 
 type Outcome = { kind: 'delivered'; result: WriteResult | void } | { kind: 'dead'; error: string } | { kind: 'stopped' };
 
+/** A delivery read and decoded, ready to write. */
+interface Prepared {
+  range: DeliveryRange;
+  metas: BatchMeta[];
+  events: TelemetryEvent[];
+  bytes: number;
+  /** Queued batches that could not be decoded: dead-lettered with the delivery's ack. */
+  undecodable: DeadLetterInput[];
+}
+
 /**
  * Reads a sink's queue in order and delivers it (DESIGN section 1). A delivery may merge several
  * queued batches; its range is pinned in the queue database before the first attempt, so a replay
- * after a crash covers exactly the same batches and carries the same `(sink, seq)` identity.
- * Only after the sink resolves is the range removed. The runner owns retry and backoff (STYLE 7).
+ * after a crash covers exactly the same batches and carries the same identity. Only after the sink
+ * resolves is the range removed. The runner owns retry and backoff (STYLE 7).
+ *
+ * While a write is in flight, the next full delivery is read and decoded, so that work overlaps
+ * the destination's (measured by the postgres sink: ~1 µs per point that otherwise sat between
+ * COPYs). At most two deliveries are held in memory.
  */
 export class SinkRunner {
   private readonly stopController = new AbortController();
@@ -49,16 +65,15 @@ export class SinkRunner {
     });
   }
 
-  /** Stop after the delivery in flight. Memory queues drain first, until `signal` aborts. */
+  /** Stop after the delivery in flight. Memory queues drain first, until `drainSignal` aborts. */
   async stop(drainSignal?: AbortSignal): Promise<void> {
     if (this.o.queue.options.type === 'memory' && drainSignal && !drainSignal.aborted) {
       this.draining = true;
       drainSignal.addEventListener('abort', () => this.stopController.abort(), { once: true });
-      this.o.queue.wakeAll();
     } else {
       this.stopController.abort();
-      this.o.queue.wakeAll();
     }
+    this.o.queue.wakeAll();
     await this.loop;
   }
 
@@ -68,16 +83,28 @@ export class SinkRunner {
 
   private async run(): Promise<void> {
     const { queue } = this.o;
+    let next: Prepared | undefined;
     while (!this.stopped) {
       if (queue.batches === 0) {
+        next = undefined;
         if (this.draining) break;
         await Promise.race([queue.whenData(), aborted(this.stopController.signal)]);
         continue;
       }
-      const range = queue.pinned() ?? (await this.chooseRange());
-      if (!range || this.stopped) continue;
-      queue.pin(range);
-      await this.deliverRange(range);
+      const pinned = queue.pinned();
+      let prepared: Prepared;
+      if (pinned) {
+        prepared = next && next.range.first === pinned.first && next.range.last === pinned.last ? next : this.prepare(pinned);
+      } else if (next) {
+        prepared = next;
+      } else {
+        const range = await this.chooseRange();
+        if (!range || this.stopped) continue;
+        prepared = this.prepare(range);
+      }
+      next = undefined;
+      if (!pinned) queue.pin(prepared.range);
+      next = await this.deliver(prepared);
     }
   }
 
@@ -85,71 +112,96 @@ export class SinkRunner {
   private async chooseRange(): Promise<DeliveryRange | undefined> {
     const { queue, batch } = this.o;
     for (;;) {
-      const metas = queue.head(Math.min(batch.max_events, 10_000));
-      if (metas.length === 0) return undefined;
-      let events = 0;
-      let bytes = 0;
-      let last = (metas[0] as BatchMeta).seq;
-      for (const m of metas) {
-        if (events > 0 && (events + m.events > batch.max_events || bytes + m.bytes > batch.max_bytes)) break;
-        events += m.events;
-        bytes += m.bytes;
-        last = m.seq;
-      }
-      const first = (metas[0] as BatchMeta).seq;
-      const full = events >= batch.max_events || bytes >= batch.max_bytes || last !== (metas[metas.length - 1] as BatchMeta).seq;
-      const waitMs = (metas[0] as BatchMeta).createdUs / 1000 + batch.timeout_secs * 1000 - Date.now();
-      if (full || waitMs <= 0 || this.stopped || this.draining) return { first, last };
-      await raceTimeout(waitMs, queue.whenAppended(), aborted(this.stopController.signal));
+      const pick = this.pick(queue.head(Math.min(batch.max_events, 10_000)));
+      if (!pick) return undefined;
+      if (pick.full || pick.waitMs <= 0 || this.stopped || this.draining) return pick.range;
+      await raceTimeout(pick.waitMs, queue.whenAppended(), aborted(this.stopController.signal));
     }
   }
 
-  private async deliverRange(range: DeliveryRange): Promise<void> {
-    const { queue, id, metrics } = this.o;
-    const payloads = queue.payloads(range);
-    const metas: BatchMeta[] = payloads.map(({ seq, events, bytes, createdUs }) => ({ seq, events, bytes, createdUs }));
+  /** The range a delivery would cover from `metas`, whether it is full, and how long it may still wait. */
+  private pick(metas: BatchMeta[]): { range: DeliveryRange; full: boolean; waitMs: number } | undefined {
+    const { batch } = this.o;
+    const first = metas[0];
+    if (!first) return undefined;
+    let events = 0;
+    let bytes = 0;
+    let last = first.seq;
+    for (const m of metas) {
+      if (events > 0 && (events + m.events > batch.max_events || bytes + m.bytes > batch.max_bytes)) break;
+      events += m.events;
+      bytes += m.bytes;
+      last = m.seq;
+    }
+    const full = events >= batch.max_events || bytes >= batch.max_bytes || last !== (metas[metas.length - 1] as BatchMeta).seq;
+    return { range: { first: first.seq, last }, full, waitMs: first.createdUs / 1000 + batch.timeout_secs * 1000 - Date.now() };
+  }
+
+  /** Read and decode a range. */
+  private prepare(range: DeliveryRange): Prepared {
+    const payloads = this.o.queue.payloads(range);
+    const metas: BatchMeta[] = [];
     const events: TelemetryEvent[] = [];
-    const deadLetters: DeadLetterInput[] = [];
+    const undecodable: DeadLetterInput[] = [];
     let bytes = 0;
     for (const p of payloads) {
+      metas.push({ seq: p.seq, events: p.events, bytes: p.bytes, createdUs: p.createdUs });
       bytes += p.bytes;
       try {
         const decoded = decodeBatch(p.data);
         for (const e of decoded) events.push(e);
       } catch (err) {
         // A batch we cannot read is kept for inspection rather than blocking the queue forever.
-        deadLetters.push({ sink: id, seq: p.seq, error: `undecodable queued batch: ${errorMessage(err)}`, events: p.events, data: p.data });
-        metrics.error('decode');
+        undecodable.push({ sink: this.o.id, seq: p.seq, error: `undecodable queued batch: ${errorMessage(err)}`, events: p.events, data: p.data });
+        this.o.metrics.error('decode');
       }
     }
-    const outcome = events.length === 0 ? ({ kind: 'delivered', result: undefined } as const) : await this.attempt(events, range);
-    if (outcome.kind === 'stopped') return;
+    return { range, metas, events, bytes, undecodable };
+  }
+
+  /** The next delivery after `last`, if one is ready now (full, or due); read while a write is in flight. */
+  private prefetchAfter(last: number): Prepared | undefined {
+    if (this.stopped) return undefined;
+    const pick = this.pick(this.o.queue.headAfter(last, Math.min(this.o.batch.max_events, 10_000)));
+    return pick && (pick.full || pick.waitMs <= 0) ? this.prepare(pick.range) : undefined;
+  }
+
+  /** Write, then acknowledge; returns the next delivery if it was prefetched meanwhile. */
+  private async deliver(p: Prepared): Promise<Prepared | undefined> {
+    const { queue, id, metrics } = this.o;
+    const writing = p.events.length === 0 ? Promise.resolve<Outcome>({ kind: 'delivered', result: undefined }) : this.attempt(p.events, p.range);
+    const next = this.prefetchAfter(p.range.last);
+    const outcome = await writing;
+    if (outcome.kind === 'stopped') return undefined;
+    const deadLetters = [...p.undecodable];
     if (outcome.kind === 'dead') {
-      for (const p of payloads) deadLetters.push({ sink: id, seq: p.seq, error: outcome.error, events: p.events, data: p.data });
-      metrics.dropped(events.length, 'dead_letter');
+      deadLetters.push({ sink: id, seq: p.range.first, error: outcome.error, events: p.events.length, data: Buffer.from(encodeBatch(p.events)) });
+      metrics.dropped(p.events.length, 'dead_letter');
     } else {
       const rejected = outcome.result?.rejected ?? [];
       if (rejected.length > 0) {
         const rows = rejected.map((r, i) => ({ index: i, reason: r.reason }));
-        const bad = rejected.map((r) => events[r.index]).filter((e): e is TelemetryEvent => e !== undefined);
-        deadLetters.push({ sink: id, seq: range.first, error: `${rejected.length} row(s) rejected by the destination`, events: bad.length, data: Buffer.from(encodeBatch(bad)), rows });
+        const bad = rejected.map((r) => p.events[r.index]).filter((e): e is TelemetryEvent => e !== undefined);
+        deadLetters.push({ sink: id, seq: p.range.first, error: `${rejected.length} row(s) rejected by the destination`, events: bad.length, data: Buffer.from(encodeBatch(bad)), rows });
         metrics.dropped(bad.length, 'dead_letter');
       }
-      metrics.sent(events.length - rejected.length, bytes);
+      metrics.sent(p.events.length - rejected.length, p.bytes);
       const now = Date.now();
-      for (const m of metas) this.o.registry.deliveryLatency.observe({ component_id: id }, Math.max(0, now - m.createdUs / 1000) / 1000);
+      for (const m of p.metas) this.o.registry.deliveryLatency.observe({ component_id: id }, Math.max(0, now - m.createdUs / 1000) / 1000);
     }
-    queue.ack(range, metas, deadLetters);
-    const oldest = queue.head(1)[0];
+    queue.ack(p.range, p.metas, deadLetters);
+    const oldest = next?.metas[0] ?? queue.head(1)[0];
     this.o.registry.checkpointLag.set({ component_id: id }, oldest ? Math.max(0, Date.now() - oldest.createdUs / 1000) / 1000 : 0);
+    return next;
   }
 
   private async attempt(events: TelemetryEvent[], range: DeliveryRange): Promise<Outcome> {
-    const { instance, id, retry, metrics, status, logger } = this.o;
+    const { instanceOf, id, instance, retry, metrics, status, logger } = this.o;
+    const token = `${id}@${instance}:${range.first}`;
     let unclassified = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await instance.write(events, { sink: id, seq: range.first, lastSeq: range.last, attempt, token: `${id}:${range.first}` });
+        const result = await instanceOf.write(events, { sink: id, seq: range.first, lastSeq: range.last, attempt, instance, token });
         if (attempt > 1) logger.info({ attempts: attempt, seq: range.first }, 'delivery recovered');
         status.ok();
         return { kind: 'delivered', result };
@@ -174,8 +226,7 @@ export class SinkRunner {
         const asked = err instanceof RetryableError ? (err.retryAfterMs ?? 0) : 0;
         const wait = Math.max(asked, backoffMs(attempt, retry.initial_backoff_secs, retry.max_backoff_secs));
         this.log.warn('retry', { err: { message, code: (err as { code?: string }).code }, seq: range.first, attempt, retry_in_ms: wait }, `delivery failed, retrying: ${message}`);
-        const slept = await sleep(wait, this.stopController.signal);
-        if (!slept) return { kind: 'stopped' };
+        if (!(await sleep(wait, this.stopController.signal))) return { kind: 'stopped' };
       }
     }
   }

@@ -8,7 +8,7 @@ export default defineSink({
   summary: 'Discards every event, counting them.',
   config: blackholeConfig,
   example: { print_interval_secs: 0 },
-  batch: { max_events: 100_000, timeout_secs: 0.1 },
+  batch: { max_events: 10_000, timeout_secs: 0.1 },
   create(config, ctx) {
     let events = 0;
     let timer: NodeJS.Timeout | undefined;

@@ -25,7 +25,7 @@ t.test('inserts carry the token in their SETTINGS and a gzip body', async (t) =>
   const [insert] = server.inserts;
   t.equal(
     insert?.query,
-    "INSERT INTO telemetry.logs_events (timestamp, service, host, level, trace_id, span_id, message, labels) SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'ch:42:logs_events' FORMAT JSONCompactEachRow",
+    "INSERT INTO telemetry.logs_events (timestamp, service, host, level, trace_id, span_id, message, labels) SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'ch@test:42:logs_events' FORMAT JSONCompactEachRow",
   );
   t.equal(insert?.contentEncoding, 'gzip', 'the body is gzip-compressed');
   const lines = insert?.body.split('\n').filter(Boolean) ?? [];
@@ -45,7 +45,7 @@ t.test('compression = "none" and insert_mode = "async"', async (t) => {
   t.equal(server.inserts[0]?.contentEncoding, undefined, 'no Content-Encoding');
   t.match(
     server.inserts[0]?.query,
-    /SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'ch:7:logs_events', async_insert = 1, wait_for_async_insert = 1, async_insert_deduplicate = 1 FORMAT/,
+    /SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'ch@test:7:logs_events', async_insert = 1, wait_for_async_insert = 1, async_insert_deduplicate = 1 FORMAT/,
     'async inserts wait, and keep the token',
   );
 });
@@ -92,7 +92,7 @@ t.test('failures only a network produces are classified', async (t) => {
   t.same(await attempt(5), undefined, 'a row that fails only inside the whole batch is not rejected');
   t.same(
     server.inserts.map((i) => /token = '([^']+)'/.exec(i.query)?.[1]),
-    ['ch:5:logs_events', 'ch:5:logs_events:0-1', 'ch:5:logs_events:1-2', 'ch:5:logs_events:2-3', 'ch:5:logs_events:3-5'],
+    ['ch@test:5:logs_events', 'ch@test:5:logs_events:0-1', 'ch@test:5:logs_events:1-2', 'ch@test:5:logs_events:2-3', 'ch@test:5:logs_events:3-5'],
     'split around the row ClickHouse named, each part with its own token',
   );
 });

@@ -77,7 +77,7 @@ export function openSink(t: Test, url: string, options: Record<string, unknown> 
 }
 
 export function meta(seq: number, attempt = 1): WriteMeta {
-  return { sink: 'ch', seq, lastSeq: seq, attempt, token: `ch:${seq}` };
+  return { sink: 'ch', seq, lastSeq: seq, attempt, instance: 'test', token: `ch@test:${seq}` };
 }
 
 /** Rows of a query, with every value as the engine's JSON gives it (64-bit integers: use toString() in SQL). */

@@ -70,7 +70,7 @@ let nextSeq = 1_700_000_000_000_000;
 
 /** Delivery metadata as the runtime makes it; a fresh seq unless given. */
 export function meta(seq = nextSeq++, sink = 'pg'): WriteMeta {
-  return { sink, seq, lastSeq: seq, attempt: 1, token: `${sink}:${seq}` };
+  return { sink, seq, lastSeq: seq, attempt: 1, instance: 'test', token: `${sink}@test:${seq}` };
 }
 
 /** Now, in whole microseconds, plus an offset. */
