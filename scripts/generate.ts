@@ -22,7 +22,7 @@ for (const [rel, content] of await generatedFiles(root)) {
   else {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, content);
-    console.log(`wrote ${rel}`);
+    process.stdout.write(`wrote ${rel}\n`);
   }
 }
 if (stale.length > 0) {

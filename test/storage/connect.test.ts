@@ -116,3 +116,14 @@ t.test('embedded PostgreSQL: shared, ref-counted, persistent across restarts', a
   t.same((await again.pool.query('SELECT v FROM kept')).rows, [{ v: 'survives a restart' }]);
   await again.release();
 });
+
+t.test('embedded PostgreSQL as root: a parent the postgres user cannot traverse is named, not retried blindly', async (t) => {
+  if (process.getuid?.() !== 0) return void t.pass('skipped: only root hands the cluster to the postgres user');
+  const parent = await tempDir(t); // mkdtemp: mode 0700, owned by root
+  const dataDir = path.join(parent, 'data');
+  await t.rejects(connectPostgres('embedded', { dataDir }), {
+    code: 'TC_PG_EMBEDDED_ROOT',
+    message: new RegExp(`${parent.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(mode 0700\\) is not traversable .*chmod o\\+x`),
+  });
+  t.equal((await stat(parent)).mode & 0o777, 0o700, "the operator's directory is left as it was");
+});

@@ -30,6 +30,28 @@ export async function allowTraverse(dir: string): Promise<void> {
   if ((mode & 0o001) === 0) await chmod(dir, mode | 0o001);
 }
 
+/**
+ * The directories above data_dir are the operator's, so they are checked, not changed: a parent
+ * the postgres user cannot traverse (a `mktemp -d`, a 0700 home) would otherwise surface as
+ * initdb's bare "Permission denied" on every retry.
+ */
+export async function assertAncestorsTraversable(dataDir: string, owner: { uid: number; gid: number }): Promise<void> {
+  let dir = path.dirname(path.resolve(dataDir));
+  for (;;) {
+    const info = await stat(dir);
+    const bit = info.uid === owner.uid ? 0o100 : info.gid === owner.gid ? 0o010 : 0o001;
+    if ((info.mode & bit) === 0) {
+      throw new StorageError(
+        'TC_PG_EMBEDDED_ROOT',
+        `running as root, the embedded PostgreSQL runs as the "${EMBEDDED_USER}" user, which cannot reach ${dataDir}: ${dir} (mode ${(info.mode & 0o777).toString(8).padStart(4, '0')}) is not traversable by it. Run the agent as a non-root user (the systemd unit does), move data_dir, or \`chmod o+x ${dir}\``,
+      );
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
+}
+
 /** The server's password: created with the cluster, read back on every later start. */
 export async function credentials(baseDir: string, initialised: boolean): Promise<string> {
   const file = path.join(baseDir, 'credentials.json');

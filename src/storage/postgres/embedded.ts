@@ -16,7 +16,7 @@ import { StorageError, messageOf } from '../errors.js';
 import { type StorageLogger, silentLogger } from '../logger.js';
 import { SharedResources } from '../shared-resource.js';
 import { type EmbeddedPostgresClass, loadEmbeddedPostgres } from './embedded-loader.js';
-import { EMBEDDED_USER as USER, allowTraverse, credentials, freePort, serverOwner } from './embedded-host.js';
+import { EMBEDDED_USER as USER, allowTraverse, assertAncestorsTraversable, credentials, freePort, serverOwner } from './embedded-host.js';
 
 export interface EmbeddedPostgresOptions {
   readonly logger?: StorageLogger;
@@ -67,6 +67,7 @@ async function startServer(dataDir: string, baseDir: string, options: EmbeddedPo
   const password = await credentials(baseDir, initialised);
   if (owner !== undefined) {
     // The postgres user only needs to traverse these (x), not list them.
+    await assertAncestorsTraversable(dataDir, owner);
     await allowTraverse(path.resolve(dataDir));
     await allowTraverse(baseDir);
   }

@@ -1,0 +1,43 @@
+import { defineSink } from '../../../core/plugin/define.js';
+import type { PluginIssue } from '../../../core/plugin/types.js';
+import { errorMessage } from '../../../core/errors.js';
+import { COMPONENT_ID } from '../../../core/config/schema.js';
+import { parseClickHouseUrl } from '../../../storage/clickhouse/connect.js';
+import { validatePostgresUrl } from '../../../storage/postgres/connect.js';
+import { caggExporterConfig, isConnectionUrl } from './config.js';
+import './errors.js';
+import { createExporterSink } from './sink.js';
+
+/**
+ * Keeps ClickHouse `metrics_1m` equal to PostgreSQL's, late data included (issue 10; README.md):
+ * a watermark, a re-export window and versioned rows in a ReplacingMergeTree.
+ */
+export default defineSink({
+  type: 'cagg_exporter',
+  summary: 'Copies the 1-minute rollup metrics_1m from PostgreSQL to ClickHouse every minute, re-exporting buckets that late points changed.',
+  config: caggExporterConfig,
+  example: { postgres: 'embedded', clickhouse: 'chdb://clickhouse' },
+  acceptsInputs: false,
+  dependsOn: (config) => [config.postgres, config.clickhouse].filter((v) => !isConnectionUrl(v)),
+  validate(config) {
+    const issues: PluginIssue[] = [];
+    const check = (key: 'postgres' | 'clickhouse', validateUrl: (url: string) => void) => {
+      const value = config[key];
+      if (!isConnectionUrl(value)) {
+        if (!COMPONENT_ID.test(value)) issues.push({ path: [key], message: `"${value}" is neither a URL nor the id of a ${key} sink` });
+        return;
+      }
+      try {
+        validateUrl(value);
+      } catch (err) {
+        issues.push({ path: [key], message: errorMessage(err) });
+      }
+    };
+    check('postgres', validatePostgresUrl);
+    // No I/O: the data_dir only resolves a relative chdb directory.
+    check('clickhouse', (url) => parseClickHouseUrl(url, '/'));
+    if (config.interval < 1000) issues.push({ path: ['interval'], message: 'must be at least 1s' });
+    return issues;
+  },
+  create: (config, ctx) => createExporterSink(config, ctx),
+});
