@@ -59,6 +59,25 @@ t.test('run: a data_dir that cannot be written is a clear error, exit 1', async 
   t.match(res.stderr, /hint: Point `data_dir` at a writable directory/);
 });
 
+t.test('run: a second agent on the same data_dir refuses to start; the lock dies with its holder (SIGKILL)', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'c.toml');
+  fs.writeFileSync(file, `data_dir = "${dir}/data"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\nrate = 10\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\n`);
+  const first = spawnAgent(file);
+  await eventually(() => /pipeline started/.test(first.output()), 20_000, 'first start');
+  const second = await runCli(['run', '-c', file]);
+  t.equal(second.code, 1);
+  t.match(second.stderr, /error\[TC_DATA_DIR_IN_USE\]: data_dir ".*\/data" is in use by another running Thermocline agent/);
+  first.kill('SIGKILL');
+  await exited(first);
+  const third = spawnAgent(file);
+  t.teardown(() => third.kill('SIGKILL'));
+  await eventually(() => /pipeline started/.test(third.output()) || third.exitCode !== null, 20_000, 'start after SIGKILL');
+  t.match(third.output(), /pipeline started/, 'no stale lock after the holder was killed');
+  third.kill('SIGTERM');
+  t.equal((await exited(third)).code, 0);
+});
+
 t.test('run: SIGHUP reloads (an invalid new config keeps the old pipeline); SIGTERM stops cleanly; secrets never reach the logs', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'c.toml');
@@ -69,9 +88,10 @@ t.test('run: SIGHUP reloads (an invalid new config keeps the old pipeline); SIGT
   fs.writeFileSync(file, `${base}[sinks.o]\ntype = "blackhole"\ninputs = ["nope"]\n`);
   agent.kill('SIGHUP');
   await eventually(() => /new configuration is invalid; keeping the running pipeline/.test(agent.output()), 10_000, 'rejected reload');
-  fs.writeFileSync(file, `${base}[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0.1\n[sinks.p]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0\n`);
+  fs.writeFileSync(file, `${base}[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0.1\n[sinks.p]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0\n[queue]\nsynchronous = "full"\n`);
   agent.kill('SIGHUP');
   await eventually(() => /configuration reloaded/.test(agent.output()), 10_000, 'reload');
+  t.match(agent.output(), /\[queue\] changed; it takes effect when the agent restarts/, 'a section read only at start is named, not silently ignored');
   agent.kill('SIGTERM');
   const { code } = await exited(agent);
   t.equal(code, 0);

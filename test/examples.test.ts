@@ -1,10 +1,13 @@
 import path from 'node:path';
+import fs from 'node:fs';
 import t from 'tap';
 import type { LogEvent, SpanEvent } from '../src/core/events.js';
 import { received } from './helpers/memory-sink.js';
 import { logs, manualSource, manualSources } from './helpers/manual-source.js';
 import { eventually, startPipeline } from './helpers/pipeline.js';
 import { repoRoot } from './helpers/agent-process.js';
+import { loadConfigFile } from '../src/core/config/load.js';
+import { builtinRegistry } from '../src/plugins/registry.js';
 
 t.test('the example custom plugin loads from its path and runs in a pipeline', async (t) => {
   const plugin = path.join(repoRoot, 'examples/plugins/redact-emails/index.mjs');
@@ -36,4 +39,25 @@ t.test('the example custom plugin loads from its path and runs in a pipeline', a
   t.same(l.labels, { user: '<email>' });
   t.same(s.attr, { 'user.email': '<email>' });
   t.match(await runtime.metrics.text(), /thermocline_redact_emails_masked_total\{component_id="privacy"\} 3/);
+});
+
+t.test('the shipped configs are valid: the default pipeline and config/examples/*.toml', async (t) => {
+  const files = ['config/thermocline.toml', ...fs.readdirSync(path.join(repoRoot, 'config/examples')).map((f) => `config/examples/${f}`)];
+  t.ok(files.includes('config/examples/edge-agent.toml') && files.includes('config/examples/gateway.toml'));
+  const env = { PG_URL: 'postgres://thermocline@127.0.0.1:5432/telemetry', CH_URL: 'http://127.0.0.1:8123/telemetry', OTLP_TOKEN: 'a-token' };
+  for (const file of files) {
+    const loaded = await loadConfigFile(path.join(repoRoot, file), { registry: builtinRegistry(), env });
+    t.same(loaded.warnings, [], `${file}: no warnings`);
+    t.ok(loaded.components.length >= 3, `${file}: ${loaded.components.map((c) => c.id).join(', ')}`);
+  }
+  // The default config must start with no environment at all (issue 11).
+  const bare = await loadConfigFile(path.join(repoRoot, 'config/thermocline.toml'), { registry: builtinRegistry(), env: {} });
+  t.match(bare.components.find((c) => c.id === 'pg'), { options: { url: 'embedded' } });
+  t.match(bare.components.find((c) => c.id === 'ch'), { options: { url: 'chdb://clickhouse' } });
+  const edge = await loadConfigFile(path.join(repoRoot, 'config/examples/edge-agent.toml'), { registry: builtinRegistry(), env: { OTLP_TOKEN: 'a-token' } });
+  t.same(
+    edge.components.filter((c) => c.kind === 'sink').map((c) => c.type),
+    ['otlp_http'],
+    'the edge agent only forwards',
+  );
 });

@@ -20,7 +20,25 @@ export async function runCommand(flags: RunFlags): Promise<number | undefined> {
   if (!config) return EXIT_CONFIG;
   const level = flags.quiet ? 'error' : flags.verbose >= 2 ? 'trace' : flags.verbose === 1 ? 'debug' : config.log.level;
   const logger = createLogger({ level, secrets: config.secrets });
-  let runtime: Runtime;
+  // Signals are handled from the first moment: a stop that arrives while the sinks are still
+  // starting (an embedded PostgreSQL's initdb takes seconds) must stop gracefully too, not kill.
+  let runtime: Runtime | undefined;
+  let stopping = false;
+  const api = new ApiServer(() => runtime as Runtime);
+  const shutdown = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    if (!runtime) return; // the start below sees `stopping` and stops what it started
+    await api.close();
+    await runtime.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
   try {
     runtime = await Runtime.start(config, { logger });
   } catch (err) {
@@ -28,7 +46,10 @@ export async function runCommand(flags: RunFlags): Promise<number | undefined> {
     printError(err);
     return EXIT_FAILURE;
   }
-  const api = new ApiServer(() => runtime);
+  if (stopping) {
+    await runtime.stop();
+    process.exit(0);
+  }
   if (config.api.enabled) {
     try {
       const addr = await api.listen(config.api.address);
@@ -40,20 +61,6 @@ export async function runCommand(flags: RunFlags): Promise<number | undefined> {
     }
   }
 
-  let stopping = false;
-  const shutdown = async (signal: string) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without waiting');
-      process.exit(130);
-    }
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    await api.close();
-    await runtime.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGHUP', () => {
     void (async () => {
       logger.info('SIGHUP: reloading configuration');
@@ -63,7 +70,7 @@ export async function runCommand(flags: RunFlags): Promise<number | undefined> {
         return;
       }
       try {
-        await runtime.reload(next);
+        await runtime?.reload(next);
       } catch (err) {
         logger.error({ err }, `reload failed: ${(err as Error).message}`);
       }
@@ -73,7 +80,7 @@ export async function runCommand(flags: RunFlags): Promise<number | undefined> {
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
   process.on('uncaughtException', (err) => {
     logger.fatal({ err }, 'uncaught exception; stopping gracefully (queued data is safe on disk)');
-    void runtime.stop().finally(() => process.exit(70));
+    void (runtime?.stop() ?? Promise.resolve()).finally(() => process.exit(70));
   });
   return undefined;
 }

@@ -47,6 +47,10 @@ export const ERROR_CATALOGUE = {
     title: 'The data directory cannot be created or written.',
     hint: 'Point `data_dir` at a writable directory (for systemd, `StateDirectory=` provides one).',
   },
+  TC_DATA_DIR_IN_USE: {
+    title: 'Another agent is running on the same data directory.',
+    hint: 'Stop the other agent first (`thermocline demo` uses its own ./data-demo), or give this one its own `data_dir`: each agent needs its own queue database.',
+  },
   TC_QUEUE_CORRUPT: {
     title: 'The queue database is corrupt or is not a Thermocline queue.',
     hint: 'Stop the agent, move `<data_dir>/queue.db*` aside (keep it for inspection) and start again; undelivered batches in the old file are not replayed.',

@@ -27,6 +27,10 @@ t.test('/health is 200 while every component runs, 503 naming the one that does 
   t.equal(body.failing[0]?.id, 'rec');
   t.equal(body.failing[0]?.state, 'degraded');
   t.match(body.failing[0]?.error, /scripted retryable failure/);
+  // The lag is read when scraped: it grows while nothing is delivered.
+  const lag = async () => Number(/thermocline_checkpoint_lag_seconds\{component_id="rec"\} (\S+)/.exec(await (await fetch(`${base}/metrics`)).text())?.[1]);
+  const first = await lag();
+  await eventually(async () => (await lag()) > first, 5000, 'the lag to grow during the outage');
   failures.set('rec', []);
   await eventually(async () => (await fetch(`${base}/health`)).status === 200, 5000, 'healthy again');
 });
@@ -37,7 +41,9 @@ t.test('/metrics exposes per-component counters and queue gauges in Prometheus t
   await eventually(async () => /thermocline_component_sent_events_total\{component_id="rec",component_kind="sink",component_type="memory_recorder"\} 7/.test(await (await fetch(`${base}/metrics`)).text()));
   const text = await (await fetch(`${base}/metrics`)).text();
   t.match(text, /thermocline_component_received_events_total\{component_id="m",component_kind="source",component_type="manual"\} 7/);
+  t.match(text, /thermocline_component_received_events_total\{component_id="rec",component_kind="sink",component_type="memory_recorder"\} 7/, 'a sink receives what its queue got');
   t.match(text, /thermocline_buffer_events\{component_id="rec"\} 0/);
+  t.match(text, /thermocline_checkpoint_lag_seconds\{component_id="rec"\} 0\n/, 'an empty queue has no lag');
   t.match(text, /thermocline_buffer_max_bytes\{component_id="rec"\} 268435456/);
   t.match(text, /thermocline_delivery_latency_seconds_count\{component_id="rec"\} 1/);
   t.match(text, /# TYPE thermocline_process_cpu_seconds_total counter/);

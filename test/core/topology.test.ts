@@ -174,3 +174,14 @@ inputs = ["bad"]
   t.match(runtime.store.deadLetters('bad')[0]?.error, /transform threw: boom/);
   t.equal(runtime.statuses().find((s) => s.id === 'bad')?.state, 'degraded');
 });
+
+t.test('a transform that threw is running again once a batch goes through', async (t) => {
+  const { runtime } = await startPipeline(
+    t,
+    `[sources.gen]\ntype = "generator"\nrate = 0\ncount = 50\nkinds = ["log"]\nbatch_size = 10\n[transforms.flaky]\ntype = "test_throw"\ninputs = ["gen"]\ntimes = 2\n[sinks.after]\ntype = "memory_recorder"\ninputs = ["flaky"]\n`,
+    { extra: testTransforms },
+  );
+  await eventually(() => received('after').length === 30, 10_000, 'the batches after the failures');
+  t.equal(runtime.store.deadLetterCount('flaky'), 2, 'the two failed batches are kept');
+  t.equal(runtime.statuses().find((s) => s.id === 'flaky')?.state, 'running', 'not degraded forever');
+});

@@ -35,14 +35,17 @@ export const splitTransform = defineTransform({
   },
 });
 
-/** Test transform that throws on every batch. */
+/** Test transform that throws on every batch, or on the first `times` batches only. */
 export const throwingTransform = defineTransform({
   type: 'test_throw',
-  summary: 'Test transform: always throws.',
-  config: z.strictObject({}),
-  create() {
+  summary: 'Test transform: throws.',
+  config: z.strictObject({ times: z.number().int().positive().optional() }),
+  create(config) {
+    let thrown = 0;
     return {
-      process(): TelemetryEvent[] {
+      process(events: TelemetryEvent[]): TelemetryEvent[] {
+        if (config.times !== undefined && thrown >= config.times) return events;
+        thrown++;
         throw new Error('boom');
       },
     };

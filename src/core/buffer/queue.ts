@@ -38,8 +38,21 @@ export abstract class SinkQueue {
 
   constructor(
     readonly sink: string,
-    readonly options: BufferOptions,
+    private current: BufferOptions,
   ) {}
+
+  get options(): BufferOptions {
+    return this.current;
+  }
+
+  /**
+   * Apply new limits on reload without replacing the queue (a memory queue would lose what it
+   * holds). The storage type is kept: moving batches between memory and disk is a restart's job.
+   */
+  reconfigure(options: BufferOptions): void {
+    this.current = { ...options, type: this.current.type };
+    this.released(0, 0, 0); // a larger limit may have made room for waiting sources
+  }
 
   isFull(): boolean {
     if (this.batches === 0) return false; // an oversized batch must still fit into an empty queue

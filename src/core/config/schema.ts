@@ -10,7 +10,7 @@ export const topLevelSchema = z.strictObject({
   data_dir: z.string().min(1).default('./data').describe('Directory for the queue database, checkpoints, state and embedded stores. Relative paths resolve against the working directory.'),
   api: z
     .strictObject({
-      enabled: z.boolean().default(true).describe('Serve /health, /metrics and /components.'),
+      enabled: z.boolean().default(true).describe('Serve /health, /metrics, /components and /tap.'),
       address: listenAddress().default('127.0.0.1:8686').describe('Listen address of the API. Loopback by default; the API has no authentication.'),
     })
     .prefault({})

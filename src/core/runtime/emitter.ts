@@ -71,7 +71,7 @@ export class Emitter {
 
   /** Append routed events and the checkpoint atomically; counters move only after the commit. */
   private commit(source: string, routed: Map<string, TelemetryEvent[][]>, checkpoint: Json | undefined): void {
-    const appended: Array<{ queue: SinkQueue; events: number; bytes: number }> = [];
+    const appended: Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> = [];
     const createdUs = Date.now() * 1000;
     this.store.transaction(() => {
       // Sinks fed the very same arrays share one encoding.
@@ -93,13 +93,17 @@ export class Emitter {
           lastCount = count;
         }
         queue.append(lastBlob as Buffer, lastCount, createdUs);
-        appended.push({ queue, events: lastCount, bytes: (lastBlob as Buffer).length });
+        appended.push({ sink, queue, events: lastCount, bytes: (lastBlob as Buffer).length });
       }
       if (checkpoint !== undefined) {
         this.store.putCheckpoint(source, checkpoint, createdUs);
       }
     });
-    for (const a of appended) a.queue.committed(a.events, a.bytes);
+    for (const a of appended) {
+      a.queue.committed(a.events, a.bytes);
+      // A sink "receives" what lands in its queue (as Vector counts it), so `top` shows its IN/s.
+      this.sinkMetrics(a.sink)?.received(a.events, a.bytes);
+    }
   }
 }
 

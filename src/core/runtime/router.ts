@@ -18,7 +18,11 @@ export class Router {
     private topology: Topology,
     private transforms: ReadonlyMap<string, TransformInstance>,
     private readonly onTransformError: TransformFailure,
+    private readonly onTransformRecovered: (id: string) => void = () => undefined,
   ) {}
+
+  /** Transforms whose last batch threw: the next batch they process brings them back to running. */
+  private readonly failing = new Set<string>();
 
   /** Swap in a rebuilt graph (on reload); taps stay attached. */
   update(topology: Topology, transforms: ReadonlyMap<string, TransformInstance>): void {
@@ -74,9 +78,11 @@ export class Router {
       try {
         result = instance.process(input);
       } catch (err) {
+        this.failing.add(c.id);
         this.onTransformError(c.id, err, ownsInput ? input : structuredClone(events));
         continue;
       }
+      if (this.failing.size > 0 && this.failing.delete(c.id)) this.onTransformRecovered(c.id);
       if (Array.isArray(result)) {
         if (result.length > 0) this.deliver({ component: c.id, output: '' }, result, out);
       } else {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { DiskQueue, MemoryQueue, type SinkQueue } from '../buffer/queue.js';
 import { QueueStore } from '../buffer/store.js';
+import { DataDirLock } from '../buffer/lock.js';
 import { encodeBatch } from '../codec/batch.js';
 import type { ComponentSpec, LoadedConfig } from '../config/load.js';
 import { errorMessage, ThermoclineError } from '../errors.js';
@@ -56,6 +57,7 @@ export class Runtime {
   private readonly queues = new Map<string, SinkQueue>();
   private readonly published = new Map<string, unknown>();
   private readonly router: Router;
+  private readonly lock: DataDirLock;
   private readonly emitter: Emitter;
   private readonly errorLog: RateLimitedLog;
   private stopping: Promise<void> | undefined;
@@ -64,12 +66,28 @@ export class Runtime {
     this.config = config;
     this.logger = options.logger ?? createLogger({ level: config.log.level, secrets: config.secrets });
     this.metrics = options.metrics ?? new MetricsRegistry();
-    this.store = QueueStore.open(config.dataDir, { synchronous: config.queue.synchronous });
+    this.lock = DataDirLock.acquire(config.dataDir);
+    try {
+      this.store = QueueStore.open(config.dataDir, { synchronous: config.queue.synchronous });
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
     this.errorLog = new RateLimitedLog(this.logger);
-    this.router = new Router(config.topology, new Map(), (id, err, input) => this.onTransformError(id, err, input));
+    this.router = new Router(
+      config.topology,
+      new Map(),
+      (id, err, input) => this.onTransformError(id, err, input),
+      (id) => this.transforms.get(id)?.status.ok(),
+    );
     this.emitter = new Emitter(this.store, this.router, config.topology, this.queues, (sink) => this.sinks.get(sink) && this.metricsOf(this.sinks.get(sink)!.spec));
     this.metrics.setQueueSource({
-      queueStats: () => [...this.queues.values()].map((q) => ({ sink: q.sink, events: q.events, bytes: q.bytes, batches: q.batches, maxBytes: q.options.max_bytes })),
+      queueStats: () =>
+        [...this.queues.values()].map((q) => {
+          const oldest = q.events > 0 ? q.head(1)[0] : undefined;
+          const oldestAgeSecs = oldest ? Math.max(0, Date.now() - oldest.createdUs / 1000) / 1000 : 0;
+          return { sink: q.sink, events: q.events, bytes: q.bytes, batches: q.batches, maxBytes: q.options.max_bytes, oldestAgeSecs };
+        }),
     });
   }
 
@@ -157,15 +175,14 @@ export class Runtime {
     const entry: RunningSink = { spec, status, controller, instance };
     if (plugin.acceptsInputs !== false) {
       const options = spec.sink.buffer;
-      // On reload a sink keeps its queue object (and a memory queue its contents) unless the buffer
-      // options changed; either way the swap is synchronous, so no emit finds the sink without one.
+      // On reload a sink keeps its queue object, and so a memory queue its contents: new limits
+      // apply in place; a new buffer type only at the next start (see SinkQueue.reconfigure).
       const existing = this.queues.get(spec.id);
-      const queue =
-        existing && JSON.stringify(existing.options) === JSON.stringify(options)
-          ? existing
-          : options.type === 'memory'
-            ? new MemoryQueue(this.store, spec.id, options)
-            : new DiskQueue(this.store, spec.id, options);
+      if (existing && existing.options.type !== options.type) {
+        this.logger.warn({ component_id: spec.id, from: existing.options.type, to: options.type }, 'buffer.type changed: it takes effect when the agent restarts');
+      }
+      existing?.reconfigure(options);
+      const queue = existing ?? (options.type === 'memory' ? new MemoryQueue(this.store, spec.id, options) : new DiskQueue(this.store, spec.id, options));
       this.queues.set(spec.id, queue);
       entry.queue = queue;
       const batch: BatchDefaults = {
@@ -315,6 +332,7 @@ export class Runtime {
     } finally {
       clearTimeout(drainTimer);
       this.store.close();
+      this.lock.release();
     }
     this.logger.info('pipeline stopped');
   }
@@ -358,6 +376,11 @@ export class Runtime {
    */
   async reload(next: LoadedConfig): Promise<{ started: string[]; stopped: string[] }> {
     if (next.dataDir !== this.config.dataDir) this.logger.warn('data_dir changed; restart the agent to use the new directory');
+    // These are read once at start (the API socket, the logger, the SQLite connection): say so
+    // rather than let an operator believe a reload applied them.
+    for (const key of ['api', 'log', 'queue'] as const) {
+      if (JSON.stringify(next[key]) !== JSON.stringify(this.config[key])) this.logger.warn({ section: key }, `[${key}] changed; it takes effect when the agent restarts`);
+    }
     const before = new Map(this.config.components.map((c) => [c.id, c]));
     const after = new Map(next.components.map((c) => [c.id, c]));
     const changed = (id: string) => {

@@ -190,8 +190,6 @@ export class SinkRunner {
       for (const m of p.metas) this.o.registry.deliveryLatency.observe({ component_id: id }, Math.max(0, now - m.createdUs / 1000) / 1000);
     }
     queue.ack(p.range, p.metas, deadLetters);
-    const oldest = next?.metas[0] ?? queue.head(1)[0];
-    this.o.registry.checkpointLag.set({ component_id: id }, oldest ? Math.max(0, Date.now() - oldest.createdUs / 1000) / 1000 : 0);
     return next;
   }
 

@@ -42,7 +42,7 @@ export interface ComponentMetrics {
 
 export interface QueueGaugeSource {
   /** Current queue depth per sink. */
-  queueStats(): Array<{ sink: string; events: number; bytes: number; batches: number; maxBytes: number }>;
+  queueStats(): Array<{ sink: string; events: number; bytes: number; batches: number; maxBytes: number; oldestAgeSecs: number }>;
 }
 
 const componentLabels = ['component_id', 'component_kind', 'component_type'] as const;
@@ -53,7 +53,6 @@ export class MetricsRegistry {
   private readonly custom = new Map<string, Counter | Gauge>();
   private queueSource: QueueGaugeSource | undefined;
   readonly deliveryLatency: Histogram<'component_id'>;
-  readonly checkpointLag: Gauge<'component_id'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'thermocline_' });
@@ -117,12 +116,9 @@ export class MetricsRegistry {
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [this.registry],
     });
-    this.checkpointLag = new Gauge({
-      name: 'thermocline_checkpoint_lag_seconds',
-      help: 'Age of the oldest undelivered batch in the sink queue.',
-      labelNames: ['component_id'],
-      registers: [this.registry],
-    });
+    // Read at scrape time like the buffer gauges: set after deliveries, it would freeze during
+    // an outage, exactly when it matters.
+    queueGauge('thermocline_checkpoint_lag_seconds', 'Age of the oldest undelivered batch in the sink queue (0 when empty).', (q) => q.oldestAgeSecs);
   }
 
   setQueueSource(source: QueueGaugeSource): void {

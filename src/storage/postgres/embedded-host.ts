@@ -80,3 +80,53 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * An agent killed with SIGKILL (or by the OOM killer) cannot stop its embedded PostgreSQL: the
+ * postmaster lives on, reparented, and holds `postmaster.pid`, so every later start would fail
+ * with "lock file already exists" until someone stops it by hand. Such an orphan is recognised by
+ * its command line (it serves this pgdata) and its parent (no longer a Node process: init or a
+ * container's subreaper) and stopped with PostgreSQL's fast shutdown; crash recovery at the next
+ * start replays its WAL, so nothing committed is lost. A postmaster still owned by a live Node
+ * process (an agent, or a `thermocline` command) is left alone and named in the error. Linux only
+ * (/proc); elsewhere PostgreSQL's own lock-file error stands.
+ */
+export async function stopOrphanedServer(pgdata: string, logger: { warn(obj: object, msg: string): void }): Promise<void> {
+  const pid = Number.parseInt((await readFile(path.join(pgdata, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return;
+  const info = await processInfo(pid);
+  if (!info || info.state === 'Z' || !info.cmdline.includes(pgdata)) return; // a stale file: PostgreSQL handles that itself
+  const parent = info.ppid > 1 ? await processInfo(info.ppid) : undefined;
+  if (parent && /(^|\/)(node|thermocline)(\s|$)/.test(parent.cmdline)) {
+    throw new StorageError(
+      'TC_PG_EMBEDDED_START_FAILED',
+      `the embedded PostgreSQL in ${pgdata} is already running for another process (postmaster pid ${pid}, started by pid ${info.ppid}: ${parent.cmdline.slice(0, 120)}); stop that process first`,
+    );
+  }
+  logger.warn({ pid, pgdata }, 'stopping an embedded PostgreSQL left running by an agent that was killed');
+  for (const [signal, waitMs] of [['SIGINT', 30_000], ['SIGQUIT', 5_000], ['SIGKILL', 5_000]] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return; // already gone
+    }
+    const until = Date.now() + waitMs;
+    while (Date.now() < until) {
+      const now = await processInfo(pid);
+      if (!now || now.state === 'Z') return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function processInfo(pid: number): Promise<{ ppid: number; state: string; cmdline: string } | undefined> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ')'.
+    const [state = '', ppid = '0'] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cmdline = (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ').trim();
+    return { ppid: Number(ppid), state, cmdline };
+  } catch {
+    return undefined;
+  }
+}

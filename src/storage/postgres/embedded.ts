@@ -16,7 +16,7 @@ import { StorageError, messageOf } from '../errors.js';
 import { type StorageLogger, silentLogger } from '../logger.js';
 import { SharedResources } from '../shared-resource.js';
 import { type EmbeddedPostgresClass, loadEmbeddedPostgres } from './embedded-loader.js';
-import { EMBEDDED_USER as USER, allowTraverse, assertAncestorsTraversable, credentials, freePort, serverOwner } from './embedded-host.js';
+import { EMBEDDED_USER as USER, allowTraverse, assertAncestorsTraversable, credentials, freePort, serverOwner, stopOrphanedServer } from './embedded-host.js';
 
 export interface EmbeddedPostgresOptions {
   readonly logger?: StorageLogger;
@@ -71,6 +71,7 @@ async function startServer(dataDir: string, baseDir: string, options: EmbeddedPo
     await allowTraverse(path.resolve(dataDir));
     await allowTraverse(baseDir);
   }
+  if (initialised) await stopOrphanedServer(pgdata, logger);
   if (!initialised) {
     await rm(pgdata, { recursive: true, force: true });
     await mkdir(pgdata, { mode: 0o700 });

@@ -144,10 +144,13 @@ batch = { max_events = 400, timeout_secs = 0.02 }
     t.comment(`last agent output:\n${agent.output().slice(-5000)}`);
     throw err;
   });
+  // The earlier runs may have delivered everything before this one even started: a SIGTERM sent
+  // while node is still loading modules (before any handler exists) would kill it outright.
+  await eventually(() => /pipeline started/.test(agent.output()), 60_000, 'the last run to start');
   await new Promise((r) => setTimeout(r, 500)); // anything extra would show up now
   agent.kill('SIGTERM');
-  const { code } = await exited(agent);
-  t.equal(code, 0, 'the last run stops cleanly');
+  const { code, signal } = await exited(agent);
+  t.equal(code, 0, 'the last run stops cleanly', { signal, output: code === 0 ? '' : agent.output().slice(-3000) });
 
   const all = deliveries();
   const byToken = new Map<string, Delivery[]>();

@@ -162,7 +162,7 @@ export class RequestHandler {
 
   private busy(refuse: Refuse, stopping: boolean): void {
     this.ctx.metrics.error(stopping ? 'stopping' : 'queue_full');
-    if (!stopping) this.log.warn('queue_full', {}, 'a downstream queue is full; answering 503 so that clients retry later');
+    if (!stopping) this.log.warn('queue_full', { code: 'TC_QUEUE_FULL' }, 'a downstream queue is full; answering 503 so that clients retry later');
     const message = stopping ? 'the agent is shutting down; retry later' : 'a downstream queue is full; retry later';
     refuse(503, GRPC.UNAVAILABLE, message, { 'Retry-After': this.retryAfter, ...(stopping ? { Connection: 'close' } : {}) });
   }
