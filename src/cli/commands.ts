@@ -8,10 +8,11 @@ export interface Subcommand {
   run(args: string[]): Promise<number | undefined>;
 }
 
+import { deadLetterCommand } from './dead-letter.js';
 import { demoCommand } from './demo.js';
 import { exportRollupsCommand } from './export-rollups.js';
 import { migrateCommand } from './migrate.js';
 import { tapCommand } from './tap.js';
 import { topCommand } from './top.js';
 
-export const extraCommands: Subcommand[] = [migrateCommand, exportRollupsCommand, tapCommand, topCommand, demoCommand];
+export const extraCommands: Subcommand[] = [migrateCommand, exportRollupsCommand, tapCommand, topCommand, deadLetterCommand, demoCommand];

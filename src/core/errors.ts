@@ -69,7 +69,7 @@ export const ERROR_CATALOGUE = {
   },
   TC_SINK_PERMANENT: {
     title: 'A sink rejected a batch permanently; it was moved to the dead-letter table.',
-    hint: 'Inspect it with `sqlite3 <data_dir>/queue.db "select * from dead_letter"`; the error column holds the destination\'s message.',
+    hint: '`thermocline dead-letter -c <config>` lists the dead letters with the destination\'s message; `--show ID` prints the events of one.',
   },
   TC_API_LISTEN: {
     title: 'The API server cannot listen on its address.',

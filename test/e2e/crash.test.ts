@@ -66,6 +66,7 @@ t.test(`${KILLS} SIGKILLs under load from file, OTLP and scrape: every input ite
   await agent.start();
   const moments: string[] = [];
   const inFlight: string[] = [];
+  let takeovers = 0;
   for (let i = 1; i <= KILLS; i++) {
     const delay = 1500 + random() * 4500;
     if (i === ROTATE_IN) {
@@ -83,7 +84,9 @@ t.test(`${KILLS} SIGKILLs under load from file, OTLP and scrape: every input ite
     await crash(agent, { withPostgres: i % 2 === 0 });
     inFlight.push(...pinnedDeliveries(agent.dataDir));
     await agent.start();
+    if (/left running by an agent that was killed/.test(agent.child?.output() ?? '')) takeovers++;
   }
+  t.ok(takeovers >= 1, `the orphaned embedded PostgreSQL was taken over at ${takeovers} restart(s)`);
   t.comment(`killed ${KILLS} times, after ${moments.join(', ')}`);
   const perSink = (id: string) => inFlight.filter((s) => s === id).length;
   t.comment(`deliveries in flight at the kills, replayed by the restarts: pg ${perSink('pg')}, ch ${perSink('ch')}, rollups ${perSink('rollups')}`);

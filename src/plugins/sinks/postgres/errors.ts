@@ -25,7 +25,7 @@ export const PG_SINK_CODES = {
   TC_PG_SINK_ROW_REJECTED: {
     title:
       'PostgreSQL rejected some rows with a data error (value out of range, invalid input, a value too large for an index); they were moved to the dead-letter table and the rest of the batch was written.',
-    hint: 'The reason of each dead-lettered row holds PostgreSQL\'s message and SQLSTATE. Fix the producer of those values; `sqlite3 <data_dir>/queue.db "select rows from dead_letter"` shows them.',
+    hint: 'The reason of each dead-lettered row holds PostgreSQL\'s message and SQLSTATE. Fix the producer of those values; `thermocline dead-letter --show ID` shows them with their rows.',
   },
   TC_PG_SINK_UNSUPPORTED_KIND: {
     title: 'The postgres sink received logs or spans, which it does not store; they were moved to the dead-letter table.',
