@@ -7,7 +7,7 @@ import { connectClickHouse, connectPostgres } from '../../src/storage/index.js';
 import { encodeMetrics } from '../../src/plugins/sinks/otlp_http/encode/metrics.js';
 import { encodeTraces } from '../../src/plugins/sinks/otlp_http/encode/traces.js';
 import { encodeLogs } from '../../src/plugins/sinks/otlp_http/encode/logs.js';
-import { exited, freePort, repoRoot, spawnAgent } from '../helpers/agent-process.js';
+import { exited, freePort, repoRoot, spawnAgent, stoppedGracefully } from '../helpers/agent-process.js';
 import { eventually, tempDir, type TestContext } from '../helpers/pipeline.js';
 
 /**
@@ -73,8 +73,8 @@ export async function defaultAgent(t: TestContext, edit: (toml: string) => strin
       if (!child) return;
       agent.child = undefined;
       child.kill(signal);
-      const { code } = await exited(child);
-      if (signal === 'SIGTERM' && code !== 0) throw new Error(`agent exited with ${code} on SIGTERM:\n${child.output().slice(-4000)}`);
+      const stop = await exited(child);
+      if (signal === 'SIGTERM' && !stoppedGracefully(stop, child.output())) throw new Error(`agent exited with ${stop.code} (${stop.signal}) on SIGTERM:\n${child.output().slice(-4000)}`);
     },
   };
   t.teardown(() => agent.kill('SIGKILL'));

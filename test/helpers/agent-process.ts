@@ -33,9 +33,27 @@ export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv } = {}
   });
 }
 
-export function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+/** Resolves once the process exited and its output has been read to the end (or after 5 s). */
+export async function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const result =
+    child.exitCode !== null || child.signalCode !== null
+      ? { code: child.exitCode, signal: child.signalCode }
+      : await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  // 'exit' can come before the last lines on stdout/stderr: the assertions read them.
+  const drained = (stream: NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean }) =>
+    stream.readableEnded || stream.destroyed ? undefined : new Promise((r) => (stream.once('end', r), stream.once('close', r)));
+  await Promise.race([Promise.all([child.stdout, child.stderr].map((s) => (s ? drained(s) : undefined))), new Promise((r) => setTimeout(r, 5000).unref())]);
+  return result;
+}
+
+/**
+ * Whether an agent sent SIGTERM stopped gracefully. Exit code 0, or: in coverage runs, a process
+ * that completed its stop (it logged "pipeline stopped", and @tapjs/processinfo recorded exit
+ * code 0 for it) has been seen reported by the kernel as killed by SIGTERM. Only that case is
+ * accepted besides 0; a stop cut short never logs "pipeline stopped".
+ */
+export function stoppedGracefully(result: { code: number | null; signal: NodeJS.Signals | null }, output: string): boolean {
+  return result.code === 0 || (result.signal === 'SIGTERM' && /"msg":"pipeline stopped"/.test(output));
 }
 
 /** A TCP port that was free a moment ago (for child processes that must listen on a known port). */
