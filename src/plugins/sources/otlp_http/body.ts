@@ -33,6 +33,38 @@ export interface Body {
   wireBytes: number;
 }
 
+/** How long a refused upload may take to finish before the receiver answers anyway and hangs up. */
+export const LINGER_MS = 5_000;
+
+/**
+ * Read and discard the rest of a refused upload, up to `limit` more bytes or `ms`, and resolve
+ * true once the request has ended. The answer is sent only after this: a server that answers
+ * and closes while the client is still uploading makes its kernel reset the connection, and the
+ * client then sees EPIPE or ECONNRESET instead of the answer (and retries the same body).
+ * False means we gave up; the caller answers with `Connection: close`.
+ */
+export function discardRest(req: IncomingMessage, limit: number, ms = LINGER_MS): Promise<boolean> {
+  if (req.readableEnded) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    let discarded = 0;
+    const settle = (ended: boolean) => {
+      clearTimeout(timer);
+      req.off('data', onData).off('end', onEnd).off('close', onClose).off('error', onClose);
+      if (!ended) req.pause();
+      resolve(ended);
+    };
+    const onData = (chunk: Buffer) => {
+      discarded += chunk.length;
+      if (discarded > limit) settle(false);
+    };
+    const onEnd = () => settle(true);
+    const onClose = () => settle(req.complete);
+    const timer = setTimeout(() => settle(false), ms);
+    req.on('data', onData).on('end', onEnd).on('close', onClose).on('error', onClose);
+    req.resume();
+  });
+}
+
 /**
  * Read a request body, refusing it with 413 as soon as it passes `max` bytes on the wire or
  * after decompression. Decompression streams with the count checked on every output chunk, so
@@ -68,16 +100,8 @@ export function readBody(req: IncomingMessage, coding: ContentCoding, max: numbe
       done = true;
       req.off('data', onData);
       inflater?.destroy();
-      // Lingering close: read and discard the rest of the upload, up to another `max` bytes, so
-      // that the client reads the 413 instead of a connection reset (a socket closed with unread
-      // input sends RST, and the client's kernel may drop the answer). Past that, hang up.
-      let discarded = 0;
-      req.on('data', (chunk: Buffer) => {
-        discarded += chunk.length;
-        if (discarded > max) req.socket.destroy();
-      });
-      req.resume();
-      reject(new HttpError(413, GRPC.RESOURCE_EXHAUSTED, `the request body is larger than max_body_bytes (${max} bytes) ${where}; send smaller batches`));
+      const message = `the request body is larger than max_body_bytes (${max} bytes) ${where}; send smaller batches`;
+      void discardRest(req, max).then((ended) => reject(new HttpError(413, GRPC.RESOURCE_EXHAUSTED, message, !ended)));
     };
     const output = (chunk: Buffer) => {
       if (done) return;

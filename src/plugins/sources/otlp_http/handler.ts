@@ -3,7 +3,7 @@ import { ShutdownError, errorMessage } from '../../../core/errors.js';
 import type { SourceContext } from '../../../core/plugin/types.js';
 import { RateLimitedLog } from '../../../core/runtime/logger.js';
 import { Cors, bearerCheck } from './access.js';
-import { HttpError, contentCoding, readBody } from './body.js';
+import { HttpError, contentCoding, discardRest, readBody } from './body.js';
 import type { OtlpHttpConfig } from './config.js';
 import { JsonShapeError } from './json/reader.js';
 import type { Decoded } from './mapping.js';
@@ -98,9 +98,9 @@ export class RequestHandler {
       }
       const declared = Number(req.headers['content-length'] ?? 0);
       if (declared > this.config.max_body_bytes) {
-        // Refused unread. Node discards an unread body to keep the connection (so the client reads
-        // the answer rather than a reset); an absurd length is not worth reading: hang up instead.
-        const hangUp = declared > 2 * this.config.max_body_bytes;
+        // Read and discarded before answering, so that the client reads the 413 rather than a
+        // reset; an absurd length is not worth reading: answer at once and hang up.
+        const hangUp = declared > 2 * this.config.max_body_bytes || !(await discardRest(req, declared));
         throw new HttpError(
           413,
           GRPC.RESOURCE_EXHAUSTED,

@@ -141,6 +141,10 @@ t.test('a 30 MB body gets 413, whether its Content-Length announces it or it is 
   const declared = await send(`${rx.base}/v1/traces`, { headers: { ...PROTOBUF, 'Content-Length': big.length }, body: big });
   t.equal(declared.status, 413);
   t.match(statusOf(declared), { code: 8, message: /the request body \(31457280 bytes\) is larger than max_body_bytes \(20971520 bytes\)/ });
+  // The body is read and discarded before the answer, so the upload completes instead of being
+  // reset (the client would see EPIPE rather than the 413, and retry the same body).
+  t.equal(declared.uploadError, undefined, 'the declared upload is read to its end');
+  t.equal(declared.headers.connection, 'close', 'the client asked to close (agent: false)');
   // An absurd Content-Length is answered at once and the connection closed, without reading.
   const absurd = await send(`${rx.base}/v1/traces`, { headers: { ...PROTOBUF, 'Content-Length': 100 * 1024 ** 3 }, body: [big.subarray(0, 1024)] });
   t.equal(absurd.status, 413);
@@ -149,6 +153,7 @@ t.test('a 30 MB body gets 413, whether its Content-Length announces it or it is 
   const streamed = await send(`${rx.base}/v1/traces`, { headers: PROTOBUF, body: chunks });
   t.equal(streamed.status, 413);
   t.match(statusOf(streamed).message, /on the wire/);
+  t.equal(streamed.uploadError, undefined, 'the streamed upload is read to its end');
   await stillServes(t, rx);
 });
 

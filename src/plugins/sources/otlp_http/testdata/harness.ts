@@ -61,11 +61,14 @@ export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
+  /** The upload failed after the answer came (the server hung up on the rest of the body). */
+  uploadError?: string;
 }
 
 /**
- * Send one request and collect the answer. A server that answers early and closes (413) may
- * make the rest of our upload fail with EPIPE/ECONNRESET: that is ignored once the answer is in.
+ * Send one request and collect the answer. A server that answers early and closes may make the
+ * rest of our upload fail with EPIPE/ECONNRESET: once the answer is in, that is reported in
+ * `uploadError` rather than failing the request.
  */
 export function send(
   url: string,
@@ -75,6 +78,7 @@ export function send(
     const target = new URL(url);
     const lib = target.protocol === 'https:' ? https : http;
     let answered = false;
+    let uploadError: string | undefined;
     const req = lib.request(
       target,
       { method: options.method ?? 'POST', headers: options.headers, agent: false, ...(options.ca ? { ca: options.ca } : {}) },
@@ -82,12 +86,18 @@ export function send(
         answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        // Resolved once the request is closed too, so that a late upload error is seen.
+        const ended = new Promise((r) => res.on('end', r));
+        const closed = new Promise((r) => req.on('close', r));
+        void Promise.all([ended, closed]).then(() =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks), ...(uploadError ? { uploadError } : {}) }),
+        );
         res.on('error', reject);
       },
     );
     req.on('error', (err) => {
       if (!answered) reject(err);
+      else uploadError = err.message;
     });
     const body = options.body;
     if (Array.isArray(body)) {
