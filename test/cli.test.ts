@@ -100,6 +100,24 @@ t.test('run: SIGHUP reloads (an invalid new config keeps the old pipeline); SIGT
   t.notMatch(out, /hunter2-secret/, 'the secret value is not in the output');
 });
 
+t.test('run: an agent whose sources have all finished keeps running until it is stopped, then stops gracefully', async (t) => {
+  // With the API disabled and a generator that reached its count, nothing else holds the event
+  // loop: the agent used to exit on its own, skipping the graceful stop, and a SIGTERM racing
+  // that exit killed it.
+  const dir = tempDir(t);
+  const file = path.join(dir, 'c.toml');
+  fs.writeFileSync(file, `data_dir = "${dir}/data"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\nrate = 0\ncount = 50\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0\n`);
+  const agent = spawnAgent(file);
+  t.teardown(() => agent.kill('SIGKILL'));
+  await eventually(() => /all events generated/.test(agent.output()) || agent.exitCode !== null, 20_000, 'the generator finishing');
+  await new Promise((r) => setTimeout(r, 2000));
+  t.equal(agent.exitCode, null, 'still running after its only source finished');
+  t.equal(agent.signalCode, null);
+  agent.kill('SIGTERM');
+  t.ok(stoppedGracefully(await exited(agent), agent.output()));
+  t.match(agent.output(), /"msg":"pipeline stopped"/);
+});
+
 t.test('tap and top read a running agent through its API', async (t) => {
   const dir = tempDir(t);
   const port = await freePort();

@@ -82,5 +82,9 @@ export async function runCommand(flags: RunFlags): Promise<number | undefined> {
     logger.fatal({ err }, 'uncaught exception; stopping gracefully (queued data is safe on disk)');
     void (runtime?.stop() ?? Promise.resolve()).finally(() => process.exit(70));
   });
+  // The agent runs until it is told to stop, even when nothing else holds the event loop (a
+  // generator that reached its count, the API disabled): a process that exits because its loop
+  // went idle skips the graceful stop, and a SIGTERM racing that exit kills it instead.
+  setInterval(() => undefined, 2 ** 30);
   return undefined;
 }

@@ -30,7 +30,10 @@ export default defineSource({
       const started = Date.now();
       const startSeq = seq;
       while (!stop.signal.aborted) {
-        if (config.count !== undefined && seq >= config.count) return;
+        if (config.count !== undefined && seq >= config.count) {
+          ctx.logger.info({ count: config.count }, 'generator: all events generated; the agent keeps running until it is stopped');
+          return;
+        }
         let n = config.batch_size;
         if (config.rate > 0) {
           // Emit what is due by now, then sleep until the next event is due.

@@ -1,4 +1,4 @@
-import type { Labels, SpanStatusCode, TelemetryEvent } from '../../../core/events.js';
+import type { Labels, SpanEventEntry, SpanStatusCode, TelemetryEvent } from '../../../core/events.js';
 
 /**
  * Mapping rules shared by the protobuf and the JSON decoders (README, "Mapping to events"), so
@@ -140,4 +140,83 @@ export function traceIdProblem(id: string): string {
 export function spanIdProblem(id: string, field = 'span_id'): string {
   if (id.length !== 16) return id === '' ? `missing ${field}` : `${field} must be 8 bytes (16 hex digits), got ${id.length} hex digits`;
   return id === ZERO_SPAN ? `${field} is all zeroes` : '';
+}
+
+/** One span as either decoder read it, before its ids are checked. Times are whole µs plus the ns rest. */
+export interface SpanFields {
+  service: string;
+  name: string;
+  /** Ids in hex; undefined when the JSON field was not hex. */
+  traceId: string | undefined;
+  spanId: string | undefined;
+  /** '' or all zeroes when the span is a root. */
+  parentSpanId: string | undefined;
+  traceState: string;
+  /** `Span.SpanKind`. */
+  kind: number;
+  startUs: number;
+  startRestNs: number;
+  endUs: number;
+  endRestNs: number;
+  /** `Status.StatusCode`. */
+  statusCode: number;
+  statusMessage: string;
+  /** The span's attributes on top of the inherited labels; completed here with kind, state and links. */
+  attr: Labels;
+  events: SpanEventEntry[];
+  /** Links, kept as JSON in the `span.links` attribute (the event model has no links column). */
+  links: unknown[] | undefined;
+}
+
+/** A span with nothing read yet: the protobuf decoder fills it field by field. */
+export function newSpanFields(service: string, attr: Labels): SpanFields {
+  return {
+    service,
+    name: '',
+    traceId: '',
+    spanId: '',
+    parentSpanId: '',
+    traceState: '',
+    kind: 0,
+    startUs: 0,
+    startRestNs: 0,
+    endUs: 0,
+    endRestNs: 0,
+    statusCode: 0,
+    statusMessage: '',
+    attr,
+    events: [],
+    links: undefined,
+  };
+}
+
+/** Queue the span event, or refuse it in partial success when an id is unusable. */
+export function pushSpan(out: Decoded, s: SpanFields): void {
+  const { traceId, spanId } = s;
+  const parent = s.parentSpanId === ZERO_SPAN ? '' : s.parentSpanId;
+  const problem =
+    (traceId === undefined ? 'trace_id is not hex' : traceIdProblem(traceId)) ||
+    (spanId === undefined ? 'span_id is not hex' : spanIdProblem(spanId)) ||
+    (parent === undefined ? 'parent_span_id is not hex' : parent === '' ? '' : spanIdProblem(parent, 'parent_span_id'));
+  if (problem !== '' || traceId === undefined || spanId === undefined || parent === undefined) return reject(out, `span "${s.name}": ${problem}`);
+  const attr = s.attr;
+  if (s.kind > 0 && s.kind < SPAN_KINDS.length) attr['span.kind'] = SPAN_KINDS[s.kind] as string;
+  if (s.traceState !== '') attr['span.trace_state'] = s.traceState;
+  if (s.links !== undefined && s.links.length > 0) attr['span.links'] = JSON.stringify(s.links);
+  const durationNs = (s.endUs - s.startUs) * 1000 + (s.endRestNs - s.startRestNs);
+  out.events.push({
+    kind: 'span',
+    trace_id: traceId,
+    span_id: spanId,
+    parent_span_id: parent,
+    service: s.service,
+    name: s.name,
+    start_us: s.startUs,
+    end_us: s.endUs,
+    duration_ns: durationNs > 0 ? durationNs : 0,
+    status_code: statusCode(s.statusCode),
+    status_message: s.statusMessage,
+    attr,
+    events: s.events,
+  });
 }

@@ -55,6 +55,13 @@ export class JsonReader {
     this.path.pop();
   }
 
+  /** `read` on each object of the array under `camel`; none when it is absent. */
+  map<T>(o: JsonObject, camel: string, read: (item: JsonObject) => T): T[] {
+    const out: T[] = [];
+    this.each(o, camel, undefined, (item) => out.push(read(item)));
+    return out;
+  }
+
   /** Run `read` on the object under `camel`, if present. */
   object<T>(o: JsonObject, camel: string, snake: string | undefined, read: (item: JsonObject) => T): T | undefined {
     const v = this.get(o, camel, snake);

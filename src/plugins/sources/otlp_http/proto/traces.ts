@@ -1,17 +1,5 @@
 import type { Labels, SpanEventEntry } from '../../../../core/events.js';
-import {
-  inheritedLabels,
-  newDecoded,
-  reject,
-  resourceInfo,
-  SPAN_KINDS,
-  spanIdProblem,
-  statusCode,
-  traceIdProblem,
-  type Decoded,
-  type ResourceInfo,
-  type ScopeInfo,
-} from '../mapping.js';
+import { inheritedLabels, newDecoded, newSpanFields, pushSpan, resourceInfo, type Decoded, type ResourceInfo, type ScopeInfo } from '../mapping.js';
 import { keyValue, prescan, resource, scope } from './common.js';
 import { I64, LEN, VARINT, createReader, enter, hex, leave, nsRest, skip, str, tag, timeUs, type Reader } from './wire.js';
 
@@ -59,8 +47,6 @@ const LINK_ATTRIBUTES = tag(4, LEN);
 const STATUS_MESSAGE = tag(2, LEN);
 const STATUS_CODE = tag(3, VARINT);
 
-const ZERO_SPAN_ID = '0'.repeat(16);
-
 /** Decode an `ExportTraceServiceRequest` body into span events. Throws on a malformed body. */
 export function decodeTracesProto(body: Buffer): Decoded {
   const out = newDecoded();
@@ -101,65 +87,51 @@ function scopeSpans(r: Reader, res: ResourceInfo, out: Decoded): void {
 
 function span(r: Reader, service: string, inherited: Labels, out: Decoded): void {
   const outer = enter(r);
-  let traceId = '';
-  let spanId = '';
-  let parent = '';
-  let traceState = '';
-  let name = '';
-  let kind = 0;
-  let startUs = 0;
-  let startRest = 0;
-  let endUs = 0;
-  let endRest = 0;
-  let code = 0;
-  let message = '';
-  const attr: Labels = Object.assign({}, inherited);
-  const events: SpanEventEntry[] = [];
-  let links: unknown[] | undefined;
+  const f = newSpanFields(service, Object.assign({}, inherited));
   while (r.pos < r.len) {
     const t = r.uint32();
     switch (t) {
       case SPAN_TRACE_ID:
-        traceId = hex(r);
+        f.traceId = hex(r);
         break;
       case SPAN_SPAN_ID:
-        spanId = hex(r);
+        f.spanId = hex(r);
         break;
       case SPAN_TRACE_STATE:
-        traceState = str(r);
+        f.traceState = str(r);
         break;
       case SPAN_PARENT_SPAN_ID:
-        parent = hex(r);
+        f.parentSpanId = hex(r);
         break;
       case SPAN_NAME:
-        name = str(r);
+        f.name = str(r);
         break;
       case SPAN_KIND:
-        kind = r.int32();
+        f.kind = r.int32();
         break;
       case SPAN_START:
-        startUs = timeUs(r);
-        startRest = nsRest.value;
+        f.startUs = timeUs(r);
+        f.startRestNs = nsRest.value;
         break;
       case SPAN_END:
-        endUs = timeUs(r);
-        endRest = nsRest.value;
+        f.endUs = timeUs(r);
+        f.endRestNs = nsRest.value;
         break;
       case SPAN_ATTRIBUTES:
-        keyValue(r, attr);
+        keyValue(r, f.attr);
         break;
       case SPAN_EVENTS:
-        events.push(spanEvent(r));
+        f.events.push(spanEvent(r));
         break;
       case SPAN_LINKS:
-        (links ??= []).push(link(r));
+        (f.links ??= []).push(link(r));
         break;
       case SPAN_STATUS: {
         const o = enter(r);
         while (r.pos < r.len) {
           const s = r.uint32();
-          if (s === STATUS_CODE) code = r.int32();
-          else if (s === STATUS_MESSAGE) message = str(r);
+          if (s === STATUS_CODE) f.statusCode = r.int32();
+          else if (s === STATUS_MESSAGE) f.statusMessage = str(r);
           else skip(r, s);
         }
         leave(r, o);
@@ -170,28 +142,7 @@ function span(r: Reader, service: string, inherited: Labels, out: Decoded): void
     }
   }
   leave(r, outer);
-  if (parent === ZERO_SPAN_ID) parent = '';
-  const problem = traceIdProblem(traceId) || spanIdProblem(spanId) || (parent === '' ? '' : spanIdProblem(parent, 'parent_span_id'));
-  if (problem !== '') return reject(out, `span "${name}": ${problem}`);
-  if (kind > 0 && kind < SPAN_KINDS.length) attr['span.kind'] = SPAN_KINDS[kind] as string;
-  if (traceState !== '') attr['span.trace_state'] = traceState;
-  if (links !== undefined) attr['span.links'] = JSON.stringify(links);
-  const durationNs = (endUs - startUs) * 1000 + (endRest - startRest);
-  out.events.push({
-    kind: 'span',
-    trace_id: traceId,
-    span_id: spanId,
-    parent_span_id: parent,
-    service,
-    name,
-    start_us: startUs,
-    end_us: endUs,
-    duration_ns: durationNs > 0 ? durationNs : 0,
-    status_code: statusCode(code),
-    status_message: message,
-    attr,
-    events,
-  });
+  pushSpan(out, f);
 }
 
 function spanEvent(r: Reader): SpanEventEntry {
@@ -210,7 +161,6 @@ function spanEvent(r: Reader): SpanEventEntry {
   return { time_us: time, name, attr };
 }
 
-/** A link, kept as JSON in the `span.links` attribute (the event model has no links column). */
 function link(r: Reader): Record<string, unknown> {
   const outer = enter(r);
   const l: { trace_id: string; span_id: string; trace_state?: string; attributes?: Labels } = { trace_id: '', span_id: '' };
