@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { exited, freePort, runCli, spawnAgent, stoppedGracefully } from './helpers/agent-process.js';
+import { exited, freePorts, runCli, spawnAgent, stoppedGracefully } from './helpers/agent-process.js';
 import { eventually, tempDir } from './helpers/pipeline.js';
 
 const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string };
@@ -120,7 +120,7 @@ t.test('run: an agent whose sources have all finished keeps running until it is 
 
 t.test('tap and top read a running agent through its API', async (t) => {
   const dir = tempDir(t);
-  const port = await freePort();
+  const [port] = (await freePorts(1)) as [number];
   const file = path.join(dir, 'c.toml');
   fs.writeFileSync(file, `data_dir = "${dir}/data"\n[api]\naddress = "127.0.0.1:${port}"\n[sources.gen]\ntype = "generator"\nrate = 200\nkinds = ["log"]\n[sinks.o]\ntype = "blackhole"\ninputs = ["gen"]\nprint_interval_secs = 0\n`);
   const agent = spawnAgent(file);

@@ -7,7 +7,7 @@ import { connectClickHouse, connectPostgres } from '../../src/storage/index.js';
 import { encodeMetrics } from '../../src/plugins/sinks/otlp_http/encode/metrics.js';
 import { encodeTraces } from '../../src/plugins/sinks/otlp_http/encode/traces.js';
 import { encodeLogs } from '../../src/plugins/sinks/otlp_http/encode/logs.js';
-import { exited, freePort, repoRoot, spawnAgent, stoppedGracefully } from '../helpers/agent-process.js';
+import { exited, freePorts, repoRoot, spawnAgent, stoppedGracefully } from '../helpers/agent-process.js';
 import { eventually, tempDir, type TestContext } from '../helpers/pipeline.js';
 
 /**
@@ -40,8 +40,7 @@ export async function defaultAgent(t: TestContext, edit: (toml: string) => strin
   fs.mkdirSync(targetsDir);
   const config = path.join(dir, 'thermocline.toml');
   fs.writeFileSync(config, edit(fs.readFileSync(path.join(repoRoot, 'config/thermocline.toml'), 'utf8')));
-  const apiPort = await freePort();
-  const otlpPort = await freePort();
+  const [apiPort, otlpPort] = (await freePorts(2)) as [number, number];
   const agentEnv: NodeJS.ProcessEnv = {
     THERMOCLINE_DATA_DIR: dataDir,
     THERMOCLINE_LOG_DIR: logDir,

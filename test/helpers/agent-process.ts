@@ -56,15 +56,4 @@ export function stoppedGracefully(result: { code: number | null; signal: NodeJS.
   return result.code === 0 || (result.signal === 'SIGTERM' && /"msg":"pipeline stopped"/.test(output));
 }
 
-/** A TCP port that was free a moment ago (for child processes that must listen on a known port). */
-export async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePorts } from '../../src/core/net.js';

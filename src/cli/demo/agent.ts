@@ -5,11 +5,11 @@
  * engines and listens on 8686/4318) is never touched.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { ApiServer } from '../../core/api/server.js';
 import { loadConfigFile, type ComponentSpec, type LoadedConfig } from '../../core/config/load.js';
+import { freePorts } from '../../core/net.js';
 import { createLogger } from '../../core/runtime/logger.js';
 import { Runtime } from '../../core/runtime/runtime.js';
 import { sleep } from '../../core/runtime/timing.js';
@@ -48,20 +48,9 @@ export interface Targets {
 
 const loopback = (address: string) => address.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** The environment the config is read with: the scratch directories, free loopback ports, embedded stores. */
 export async function demoEnv(scratch: Scratch): Promise<NodeJS.ProcessEnv> {
-  const [api, otlp] = [await freePort(), await freePort()];
+  const [api, otlp] = (await freePorts(2)) as [number, number];
   return {
     ...process.env,
     THERMOCLINE_DATA_DIR: scratch.dir,

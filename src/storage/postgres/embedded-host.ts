@@ -1,12 +1,11 @@
 /**
  * What the embedded PostgreSQL needs from the host before it starts: the user it runs as when the
  * agent is root (PostgreSQL refuses root), directories that user can traverse, the cluster's
- * password, and a free port.
+ * password, and an orphaned server out of the way.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { StorageError, messageOf } from '../errors.js';
@@ -67,18 +66,6 @@ export async function credentials(baseDir: string, initialised: boolean): Promis
   const password = randomBytes(24).toString('base64url');
   await writeFile(file, `${JSON.stringify({ user: EMBEDDED_USER, password })}\n`, { mode: 0o600 });
   return password;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.unref();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /**

@@ -16,7 +16,8 @@ import { StorageError, messageOf } from '../errors.js';
 import { type StorageLogger, silentLogger } from '../logger.js';
 import { SharedResources } from '../shared-resource.js';
 import { type EmbeddedPostgresClass, loadEmbeddedPostgres } from './embedded-loader.js';
-import { EMBEDDED_USER as USER, allowTraverse, assertAncestorsTraversable, credentials, freePort, serverOwner, stopOrphanedServer } from './embedded-host.js';
+import { freePorts } from '../../core/net.js';
+import { EMBEDDED_USER as USER, allowTraverse, assertAncestorsTraversable, credentials, serverOwner, stopOrphanedServer } from './embedded-host.js';
 
 export interface EmbeddedPostgresOptions {
   readonly logger?: StorageLogger;
@@ -79,7 +80,7 @@ async function startServer(dataDir: string, baseDir: string, options: EmbeddedPo
   }
   const started = Date.now();
   for (let attempt = 1; ; attempt += 1) {
-    const port = await freePort();
+    const [port] = (await freePorts(1)) as [number];
     const output: string[] = [];
     const instance = makeInstance(EmbeddedPostgres, { pgdata, port, password, settings: options.settings ?? {}, output, logger });
     try {

@@ -8,7 +8,8 @@ import type { ChildProcess } from 'node:child_process';
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { allowTraverse, freePort, serverOwner } from '../../../../storage/postgres/embedded-host.js';
+import { freePorts } from '../../../../core/net.js';
+import { allowTraverse, serverOwner } from '../../../../storage/postgres/embedded-host.js';
 import { loadEmbeddedPostgres } from '../../../../storage/postgres/embedded-loader.js';
 import type { TestContext } from '../../../../../test/helpers/pipeline.js';
 
@@ -30,7 +31,7 @@ export async function restartablePostgres(t: TestContext): Promise<RestartablePo
     await allowTraverse(base);
     await chown(pgdata, owner.uid, owner.gid);
   }
-  const port = await freePort();
+  const [port] = (await freePorts(1)) as [number];
   const password = 'thermocline-test';
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
   const server = new EmbeddedPostgres({
