@@ -56,13 +56,13 @@ t.test('a due scrape is skipped while the queue is blocked', async (t) => {
     failed: () => undefined,
   });
   loop.start();
-  await eventually(() => skipped.length >= 3, 5000, 'skips');
+  // Slots missed because the event loop itself ran late (a loaded machine) are counted as
+  // overruns; the ones that came due while blocked are counted as blocked.
+  await eventually(() => skipped.filter((r) => r === 'blocked').length >= 3, 5000, 'skips counted as blocked');
   t.equal(scrapes, 0, 'no scrape while blocked');
   blocked = false;
   await eventually(() => scrapes >= 1, 5000, 'a scrape once unblocked');
   await loop.stop();
-  // Slots missed because the event loop itself ran late are counted as overruns; blocked ones as blocked.
-  t.ok(skipped.filter((r) => r === 'blocked').length >= 3, 'the skips while blocked are counted as such');
 });
 
 t.test('a scrape that throws does not end the loop', async (t) => {
