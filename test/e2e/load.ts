@@ -12,16 +12,7 @@ import { components, logLine, otlpBodies, otlpLog, postOtlp, span } from './harn
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** mulberry32: a small seeded PRNG, so that a failing run can be replayed with its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../../src/cli/demo/checkout.js';
 
 /**
  * An application writing `logLine(i)` to `<dir>/app.log` at a steady rate, whether the agent runs

@@ -58,14 +58,14 @@ function hr(ms: number): HrTime {
   return [secs, Math.floor((ms - secs * 1000) * 1e6)];
 }
 
-/** A small deterministic generator: the same burst shape on every run, different ids. */
-function random(seed: number): () => number {
+/** mulberry32: a small seeded PRNG, so that a run can be replayed with its seed. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
   };
 }
 
@@ -116,7 +116,7 @@ export async function sendCheckoutBurst(otel: Otel, o: BurstOptions): Promise<Bu
     logger.emit({ timestamp: hr(time), severityNumber, severityText: level, body, attributes, context: api.trace.setSpan(api.context.active(), span) });
     counts.sdkLogs++;
   };
-  const rand = random(Date.now());
+  const rand = prng(Date.now());
   const between = (lo: number, hi: number) => lo + rand() * (hi - lo);
   const base = Date.now() - o.traces * 600 - 2000;
 
