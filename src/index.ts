@@ -44,6 +44,18 @@ export type {
   TelemetryEvent,
 } from './core/events.js';
 export { canonicalLabels, canonicalLabelsJson, labelsOf, timeOf, EVENT_KINDS } from './core/events.js';
-export { ConfigError, PermanentError, QueueFullError, RetryableError, ShutdownError, ThermoclineError, registerErrorCodes } from './core/errors.js';
+export {
+  ConfigError,
+  CORE_ERRORS,
+  defineErrorCodes,
+  errorEntries,
+  isErrorCode,
+  PermanentError,
+  QueueFullError,
+  RetryableError,
+  ShutdownError,
+  ThermoclineError,
+} from './core/errors.js';
+export type { ConfigErrorCode, ConfigIssue, ErrorCode, ErrorCodes, ErrorEntry } from './core/errors.js';
 export { byteSize, duration, listenAddress } from './core/config/units.js';
 export type { ComponentMetrics, BoundCounter, BoundGauge } from './core/telemetry/metrics.js';

@@ -12,6 +12,7 @@ import { type ChunkProgress, type ExportReport, RollupExporter } from '../plugin
 import { DEFAULT_MIGRATION_PARAMS } from '../storage/params.js';
 import type { Subcommand } from './commands.js';
 import { EXIT_CONFIG, EXIT_FAILURE, loadOrExplain } from './config.js';
+import { CAGG_ERRORS } from '../plugins/sinks/cagg_exporter/errors.js';
 
 const USAGE = 'export-rollups --once [--from TIME --to TIME] [-c FILE [--component ID]] [--postgres URL] [--clickhouse URL] [--data-dir DIR] [--verify]';
 const EXIT_USAGE = 64;
@@ -30,7 +31,7 @@ const consoleIo: ExportRollupsIo = { out: (l) => console.log(l), err: (l) => con
 /** ISO 8601 (`2024-05-01T00:00:00Z`) or Unix seconds. */
 export function parseTime(value: string, flag: string): number {
   const ms = /^\d+(\.\d+)?$/.test(value) ? Number(value) * 1000 : Date.parse(value);
-  if (!Number.isFinite(ms)) throw new ThermoclineError('TC_CAGG_RANGE_INVALID', `${flag} ${JSON.stringify(value)} is not a time: give ISO 8601 (2024-05-01T00:00:00Z) or Unix seconds`);
+  if (!Number.isFinite(ms)) throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_RANGE_INVALID, `${flag} ${JSON.stringify(value)} is not a time: give ISO 8601 (2024-05-01T00:00:00Z) or Unix seconds`);
   return ms;
 }
 
@@ -50,7 +51,7 @@ function sinkUrl(config: LoadedConfig | undefined, value: string, option: string
   if (isConnectionUrl(value)) return { url: value };
   const spec = config?.components.find((c) => c.id === value && c.kind === 'sink');
   const url = spec?.options.url;
-  if (typeof url !== 'string') throw new ThermoclineError('TC_CAGG_WRONG_SINK', `${option} = "${value}" names no sink with a url in this config; pass --${option} URL`);
+  if (typeof url !== 'string') throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_WRONG_SINK, `${option} = "${value}" names no sink with a url in this config; pass --${option} URL`);
   return { url, options: spec?.options };
 }
 
@@ -66,15 +67,15 @@ function plan(values: { component?: string; postgres?: string; clickhouse?: stri
   const exporters = config?.components.filter((c) => c.type === 'cagg_exporter') ?? [];
   let spec = exporters.find((c) => c.id === values.component);
   if (values.component !== undefined && !spec) {
-    throw new ThermoclineError('TC_CAGG_WRONG_SINK', `no cagg_exporter component "${values.component}" in ${config?.file ?? 'the config'}${exporters.length ? ` (there is ${exporters.map((c) => `"${c.id}"`).join(', ')})` : ''}`);
+    throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_WRONG_SINK, `no cagg_exporter component "${values.component}" in ${config?.file ?? 'the config'}${exporters.length ? ` (there is ${exporters.map((c) => `"${c.id}"`).join(', ')})` : ''}`);
   }
-  if (!spec && exporters.length > 1) throw new ThermoclineError('TC_CAGG_WRONG_SINK', `several cagg_exporter components (${exporters.map((c) => c.id).join(', ')}): choose one with --component`);
+  if (!spec && exporters.length > 1) throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_WRONG_SINK, `several cagg_exporter components (${exporters.map((c) => c.id).join(', ')}): choose one with --component`);
   spec ??= exporters[0];
   const fromConfig = spec?.options as CaggExporterConfig | undefined;
   const postgresValue = values.postgres ?? fromConfig?.postgres;
   const clickhouseValue = values.clickhouse ?? fromConfig?.clickhouse;
   if (postgresValue === undefined || clickhouseValue === undefined) {
-    throw new ThermoclineError('TC_CAGG_WRONG_SINK', 'no cagg_exporter in the config: pass --postgres URL and --clickhouse URL (or -c FILE with a cagg_exporter component)');
+    throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_WRONG_SINK, 'no cagg_exporter in the config: pass --postgres URL and --clickhouse URL (or -c FILE with a cagg_exporter component)');
   }
   const pgSink = sinkUrl(config, postgresValue, 'postgres');
   const chSink = sinkUrl(config, clickhouseValue, 'clickhouse');
@@ -148,7 +149,7 @@ export async function runExportRollups(args: string[], io: ExportRollupsIo = con
   let release = async () => undefined as unknown;
   try {
     const range = values.from !== undefined && values.to !== undefined ? { from: parseTime(values.from, '--from'), to: parseTime(values.to, '--to') } : undefined;
-    if (range && range.from >= range.to) throw new ThermoclineError('TC_CAGG_RANGE_INVALID', `--from ${values.from} is not before --to ${values.to}`);
+    if (range && range.from >= range.to) throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_RANGE_INVALID, `--from ${values.from} is not before --to ${values.to}`);
     const p = plan(values, config);
     const logger = createLogger({ level: 'warn', secrets: p.secrets, destination: process.stderr });
     const endpoints = resolveEndpoints({ postgres: p.postgres, clickhouse: p.clickhouse, dataDir: p.dataDir, logger, lookup: () => undefined, applicationName: 'thermocline export-rollups' });

@@ -1,16 +1,67 @@
 /**
- * Errors users see carry a stable code and a hint saying what to do. Every code is listed in
- * `ERROR_CATALOGUE`; `docs/errors.md` is generated from it and a test fails when it is stale.
+ * Errors users see carry a stable code and a hint saying what to do. Each module defines the codes
+ * it throws with `defineErrorCodes`, next to the code that throws them; only a code made there
+ * type-checks as an `ErrorCode`, so a mistyped code does not compile. `docs/errors.md` is generated
+ * from an explicit list of these sets (the core's, the storage layer's and each plugin's `errors`),
+ * and a test fails when it is stale or when a `TC_…` code in `src/` is missing from it.
  */
 
 export interface ErrorEntry {
   /** One line: what went wrong. */
-  title: string;
+  readonly title: string;
   /** What the user can do about it. */
-  hint: string;
+  readonly hint: string;
 }
 
-export const ERROR_CATALOGUE = {
+declare const errorCodeBrand: unique symbol;
+
+/** A code made by `defineErrorCodes`: a plain string at run time, distinct from `string` for the compiler. */
+export type ErrorCode<C extends string = string> = C & { readonly [errorCodeBrand]: C };
+
+/** The codes one module defines: each property holds its own name as a typed code. */
+export type ErrorCodes<K extends string = string> = { readonly [P in K]: ErrorCode<P> };
+
+/** Where a set keeps its entries; `Symbol.for` so that two copies of this module agree on it. */
+const ENTRIES = Symbol.for('thermocline.errorCodes.entries');
+
+const CODE_FORMAT = /^TC_[A-Z0-9_]+$/;
+
+/** Every code defined in this process, for `ThermoclineError.hint`; holding a code means its set was defined. */
+const defined = new Map<string, ErrorEntry>();
+
+/**
+ * Defines a module's error codes with their title and hint, and returns them typed, as the
+ * postgres sink does in its `errors.ts`:
+ * `export const PG_SINK_ERRORS = defineErrorCodes({ TC_PG_SINK_ROW_REJECTED: { title: '…', hint: '…' }, … })`,
+ * then `new PermanentError('…', { code: PG_SINK_ERRORS.TC_PG_SINK_ROW_REJECTED })`. Codes are
+ * `TC_` and upper case; docs/errors.md is generated from the sets (docs/plugins.md says how).
+ */
+export function defineErrorCodes<const T extends Record<string, ErrorEntry>>(entries: T): ErrorCodes<Extract<keyof T, string>> {
+  const codes: Record<string, string> = {};
+  for (const [code, entry] of Object.entries(entries)) {
+    if (!CODE_FORMAT.test(code)) throw new TypeError(`error code "${code}" must match ${CODE_FORMAT.source}`);
+    if (!entry.title || !entry.hint) throw new TypeError(`error code ${code} needs a title and a hint`);
+    codes[code] = code;
+    defined.set(code, { title: entry.title, hint: entry.hint });
+  }
+  Object.defineProperty(codes, ENTRIES, { value: Object.freeze({ ...entries }), enumerable: false });
+  return Object.freeze(codes) as unknown as ErrorCodes<Extract<keyof T, string>>;
+}
+
+/** The title and hint of each code of a set made by `defineErrorCodes`; throws for anything else. */
+export function errorEntries(codes: ErrorCodes): ReadonlyArray<[string, ErrorEntry]> {
+  const entries = (codes as unknown as Record<symbol, Record<string, ErrorEntry> | undefined>)[ENTRIES];
+  if (!entries) throw new TypeError('not a set of error codes: make it with defineErrorCodes({ TC_…: { title, hint } })');
+  return Object.entries(entries);
+}
+
+/** True for a code defined by some module of this process (and so listed in its catalogue). */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && defined.has(code);
+}
+
+/** The codes of the core: configuration, queue, data directory, API and sink outcomes. */
+export const CORE_ERRORS = defineErrorCodes({
   TC_CONFIG_SYNTAX: {
     title: 'The configuration file is not valid TOML.',
     hint: 'Fix the syntax at the reported line and column; `thermocline validate -c <file>` checks a file without starting anything.',
@@ -75,31 +126,23 @@ export const ERROR_CATALOGUE = {
     title: 'The API server cannot listen on its address.',
     hint: 'Another process uses the port, or the address is wrong: change `[api] address` or set `[api] enabled = false`.',
   },
-} as const satisfies Record<string, ErrorEntry>;
+});
 
-export type ErrorCode = keyof typeof ERROR_CATALOGUE;
-
-/** Additional codes contributed by plugins and storage modules register here at import time. */
-const extraCodes = new Map<string, ErrorEntry>();
-
-export function registerErrorCodes(entries: Record<string, ErrorEntry>): void {
-  for (const [code, entry] of Object.entries(entries)) extraCodes.set(code, entry);
-}
-
-export function allErrorCodes(): Array<[string, ErrorEntry]> {
-  return [...Object.entries(ERROR_CATALOGUE), ...extraCodes.entries()].sort(([a], [b]) => a.localeCompare(b));
-}
+/** The codes a configuration problem can carry. */
+export type ConfigErrorCode = (typeof CORE_ERRORS)[
+  'TC_CONFIG_SYNTAX' | 'TC_CONFIG_INVALID' | 'TC_CONFIG_READ' | 'TC_CONFIG_ENV' | 'TC_TOPOLOGY' | 'TC_PLUGIN_UNKNOWN_TYPE' | 'TC_PLUGIN_LOAD'
+];
 
 export class ThermoclineError extends Error {
-  readonly code: string;
-  constructor(code: ErrorCode | (string & {}), message: string, options?: { cause?: unknown }) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ThermoclineError';
     this.code = code;
   }
   /** What to do, from the catalogue. */
   get hint(): string | undefined {
-    return (ERROR_CATALOGUE as Record<string, ErrorEntry>)[this.code]?.hint ?? extraCodes.get(this.code)?.hint;
+    return defined.get(this.code)?.hint;
   }
 }
 
@@ -107,8 +150,8 @@ export class ThermoclineError extends Error {
 export interface ConfigIssue {
   path: string;
   message: string;
-  /** The catalogue code of this problem, when it is not a plain schema error. */
-  code?: string;
+  /** What kind of problem this is, given where the problem is found (a schema error is TC_CONFIG_INVALID). */
+  code: ConfigErrorCode;
   line?: number;
   column?: number;
 }
@@ -116,7 +159,7 @@ export interface ConfigIssue {
 export class ConfigError extends ThermoclineError {
   readonly issues: ConfigIssue[];
   readonly file: string | undefined;
-  constructor(code: 'TC_CONFIG_SYNTAX' | 'TC_CONFIG_INVALID' | 'TC_CONFIG_READ' | 'TC_CONFIG_ENV' | 'TC_TOPOLOGY' | 'TC_PLUGIN_UNKNOWN_TYPE' | 'TC_PLUGIN_LOAD', issues: ConfigIssue[], file?: string) {
+  constructor(code: ConfigErrorCode, issues: ConfigIssue[], file?: string) {
     super(code, formatIssues(issues, file));
     this.name = 'ConfigError';
     this.issues = issues;
@@ -138,14 +181,14 @@ function formatIssues(issues: ConfigIssue[], file?: string): string {
 }
 
 /**
- * Sinks classify their failures; the runtime owns retry, backoff and the queue (STYLE 7).
+ * Sinks classify their failures; the runtime owns retry, backoff and the queue (docs/ARCHITECTURE.md).
  * A retryable error leaves the batch queued and retries it with exponential backoff.
  */
 export class RetryableError extends ThermoclineError {
   /** The destination asked to wait this long (e.g. HTTP `Retry-After`); the runtime waits at least that. */
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, options?: { cause?: unknown; code?: string; retryAfterMs?: number }) {
-    super(options?.code ?? 'TC_SINK_RETRYABLE', message, options);
+  constructor(message: string, options?: { cause?: unknown; code?: ErrorCode; retryAfterMs?: number }) {
+    super(options?.code ?? CORE_ERRORS.TC_SINK_RETRYABLE, message, options);
     this.name = 'RetryableError';
     this.retryAfterMs = options?.retryAfterMs;
   }
@@ -153,22 +196,22 @@ export class RetryableError extends ThermoclineError {
 
 /** A permanent error: retrying cannot help; the batch goes to the dead-letter table. */
 export class PermanentError extends ThermoclineError {
-  constructor(message: string, options?: { cause?: unknown; code?: string }) {
-    super(options?.code ?? 'TC_SINK_PERMANENT', message, options);
+  constructor(message: string, options?: { cause?: unknown; code?: ErrorCode }) {
+    super(options?.code ?? CORE_ERRORS.TC_SINK_PERMANENT, message, options);
     this.name = 'PermanentError';
   }
 }
 
 export class QueueFullError extends ThermoclineError {
   constructor(sink: string) {
-    super('TC_QUEUE_FULL', `the queue of sink "${sink}" is full`);
+    super(CORE_ERRORS.TC_QUEUE_FULL, `the queue of sink "${sink}" is full`);
     this.name = 'QueueFullError';
   }
 }
 
 export class ShutdownError extends ThermoclineError {
   constructor() {
-    super('TC_SHUTTING_DOWN', 'the agent is shutting down');
+    super(CORE_ERRORS.TC_SHUTTING_DOWN, 'the agent is shutting down');
     this.name = 'ShutdownError';
   }
 }

@@ -3,7 +3,7 @@
  * ClickHouse, connection strings for servers and embedded engines, plain-flavour partition
  * maintenance, and the `thermocline migrate` command.
  */
-export { STORAGE_ERROR_HINTS, StorageError, MigrationFailedError, isStorageError } from './errors.js';
+export { STORAGE_ERRORS, StorageError, MigrationFailedError, isStorageError } from './errors.js';
 export type { StorageErrorCode, MigrationFailure } from './errors.js';
 export type { StorageLogger, LogMethod } from './logger.js';
 export { silentLogger } from './logger.js';

@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { STORAGE_ERROR_HINTS, StorageError, isStorageError } from '../../src/storage/errors.js';
+import { errorEntries } from '../../src/core/errors.js';
+import { STORAGE_ERRORS, StorageError, isStorageError } from '../../src/storage/errors.js';
 import { filesForFlavour, loadMigrationFiles } from '../../src/storage/migrate/files.js';
 import { formatMigrateResult } from '../../src/storage/migrate/report.js';
 import { splitStatements } from '../../src/storage/migrate/split.js';
@@ -97,11 +98,12 @@ t.test('migration file sets: names, flavours, clashes', async (t) => {
 
 t.test('errors carry a code and its hint', async (t) => {
   const err = new StorageError('TC_CHDB_PATH_CONFLICT', 'two paths');
-  t.equal(err.hint, STORAGE_ERROR_HINTS.TC_CHDB_PATH_CONFLICT);
+  t.equal(err.code, STORAGE_ERRORS.TC_CHDB_PATH_CONFLICT);
+  t.match(err.hint, /one data directory per process/);
   t.ok(isStorageError(err, 'TC_CHDB_PATH_CONFLICT'));
   t.notOk(isStorageError(err, 'TC_PG_UNREACHABLE'));
   t.notOk(isStorageError(new Error('x')));
-  for (const [code, hint] of Object.entries(STORAGE_ERROR_HINTS)) t.ok(/^TC_[A-Z_]+$/.test(code) && hint.length > 20, `${code} has a hint`);
+  for (const [code, entry] of errorEntries(STORAGE_ERRORS)) t.ok(/^TC_[A-Z_]+$/.test(code) && entry.hint.length > 20, `${code} has a hint`);
 });
 
 t.test('report formatting', async (t) => {

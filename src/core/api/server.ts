@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ThermoclineError } from '../errors.js';
+import { ThermoclineError, CORE_ERRORS } from '../errors.js';
 import { splitAddress } from '../config/units.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { componentsView } from './components.js';
@@ -25,7 +25,7 @@ export class ApiServer {
     });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new ThermoclineError('TC_API_LISTEN', `cannot listen on ${address}: ${err.message}`, { cause: err })));
+      server.once('error', (err) => reject(new ThermoclineError(CORE_ERRORS.TC_API_LISTEN, `cannot listen on ${address}: ${err.message}`, { cause: err })));
       server.listen(port, host, () => resolve());
     });
     return server.address() as AddressInfo;

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { ThermoclineError } from '../errors.js';
+import { ThermoclineError, CORE_ERRORS } from '../errors.js';
 
 export class DataDirLock {
   private constructor(private readonly db: Database.Database) {}
@@ -23,7 +23,7 @@ export class DataDirLock {
       fs.mkdirSync(dataDir, { recursive: true });
       db = new Database(file, { timeout: 0 });
     } catch (err) {
-      throw new ThermoclineError('TC_DATA_DIR', `data_dir "${dataDir}" is not a writable directory: ${(err as Error).message}`, { cause: err });
+      throw new ThermoclineError(CORE_ERRORS.TC_DATA_DIR, `data_dir "${dataDir}" is not a writable directory: ${(err as Error).message}`, { cause: err });
     }
     try {
       db.pragma('locking_mode = EXCLUSIVE');
@@ -35,12 +35,12 @@ export class DataDirLock {
       const code = (err as { code?: string }).code ?? '';
       if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
         throw new ThermoclineError(
-          'TC_DATA_DIR_IN_USE',
+          CORE_ERRORS.TC_DATA_DIR_IN_USE,
           `data_dir "${dataDir}" is in use by another running Thermocline agent (it holds ${file}); two agents must not share a queue database`,
           { cause: err },
         );
       }
-      throw new ThermoclineError('TC_DATA_DIR', `cannot lock ${file}: ${(err as Error).message}`, { cause: err });
+      throw new ThermoclineError(CORE_ERRORS.TC_DATA_DIR, `cannot lock ${file}: ${(err as Error).message}`, { cause: err });
     }
     return new DataDirLock(db);
   }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { ThermoclineError } from '../errors.js';
+import { ThermoclineError, CORE_ERRORS } from '../errors.js';
 import type { Json } from '../plugin/types.js';
 
 /**
@@ -59,7 +59,7 @@ export class QueueStore {
       fs.mkdirSync(dataDir, { recursive: true });
       fs.accessSync(dataDir, fs.constants.W_OK);
     } catch (err) {
-      throw new ThermoclineError('TC_DATA_DIR', `data_dir "${dataDir}" is not a writable directory: ${(err as Error).message}`, { cause: err });
+      throw new ThermoclineError(CORE_ERRORS.TC_DATA_DIR, `data_dir "${dataDir}" is not a writable directory: ${(err as Error).message}`, { cause: err });
     }
     const file = path.join(dataDir, 'queue.db');
     try {
@@ -68,10 +68,10 @@ export class QueueStore {
       if (err instanceof ThermoclineError) throw err;
       const code = (err as { code?: string }).code ?? '';
       if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code.startsWith('SQLITE_CORRUPT')) {
-        throw new ThermoclineError('TC_QUEUE_CORRUPT', `queue database ${file} is corrupt (${(err as Error).message})`, { cause: err });
+        throw new ThermoclineError(CORE_ERRORS.TC_QUEUE_CORRUPT, `queue database ${file} is corrupt (${(err as Error).message})`, { cause: err });
       }
       if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_READONLY' || code.startsWith('SQLITE_IOERR')) {
-        throw new ThermoclineError('TC_DATA_DIR', `cannot open queue database ${file}: ${(err as Error).message}`, { cause: err });
+        throw new ThermoclineError(CORE_ERRORS.TC_DATA_DIR, `cannot open queue database ${file}: ${(err as Error).message}`, { cause: err });
       }
       throw err;
     }
@@ -102,7 +102,7 @@ export class QueueStore {
     db.exec(`CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`);
     const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
     if (row && Number(row.value) !== SCHEMA_VERSION) {
-      throw new ThermoclineError('TC_QUEUE_CORRUPT', `queue database ${this.path} has schema version ${row.value}; this agent understands ${SCHEMA_VERSION}`);
+      throw new ThermoclineError(CORE_ERRORS.TC_QUEUE_CORRUPT, `queue database ${this.path} has schema version ${row.value}; this agent understands ${SCHEMA_VERSION}`);
     }
     db.exec(`
       CREATE TABLE IF NOT EXISTS sinks (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);

@@ -1,4 +1,4 @@
-import type { ConfigIssue } from '../errors.js';
+import { CORE_ERRORS, type ConfigIssue } from '../errors.js';
 
 /**
  * `${VAR}` and `${VAR:-default}` are replaced from the environment before the TOML is parsed
@@ -29,7 +29,7 @@ export function interpolate(text: string, env: NodeJS.ProcessEnv = process.env):
         return value;
       }
       if (fallback !== undefined) return fallback;
-      issues.push({ path: '', line: i + 1, column: offset + 1, message: `environment variable ${name} is not set (write \${${name}:-default} to give a default)` });
+      issues.push({ path: '', code: CORE_ERRORS.TC_CONFIG_ENV, line: i + 1, column: offset + 1, message: `environment variable ${name} is not set (write \${${name}:-default} to give a default)` });
       return '';
     }),
   );

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ConfigIssue } from '../errors.js';
+import { CORE_ERRORS, type ConfigIssue } from '../errors.js';
 import type { KeyLocator } from './locate.js';
 
 export function formatPath(parts: ReadonlyArray<PropertyKey>): string {
@@ -22,13 +22,14 @@ export function zodIssues(error: z.ZodError, prefix: ReadonlyArray<string | numb
         const path = [...base, key];
         out.push({
           path: formatPath(path),
+          code: CORE_ERRORS.TC_CONFIG_INVALID,
           line: locator?.lineOf(path),
           message: `unknown key "${key}"${allowed && allowed.length > 0 ? `; allowed keys here: ${allowed.join(', ')}` : ''}`,
         });
       }
       continue;
     }
-    out.push({ path: formatPath(base), line: locator?.lineOf(base), message: friendlyMessage(issue) });
+    out.push({ path: formatPath(base), code: CORE_ERRORS.TC_CONFIG_INVALID, line: locator?.lineOf(base), message: friendlyMessage(issue) });
   }
   return out;
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import toml from 'toml';
 import { z } from 'zod';
-import { ConfigError, type ConfigIssue } from '../errors.js';
+import { ConfigError, CORE_ERRORS, type ConfigErrorCode, type ConfigIssue } from '../errors.js';
 import { loadCustomPlugins } from '../plugin/load.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import type { AnyPlugin, ComponentKind } from '../plugin/types.js';
@@ -79,7 +79,7 @@ export async function loadConfigFile(file: string, options: Omit<LoadOptions, 'f
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError('TC_CONFIG_READ', [{ path: '', message: `cannot read config file: ${(err as Error).message}` }], file);
+    throw new ConfigError(CORE_ERRORS.TC_CONFIG_READ, [{ path: '', code: CORE_ERRORS.TC_CONFIG_READ, message: `cannot read config file: ${(err as Error).message}` }], file);
   }
   return parseConfig(text, { ...options, file, baseDir: options.baseDir ?? path.dirname(path.resolve(file)) });
 }
@@ -94,11 +94,10 @@ export async function parseConfig(source: string, options: LoadOptions): Promise
   const issues: ConfigIssue[] = [...envIssues];
 
   const top = topLevelSchema.safeParse(raw, { reportInput: true });
-  if (!top.success) {
-    issues.push(...zodIssues(top.error, [], locator, (p) => (p.length === 0 ? Object.keys(topLevelSchema.shape) : undefined)));
-    throw configError(issues, file);
-  }
-  const cfg = top.data;
+  if (!top.success) issues.push(...zodIssues(top.error, [], locator, (p) => (p.length === 0 ? Object.keys(topLevelSchema.shape) : undefined)));
+  // With schema errors at the top, the sections that are valid on their own are still checked,
+  // so that one pass reports every problem (docs/ARCHITECTURE.md#configuration).
+  const cfg = top.success ? top.data : validSections(raw);
   issues.push(...(await loadCustomPlugins(cfg.plugins.load, options.baseDir ?? process.cwd(), registry)));
 
   const components: ComponentSpec[] = [];
@@ -112,12 +111,12 @@ export async function parseConfig(source: string, options: LoadOptions): Promise
       const prefix = [`${kind}s`, id];
       const where = formatPath(prefix);
       if (!COMPONENT_ID.test(id)) {
-        issues.push({ path: where, line: locator.lineOf(prefix), message: 'component ids may contain only letters, digits, "_" and "-"' });
+        issues.push({ path: where, code: CORE_ERRORS.TC_CONFIG_INVALID, line: locator.lineOf(prefix), message: 'component ids may contain only letters, digits, "_" and "-"' });
         continue;
       }
       const other = seen.get(id);
       if (other) {
-        issues.push({ path: where, line: locator.lineOf(prefix), message: `the id "${id}" is also used by a ${other}; ids must be unique across sources, transforms and sinks` });
+        issues.push({ path: where, code: CORE_ERRORS.TC_CONFIG_INVALID, line: locator.lineOf(prefix), message: `the id "${id}" is also used by a ${other}; ids must be unique across sources, transforms and sinks` });
         continue;
       }
       seen.set(id, kind);
@@ -157,7 +156,7 @@ function parseToml(text: string, file: string | undefined): unknown {
     const message = e.location
       ? `syntax error: unexpected ${e.found == null ? 'end of file' : e.found === '\n' ? 'end of line' : JSON.stringify(e.found)}`
       : e.message;
-    throw new ConfigError('TC_CONFIG_SYNTAX', [{ path: '', line, column, message }], file);
+    throw new ConfigError(CORE_ERRORS.TC_CONFIG_SYNTAX, [{ path: '', code: CORE_ERRORS.TC_CONFIG_SYNTAX, line, column, message }], file);
   }
 }
 
@@ -165,7 +164,7 @@ function parseComponent(kind: ComponentKind, id: string, table: Record<string, u
   const prefix = [`${kind}s`, id];
   const type = table.type;
   if (typeof type !== 'string') {
-    issues.push({ path: formatPath([...prefix, 'type']), line: locator.lineOf(prefix), message: `is required: the ${kind} plugin type (one of ${registry.types(kind).join(', ')})` });
+    issues.push({ path: formatPath([...prefix, 'type']), code: CORE_ERRORS.TC_CONFIG_INVALID, line: locator.lineOf(prefix), message: `is required: the ${kind} plugin type (one of ${registry.types(kind).join(', ')})` });
     return undefined;
   }
   const plugin = registry.get(kind, type);
@@ -173,7 +172,7 @@ function parseComponent(kind: ComponentKind, id: string, table: Record<string, u
     issues.push({
       path: formatPath([...prefix, 'type']),
       line: locator.lineOf([...prefix, 'type']),
-      code: 'TC_PLUGIN_UNKNOWN_TYPE',
+      code: CORE_ERRORS.TC_PLUGIN_UNKNOWN_TYPE,
       message: `unknown ${kind} type "${type}"; known ${kind} types: ${registry.types(kind).join(', ')}`,
     });
     return undefined;
@@ -197,7 +196,7 @@ function parseComponent(kind: ComponentKind, id: string, table: Record<string, u
   }
   for (const issue of found) {
     const p = [...prefix, ...issue.path];
-    issues.push({ path: formatPath(p), line: locator.lineOf(p), message: issue.message });
+    issues.push({ path: formatPath(p), code: CORE_ERRORS.TC_CONFIG_INVALID, line: locator.lineOf(p), message: issue.message });
   }
   if (issues.length > before) return undefined;
   const inputs = ((all.inputs as string[] | undefined) ?? []).map(parseRef);
@@ -232,18 +231,26 @@ function configError(all: ConfigIssue[], file: string | undefined): ConfigError 
 
 /** A missing variable also breaks the value it was in: report the cause, not the echo. */
 function withoutEnvEchoes(issues: ConfigIssue[]): ConfigIssue[] {
-  const envLines = new Set(issues.filter((i) => i.message.startsWith('environment variable')).map((i) => i.line));
-  return issues.filter((i) => i.message.startsWith('environment variable') || i.line === undefined || !envLines.has(i.line));
+  const isEnv = (i: ConfigIssue) => i.code === CORE_ERRORS.TC_CONFIG_ENV;
+  const envLines = new Set(issues.filter(isEnv).map((i) => i.line));
+  return issues.filter((i) => isEnv(i) || i.line === undefined || !envLines.has(i.line));
 }
 
-function pickCode(issues: ConfigIssue[]): 'TC_CONFIG_INVALID' | 'TC_CONFIG_ENV' | 'TC_TOPOLOGY' | 'TC_PLUGIN_UNKNOWN_TYPE' | 'TC_PLUGIN_LOAD' {
+/** The error's code: the issues' own when they all share one, else the general TC_CONFIG_INVALID. */
+function pickCode(issues: ConfigIssue[]): ConfigErrorCode {
   const codes = new Set(issues.map((i) => i.code));
-  if (codes.size === 1) {
-    const only = [...codes][0];
-    if (only === 'TC_TOPOLOGY' || only === 'TC_PLUGIN_UNKNOWN_TYPE' || only === 'TC_PLUGIN_LOAD') return only;
+  return codes.size === 1 ? (issues[0] as ConfigIssue).code : CORE_ERRORS.TC_CONFIG_INVALID;
+}
+
+/** Each top-level section parsed on its own; one that is invalid counts as absent (its problems are already reported). */
+function validSections(raw: unknown): TopLevelConfig {
+  const table = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {};
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(topLevelSchema.shape)) {
+    const parsed = schema.safeParse(table[key]);
+    out[key] = parsed.success ? parsed.data : schema.parse(undefined);
   }
-  if (issues.every((i) => i.message.startsWith('environment variable'))) return 'TC_CONFIG_ENV';
-  return 'TC_CONFIG_INVALID';
+  return out as TopLevelConfig;
 }
 
 /** Validated config is frozen (STYLE: Fastify freezes its config). Topology and registry are live objects and stay as they are. */

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { ConfigIssue } from '../errors.js';
+import { type ConfigIssue, CORE_ERRORS } from '../errors.js';
 import { pluginProblem, type PluginRegistry } from './registry.js';
 import type { AnyPlugin } from './types.js';
 
@@ -19,24 +19,24 @@ export async function loadCustomPlugins(specs: readonly string[], baseDir: strin
     try {
       mod = (await import(target)) as Record<string, unknown>;
     } catch (err) {
-      issues.push({ path: where, code: 'TC_PLUGIN_LOAD', message: `cannot load plugin module "${spec}": ${(err as Error).message}` });
+      issues.push({ path: where, code: CORE_ERRORS.TC_PLUGIN_LOAD, message: `cannot load plugin module "${spec}": ${(err as Error).message}` });
       continue;
     }
     const candidates: unknown[] = Array.isArray(mod.plugins) ? mod.plugins : [mod.default ?? mod.plugin];
     if (candidates.length === 0 || candidates[0] === undefined) {
-      issues.push({ path: where, code: 'TC_PLUGIN_LOAD', message: `module "${spec}" is not a plugin: export default defineSource/defineTransform/defineSink(...) or "plugins" as an array` });
+      issues.push({ path: where, code: CORE_ERRORS.TC_PLUGIN_LOAD, message: `module "${spec}" is not a plugin: export default defineSource/defineTransform/defineSink(...) or "plugins" as an array` });
       continue;
     }
     for (const candidate of candidates) {
       const problem = pluginProblem(candidate);
       if (problem) {
-        issues.push({ path: where, code: 'TC_PLUGIN_LOAD', message: `module "${spec}" is not a plugin: ${problem}` });
+        issues.push({ path: where, code: CORE_ERRORS.TC_PLUGIN_LOAD, message: `module "${spec}" is not a plugin: ${problem}` });
         continue;
       }
       try {
         registry.register(candidate as AnyPlugin);
       } catch (err) {
-        issues.push({ path: where, code: 'TC_PLUGIN_LOAD', message: `module "${spec}": ${(err as Error).message}` });
+        issues.push({ path: where, code: CORE_ERRORS.TC_PLUGIN_LOAD, message: `module "${spec}": ${(err as Error).message}` });
       }
     }
   }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { ErrorCodes } from '../errors.js';
 import type { TelemetryEvent } from '../events.js';
 import type { ComponentMetrics } from '../telemetry/metrics.js';
 
@@ -152,6 +153,8 @@ interface PluginBase<S extends ConfigSchema> {
   /** One sentence for docs and `--help`. */
   summary: string;
   config: S;
+  /** The error codes the plugin throws or logs, from `defineErrorCodes`; docs/errors.md lists them. */
+  errors?: ErrorCodes;
   /** An example table (without `type`/`inputs`), used in docs and the shared lifecycle test. */
   example?: Record<string, unknown>;
   /** Pure semantic checks beyond the schema (no I/O). */

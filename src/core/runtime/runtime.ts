@@ -4,7 +4,7 @@ import { QueueStore } from '../buffer/store.js';
 import { DataDirLock } from '../buffer/lock.js';
 import { encodeBatch } from '../codec/batch.js';
 import type { ComponentSpec, LoadedConfig } from '../config/load.js';
-import { errorMessage, ThermoclineError } from '../errors.js';
+import { errorMessage, ThermoclineError, CORE_ERRORS } from '../errors.js';
 import type { TelemetryEvent } from '../events.js';
 import type { BatchDefaults, ComponentContext, SinkInstance, SourceContext, SourceInstance, TransformInstance } from '../plugin/types.js';
 import { MetricsRegistry } from '../telemetry/metrics.js';
@@ -161,7 +161,7 @@ export class Runtime {
     try {
       return make();
     } catch (err) {
-      throw new ThermoclineError('TC_PLUGIN_CREATE', `${spec.kind}s.${spec.id} (type "${spec.type}") failed to start: ${errorMessage(err)}`, { cause: err });
+      throw new ThermoclineError(CORE_ERRORS.TC_PLUGIN_CREATE, `${spec.kind}s.${spec.id} (type "${spec.type}") failed to start: ${errorMessage(err)}`, { cause: err });
     }
   }
 

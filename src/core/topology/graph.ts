@@ -1,4 +1,4 @@
-import type { ConfigIssue } from '../errors.js';
+import { type ConfigIssue, CORE_ERRORS } from '../errors.js';
 import type { ComponentKind } from '../plugin/types.js';
 
 /** A reference to a component's output: `x` (default output) or `x.y` (named output y). */
@@ -116,7 +116,7 @@ const section = (kind: ComponentKind) => `${kind}s`;
 export function checkTopology(topology: Topology): TopologyCheck {
   const issues: ConfigIssue[] = [];
   const warnings: string[] = [];
-  const add = (node: GraphNode, key: string, message: string) => issues.push({ path: `${section(node.kind)}.${node.id}.${key}`, code: 'TC_TOPOLOGY', message });
+  const add = (node: GraphNode, key: string, message: string) => issues.push({ path: `${section(node.kind)}.${node.id}.${key}`, code: CORE_ERRORS.TC_TOPOLOGY, message });
 
   for (const node of topology.nodes.values()) {
     if (node.invalid) continue;
@@ -144,7 +144,7 @@ export function checkTopology(topology: Topology): TopologyCheck {
   }
 
   for (const cycle of findCycles(topology)) {
-    issues.push({ path: `transforms.${cycle[0]}.inputs`, code: 'TC_TOPOLOGY', message: `cycle: ${[...cycle, cycle[0]].join(' -> ')}` });
+    issues.push({ path: `transforms.${cycle[0]}.inputs`, code: CORE_ERRORS.TC_TOPOLOGY, message: `cycle: ${[...cycle, cycle[0]].join(' -> ')}` });
   }
 
   for (const node of topology.nodes.values()) {

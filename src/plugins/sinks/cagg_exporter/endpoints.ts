@@ -16,7 +16,7 @@ import { detectFlavour } from '../../../storage/postgres/flavour.js';
 import { isClickHouseHandle } from '../clickhouse/handle.js';
 import { isPostgresHandle } from '../postgres/handle.js';
 import { isConnectionUrl } from './config.js';
-import './errors.js';
+import { CAGG_ERRORS } from './errors.js';
 
 export type RefreshParams = Pick<MigrationParams, 'pg_cagg_start_offset_minutes' | 'pg_cagg_end_offset_minutes'>;
 
@@ -79,7 +79,7 @@ function lazily<T>(open: () => Promise<T>): { get(): Promise<T>; peek(): Promise
 function wrongSink(option: string, id: string, expected: string, found: unknown): ThermoclineError {
   const what = typeof found === 'object' && found !== null && 'kind' in found ? `a ${String((found as { kind: unknown }).kind)} sink` : 'not a sink that shares its connection';
   return new ThermoclineError(
-    'TC_CAGG_WRONG_SINK',
+    CAGG_ERRORS.TC_CAGG_WRONG_SINK,
     `${option} = "${id}": that component is ${found === undefined ? 'not running (or publishes no connection)' : what}; name a ${expected} sink of this config or give a URL`,
   );
 }
@@ -122,7 +122,7 @@ export function resolveEndpoints(o: EndpointOptions): Endpoints {
     }
   });
   const ownCh = lazily<ClickHouseConnection>(() => connectClickHouse(o.clickhouse, { dataDir: o.dataDir, logger: o.logger }));
-  const closed = () => new ThermoclineError('TC_CAGG_EXPORT_FAILED', 'the rollup exporter has stopped');
+  const closed = () => new ThermoclineError(CAGG_ERRORS.TC_CAGG_EXPORT_FAILED, 'the rollup exporter has stopped');
 
   return {
     async postgres() {

@@ -1,7 +1,7 @@
-import { registerErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../core/errors.js';
 
-/** The exporter's user-facing errors (STYLE 9); docs/errors.md is generated from these. */
-registerErrorCodes({
+/** The exporter's user-facing errors; docs/errors.md is generated from these. */
+export const CAGG_ERRORS = defineErrorCodes({
   TC_CAGG_WRONG_SINK: {
     title: 'The rollup exporter names a component that is not a sink of the expected type.',
     hint: '`postgres` must name a `postgres` sink and `clickhouse` a `clickhouse` sink of the same config, or be a URL (`postgres://…`, `embedded`, `http(s)://…`, `chdb://…`).',

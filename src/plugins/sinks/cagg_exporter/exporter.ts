@@ -23,6 +23,7 @@ import { type Chunk, INITIAL_SPAN_MINUTES, cutChunks, cycleStart, nextSpanMinute
 import { LabelsCache } from './rows.js';
 import { checkClickHouseSchema, checkPostgresSchema } from './schema.js';
 import { ExportState } from './state.js';
+import { CAGG_ERRORS } from './errors.js';
 
 export interface ExporterOptions {
   /** The component id: names the export's deduplication tokens. */
@@ -204,7 +205,7 @@ export class RollupExporter {
         const counts = await bucketCounts(pg.pool, a, b);
         let windowRows = 0;
         for (const chunk of cutChunks(counts, a, b, maxRows)) {
-          if (run.signal.aborted) throw new ThermoclineError('TC_CAGG_EXPORT_FAILED', 'the export was stopped');
+          if (run.signal.aborted) throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_EXPORT_FAILED, 'the export was stopped');
           if (chunk.rows === 0) {
             // Nothing to write, but the watermark may only pass it after the chunks before it.
             await settle();
@@ -272,6 +273,6 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** A failure of a cycle, classified for the log: its own code when it has one. */
 export function describeFailure(err: unknown): { code: string; message: string } {
-  const code = err instanceof ThermoclineError ? err.code : 'TC_CAGG_EXPORT_FAILED';
+  const code = err instanceof ThermoclineError ? err.code : CAGG_ERRORS.TC_CAGG_EXPORT_FAILED;
   return { code, message: errorMessage(err) };
 }

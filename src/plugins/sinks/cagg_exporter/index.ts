@@ -5,7 +5,7 @@ import { COMPONENT_ID } from '../../../core/config/schema.js';
 import { parseClickHouseUrl } from '../../../storage/clickhouse/connect.js';
 import { validatePostgresUrl } from '../../../storage/postgres/connect.js';
 import { caggExporterConfig, isConnectionUrl } from './config.js';
-import './errors.js';
+import { CAGG_ERRORS } from './errors.js';
 import { createExporterSink } from './sink.js';
 
 /**
@@ -15,6 +15,7 @@ import { createExporterSink } from './sink.js';
 export default defineSink({
   type: 'cagg_exporter',
   summary: 'Copies the 1-minute rollup metrics_1m from PostgreSQL to ClickHouse every minute, re-exporting buckets that late points changed.',
+  errors: CAGG_ERRORS,
   config: caggExporterConfig,
   example: { postgres: 'embedded', clickhouse: 'chdb://clickhouse' },
   acceptsInputs: false,

@@ -8,7 +8,7 @@ import { ThermoclineError } from '../../../core/errors.js';
 import type { ChEndpoint, PgEndpoint } from './endpoints.js';
 import { EXPORT_COLUMNS } from './chunk.js';
 import { hasMetrics1m } from './pg-source.js';
-import './errors.js';
+import { CAGG_ERRORS } from './errors.js';
 
 const EXPECTED_TYPES: Record<(typeof EXPORT_COLUMNS)[number], RegExp> = {
   bucket: /^DateTime(\('UTC'\))?$/,
@@ -22,7 +22,7 @@ const EXPECTED_TYPES: Record<(typeof EXPORT_COLUMNS)[number], RegExp> = {
 
 export async function checkPostgresSchema(pg: PgEndpoint): Promise<void> {
   if (!(await hasMetrics1m(pg.pool))) {
-    throw new ThermoclineError('TC_CAGG_SCHEMA', `PostgreSQL (${pg.display}) has no metrics_1m: run \`thermocline migrate --pg <url>\` or name a postgres sink with migrate = true`);
+    throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_SCHEMA, `PostgreSQL (${pg.display}) has no metrics_1m: run \`thermocline migrate --pg <url>\` or name a postgres sink with migrate = true`);
   }
 }
 
@@ -35,11 +35,11 @@ export async function checkClickHouseSchema(ch: ChEndpoint): Promise<void> {
   });
   const rows = await result.json<{ engine: string; name: string; type: string }>();
   const where = `ClickHouse ${ch.database}.metrics_1m (${ch.display})`;
-  if (rows.length === 0) throw new ThermoclineError('TC_CAGG_SCHEMA', `${where} does not exist: run \`thermocline migrate --clickhouse <url>\` or name a clickhouse sink with migrate = true`);
+  if (rows.length === 0) throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_SCHEMA, `${where} does not exist: run \`thermocline migrate --clickhouse <url>\` or name a clickhouse sink with migrate = true`);
   const engine = rows[0]?.engine ?? '';
   if (!/ReplacingMergeTree$/.test(engine)) {
     throw new ThermoclineError(
-      'TC_CAGG_SCHEMA',
+      CAGG_ERRORS.TC_CAGG_SCHEMA,
       `${where} is a ${engine}, not a ReplacingMergeTree: re-exported buckets would be kept twice. Create it with migrations/clickhouse/0004_metrics_1m.sql (rename the old table and copy its rows over)`,
     );
   }
@@ -47,7 +47,7 @@ export async function checkClickHouseSchema(ch: ChEndpoint): Promise<void> {
   const wrong = EXPORT_COLUMNS.filter((c) => !EXPECTED_TYPES[c].test(types.get(c) ?? ''));
   if (wrong.length > 0) {
     throw new ThermoclineError(
-      'TC_CAGG_SCHEMA',
+      CAGG_ERRORS.TC_CAGG_SCHEMA,
       `${where} lacks or mistypes ${wrong.map((c) => `${c} (${types.get(c) ?? 'missing'})`).join(', ')}: it needs bucket DateTime, metric_name and labels String, avg_v, max_v and min_v Float64, version UInt64`,
     );
   }

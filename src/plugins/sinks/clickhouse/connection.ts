@@ -13,6 +13,8 @@ import {
   parseClickHouseUrl,
 } from '../../../storage/index.js';
 import { activeChdbPath } from '../../../storage/clickhouse/chdb.js';
+import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
+import { STORAGE_ERRORS } from '../../../storage/errors.js';
 
 /**
  * chdb:// directories claimed by sinks of this process that are not stopped. libchdb binds one
@@ -29,7 +31,7 @@ export function claimChdbDirectory(url: string, dataDir: string): () => void {
   const other = bound !== undefined && bound !== target.path ? bound : [...chdbClaims.values()].find((p) => p !== target.path);
   if (other !== undefined) {
     throw new ThermoclineError(
-      'TC_CHDB_PATH_CONFLICT',
+      STORAGE_ERRORS.TC_CHDB_PATH_CONFLICT,
       `${url} names the embedded ClickHouse directory ${target.path}, but this agent already uses ${other}: every chdb:// url of one agent must name the same directory`,
     );
   }
@@ -87,7 +89,7 @@ function migrationError(err: unknown): unknown {
   const code = err instanceof MigrationFailedError ? err.failure.serverCode : undefined;
   if (code === '164' || code === '497') {
     return new ThermoclineError(
-      'TC_CH_NOT_WRITABLE',
+      CLICKHOUSE_SINK_ERRORS.TC_CH_NOT_WRITABLE,
       `migrate = true, but the ClickHouse user may not create tables (${errorMessage(err)}); set migrate = false if the schema is managed elsewhere, or run \`thermocline migrate\` as a user that may`,
       { cause: err },
     );

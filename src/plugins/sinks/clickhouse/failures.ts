@@ -7,19 +7,20 @@
 import { RetryableError, ThermoclineError } from '../../../core/errors.js';
 import { type Failure, classify, describeCode } from './classify.js';
 import { InsertFailure } from './isolate.js';
+import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
 
 function fromFailure(f: Failure, what: string, cause: unknown): ThermoclineError {
   const detail = `${what} failed (${describeCode(f)}): ${f.message}`;
   switch (f.kind) {
     case 'not_writable':
-      return new RetryableError(`ClickHouse refuses to write: ${detail}`, { code: 'TC_CH_NOT_WRITABLE', cause });
+      return new RetryableError(`ClickHouse refuses to write: ${detail}`, { code: CLICKHOUSE_SINK_ERRORS.TC_CH_NOT_WRITABLE, cause });
     case 'schema':
-      return new RetryableError(`the table is missing or lacks a column: ${detail}`, { code: 'TC_CH_SCHEMA_MISMATCH', cause });
+      return new RetryableError(`the table is missing or lacks a column: ${detail}`, { code: CLICKHOUSE_SINK_ERRORS.TC_CH_SCHEMA_MISMATCH, cause });
     case 'transient':
     case 'rows':
       return new RetryableError(detail, { cause });
     case 'unknown':
-      return new ThermoclineError('TC_CH_INSERT_FAILED', detail, { cause });
+      return new ThermoclineError(CLICKHOUSE_SINK_ERRORS.TC_CH_INSERT_FAILED, detail, { cause });
   }
 }
 
@@ -35,5 +36,5 @@ export function toSinkError(err: unknown, what: string): ThermoclineError {
 
 /** Codes an operator has to act on: logged as errors with their hint. */
 export function needsOperator(err: ThermoclineError): boolean {
-  return err.code === 'TC_CH_NOT_WRITABLE' || err.code === 'TC_CH_SCHEMA_MISMATCH' || err.code === 'TC_CH_INSERT_FAILED';
+  return err.code === CLICKHOUSE_SINK_ERRORS.TC_CH_NOT_WRITABLE || err.code === CLICKHOUSE_SINK_ERRORS.TC_CH_SCHEMA_MISMATCH || err.code === CLICKHOUSE_SINK_ERRORS.TC_CH_INSERT_FAILED;
 }

@@ -3,7 +3,7 @@ import type { PluginIssue } from '../../../core/plugin/types.js';
 import { errorMessage } from '../../../core/errors.js';
 import { parseClickHouseUrl } from '../../../storage/index.js';
 import { clickhouseConfig } from './config.js';
-import './errors.js';
+import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
 import { createClickHouseSink } from './sink.js';
 import { mappedTables } from './tables.js';
 
@@ -11,6 +11,7 @@ import { mappedTables } from './tables.js';
 export default defineSink({
   type: 'clickhouse',
   summary: 'Writes logs to logs_events and spans to spans and span_events in ClickHouse (a server or the embedded engine), exactly once.',
+  errors: CLICKHOUSE_SINK_ERRORS,
   config: clickhouseConfig,
   example: { url: 'chdb://clickhouse' },
   // Every INSERT makes a part per table and partition, which ClickHouse merges later: it advises

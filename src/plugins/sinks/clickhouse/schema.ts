@@ -10,6 +10,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ThermoclineError } from '../../../core/errors.js';
 import { COLUMNS, SPAN_END_COLUMN, TIME_COLUMN, type TableRole } from './tables.js';
+import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
 
 /** Encodes microseconds since the epoch as the column's ticks, as JSON text. */
 export type TimeEncoder = (us: number) => string;
@@ -56,7 +57,7 @@ export async function loadTableSchema(client: ClickHouseClient, database: string
   const missing = COLUMNS[role].filter((c) => !types.has(c));
   if (missing.length > 0) {
     throw new ThermoclineError(
-      'TC_CH_SCHEMA_MISMATCH',
+      CLICKHOUSE_SINK_ERRORS.TC_CH_SCHEMA_MISMATCH,
       `table ${database}.${table} (for ${role} events) lacks the column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
     );
   }

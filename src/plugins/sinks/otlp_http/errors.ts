@@ -1,6 +1,6 @@
-import { registerErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../core/errors.js';
 
-registerErrorCodes({
+export const OTLP_SINK_ERRORS = defineErrorCodes({
   TC_OTLP_SINK_AUTH: {
     title: 'The OTLP receiver refused the agent\'s credentials (401 or 403).',
     hint: 'Set `auth.bearer_token` (or `headers`) to what the receiver expects. The data stays queued and is sent once the receiver accepts it.',

@@ -5,7 +5,7 @@ import { otlpSinkConfig } from './config.js';
 import { encodeLogs } from './encode/logs.js';
 import { encodeMetrics } from './encode/metrics.js';
 import { encodeTraces } from './encode/traces.js';
-import './errors.js';
+import { OTLP_SINK_ERRORS } from './errors.js';
 import { Sender, type Signal } from './sender.js';
 
 /**
@@ -15,6 +15,7 @@ import { Sender, type Signal } from './sender.js';
 export default defineSink({
   type: 'otlp_http',
   summary: 'Sends events to an OTLP/HTTP receiver (a gateway or an OpenTelemetry Collector) as protobuf.',
+  errors: OTLP_SINK_ERRORS,
   config: otlpSinkConfig,
   example: { endpoint: 'http://127.0.0.1:4318' },
   batch: { max_events: 5000, max_bytes: 4 * 1024 * 1024, timeout_secs: 1 },

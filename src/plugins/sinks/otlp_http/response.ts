@@ -1,5 +1,6 @@
 import protobuf from 'protobufjs/minimal.js';
 import { RetryableError, PermanentError } from '../../../core/errors.js';
+import { OTLP_SINK_ERRORS } from './errors.js';
 
 /**
  * What an OTLP/HTTP answer means for the delivery (OTLP specification, "OTLP/HTTP Response"):
@@ -67,8 +68,8 @@ export function classify(status: number, message: string, retryAfter: number | u
   const what = `${url} answered ${status}${message ? `: ${message}` : ''}`;
   if (status === 429 || status === 502 || status === 503 || status === 504) return new RetryableError(what, { retryAfterMs: retryAfter });
   if (status === 401 || status === 403) {
-    return new RetryableError(`${what} (check auth.bearer_token and headers; the data stays queued)`, { code: 'TC_OTLP_SINK_AUTH' });
+    return new RetryableError(`${what} (check auth.bearer_token and headers; the data stays queued)`, { code: OTLP_SINK_ERRORS.TC_OTLP_SINK_AUTH });
   }
-  if (status >= 400 && status < 500) return new PermanentError(what, { code: 'TC_OTLP_SINK_REJECTED' });
+  if (status >= 400 && status < 500) return new PermanentError(what, { code: OTLP_SINK_ERRORS.TC_OTLP_SINK_REJECTED });
   return new RetryableError(what);
 }

@@ -5,6 +5,7 @@ import { Agent, request } from 'undici';
 import { PermanentError, RetryableError, ThermoclineError } from '../../../core/errors.js';
 import type { OtlpSinkConfig } from './config.js';
 import { classify, partialSuccess, retryAfterMs, statusMessage } from './response.js';
+import { OTLP_SINK_ERRORS } from './errors.js';
 
 const gzip = promisify(zlib.gzip);
 
@@ -27,7 +28,7 @@ export class Sender {
       try {
         ca = fs.readFileSync(config.tls.ca_file, 'utf8');
       } catch (err) {
-        throw new ThermoclineError('TC_OTLP_SINK_TLS', `cannot read tls.ca_file ${config.tls.ca_file}: ${(err as Error).message}`);
+        throw new ThermoclineError(OTLP_SINK_ERRORS.TC_OTLP_SINK_TLS, `cannot read tls.ca_file ${config.tls.ca_file}: ${(err as Error).message}`);
       }
     }
     this.dispatcher = new Agent({

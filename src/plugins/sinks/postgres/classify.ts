@@ -1,6 +1,6 @@
 import { errorMessage, RetryableError, ThermoclineError } from '../../../core/errors.js';
-import { StorageError } from '../../../storage/errors.js';
-import './errors.js';
+import { StorageError, STORAGE_ERRORS } from '../../../storage/errors.js';
+import { PG_SINK_ERRORS } from './errors.js';
 
 /**
  * How a failure is handled (issue 8, STYLE 7):
@@ -20,7 +20,16 @@ export type FailureClass = 'data' | 'retryable' | 'schema' | 'other';
 const RETRYABLE_CLASSES = new Set(['08', '28', '40', '53', '57', '58']);
 const RETRYABLE_CODES = new Set(['55P03', '55006', '3D000']);
 const DATA_CLASSES = new Set(['22', '23', '54']);
-const RETRYABLE_STORAGE = new Set(['TC_PG_UNREACHABLE', 'TC_PG_PARTITION_LOCK_TIMEOUT', 'TC_PG_EMBEDDED_START_FAILED']);
+const RETRYABLE_STORAGE = new Set<string>([STORAGE_ERRORS.TC_PG_UNREACHABLE, STORAGE_ERRORS.TC_PG_PARTITION_LOCK_TIMEOUT, STORAGE_ERRORS.TC_PG_EMBEDDED_START_FAILED]);
+/** Storage failures that a migration (or the right flavour) fixes. */
+const SCHEMA_STORAGE = new Set<string>([
+  STORAGE_ERRORS.TC_MIGRATION_FAILED,
+  STORAGE_ERRORS.TC_MIGRATION_CHECKSUM_MISMATCH,
+  STORAGE_ERRORS.TC_MIGRATION_FILES_INVALID,
+  STORAGE_ERRORS.TC_MIGRATION_PARAMS_INVALID,
+  STORAGE_ERRORS.TC_PG_FLAVOUR_UNAVAILABLE,
+  STORAGE_ERRORS.TC_PG_FLAVOUR_MISMATCH,
+]);
 /** Errors node-postgres and sockets raise without a SQLSTATE when the connection is gone. */
 const NETWORK_MESSAGE = /connection|terminated|timeout|timed out|not queryable|socket|ECONN|EPIPE|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ENOTFOUND/i;
 
@@ -34,7 +43,7 @@ export function classify(err: unknown): FailureClass {
   if (err instanceof RetryableError) return 'retryable';
   if (err instanceof StorageError) {
     if (RETRYABLE_STORAGE.has(err.code)) return 'retryable';
-    return err.code.startsWith('TC_MIGRATION') || err.code.startsWith('TC_PG_FLAVOUR') ? 'schema' : 'other';
+    return SCHEMA_STORAGE.has(err.code) ? 'schema' : 'other';
   }
   const state = sqlStateOf(err);
   if (state !== undefined) {
@@ -64,11 +73,11 @@ export function toSinkError(err: unknown, what: string): Error {
   const message = `${what}: ${describePgError(err)}`;
   switch (classify(err)) {
     case 'retryable':
-      return err instanceof RetryableError ? err : new RetryableError(message, { cause: err, code: 'TC_PG_SINK_UNAVAILABLE' });
+      return err instanceof RetryableError ? err : new RetryableError(message, { cause: err, code: PG_SINK_ERRORS.TC_PG_SINK_UNAVAILABLE });
     case 'schema':
-      return new RetryableError(message, { cause: err, code: 'TC_PG_SINK_SCHEMA' });
+      return new RetryableError(message, { cause: err, code: PG_SINK_ERRORS.TC_PG_SINK_SCHEMA });
     default:
-      return new ThermoclineError('TC_PG_SINK_WRITE_FAILED', message, { cause: err });
+      return new ThermoclineError(PG_SINK_ERRORS.TC_PG_SINK_WRITE_FAILED, message, { cause: err });
   }
 }
 

@@ -8,7 +8,7 @@ import { detectFlavour } from '../../../storage/postgres/flavour.js';
 import { migratePostgres } from '../../../storage/postgres/migrate.js';
 import { sqlStateOf } from './classify.js';
 import type { PostgresSinkConfig } from './config.js';
-import './errors.js';
+import { PG_SINK_ERRORS } from './errors.js';
 
 export interface Ready {
   readonly pool: pg.Pool;
@@ -62,7 +62,7 @@ export class SinkConnection {
   constructor(private readonly o: ConnectionOptions) {}
 
   ready(): Promise<Ready> {
-    if (this.closed) return Promise.reject(new ThermoclineError('TC_PG_SINK_STOPPED', 'the postgres sink has stopped; its connection is closed'));
+    if (this.closed) return Promise.reject(new ThermoclineError(PG_SINK_ERRORS.TC_PG_SINK_STOPPED, 'the postgres sink has stopped; its connection is closed'));
     this.opening ??= this.open().catch((err: unknown) => {
       this.opening = undefined;
       throw err;
@@ -79,13 +79,13 @@ export class SinkConnection {
         const why = config.migrate
           ? 'migrate = true needs a role that may create the tables; or run `thermocline migrate` as their owner and set migrate = false'
           : 'checking the schema needs SELECT on schema_migrations and, on plain PostgreSQL, SELECT and DELETE on metrics_1m; the sink README lists every grant';
-        throw new ThermoclineError('TC_PG_SINK_PRIVILEGE', `${(err as Error).message} (${why})`, { cause: err });
+        throw new ThermoclineError(PG_SINK_ERRORS.TC_PG_SINK_PRIVILEGE, `${(err as Error).message} (${why})`, { cause: err });
       });
       if (!config.migrate) {
         const pending = result.steps.filter((s) => s.kind === 'migration');
         if (pending.length > 0) {
           throw new ThermoclineError(
-            'TC_PG_SINK_NOT_MIGRATED',
+            PG_SINK_ERRORS.TC_PG_SINK_NOT_MIGRATED,
             `${conn.displayUrl} is not migrated (migrate = false) and lacks ${pending.map((s) => s.name).join(', ')}: run \`thermocline migrate --pg <url>\``,
           );
         }
@@ -99,7 +99,7 @@ export class SinkConnection {
       } else if (result.steps.length > 0) {
         logger.info({ flavour: result.flavour, steps: result.steps.length }, `migrated ${conn.displayUrl}`);
       }
-      if (this.closed) throw new ThermoclineError('TC_PG_SINK_STOPPED', 'the postgres sink stopped while connecting');
+      if (this.closed) throw new ThermoclineError(PG_SINK_ERRORS.TC_PG_SINK_STOPPED, 'the postgres sink stopped while connecting');
       this.connection = conn;
       return { pool: conn.pool, flavour: result.flavour ?? (await detectFlavour(conn.pool)), displayUrl: conn.displayUrl };
     } catch (err) {

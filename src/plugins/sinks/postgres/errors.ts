@@ -1,10 +1,10 @@
-import { registerErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../core/errors.js';
 
 /**
  * The user-facing codes of the `postgres` sink (docs/errors.md is generated from them). Rejected
  * rows carry their code at the start of the reason stored in the dead-letter table.
  */
-export const PG_SINK_CODES = {
+export const PG_SINK_ERRORS = defineErrorCodes({
   TC_PG_SINK_UNAVAILABLE: {
     title:
       'A write to PostgreSQL failed with a temporary error (connection lost or refused, timeout, server shutting down or out of resources, lock or serialization conflict); the batch stays queued and is retried.',
@@ -50,8 +50,7 @@ export const PG_SINK_CODES = {
     title: 'The postgres sink was asked for its connection after it stopped.',
     hint: 'A component that shares the sink\'s connection (the rollup exporter) must declare it with `postgres = "<sink id>"` so that it stops before the sink; after a reload it picks up the new sink.',
   },
-} as const;
+});
 
-export type PgSinkCode = keyof typeof PG_SINK_CODES;
+export type PgSinkCode = keyof typeof PG_SINK_ERRORS;
 
-registerErrorCodes(PG_SINK_CODES);

@@ -3,7 +3,7 @@ import { ThermoclineError } from '../../../core/errors.js';
 import type { PgFlavour } from '../../../storage/migrate/types.js';
 import { migratePostgres } from '../../../storage/postgres/migrate.js';
 import type { MigrationParams } from '../../../storage/params.js';
-import './errors.js';
+import { PG_SINK_ERRORS } from './errors.js';
 
 /** What a delivery and the sink's maintenance do to each table (STYLE: a health check mimics a real write). */
 const NEEDS: ReadonlyArray<readonly [table: string, privileges: readonly string[]]> = [
@@ -46,20 +46,20 @@ export async function checkHealth(pool: pg.Pool, flavour: PgFlavour, params: Rea
   const pending = (await migratePostgres(pool, { params, dryRun: true })).steps.filter((s) => s.kind === 'migration');
   if (absent.length > 0 || pending.length > 0) {
     const what = absent.length > 0 ? `tables ${absent.join(', ')} do not exist` : `migrations ${pending.map((s) => s.name).join(', ')} are not applied`;
-    throw new ThermoclineError('TC_PG_SINK_NOT_MIGRATED', `${what}: run \`thermocline migrate --pg <url>\` or set migrate = true`);
+    throw new ThermoclineError(PG_SINK_ERRORS.TC_PG_SINK_NOT_MIGRATED, `${what}: run \`thermocline migrate --pg <url>\` or set migrate = true`);
   }
   const role = pg.escapeIdentifier(rows[0]?.role ?? 'thermocline');
   const grants = rows.filter((r) => r.missing.length > 0).map((r) => `GRANT ${r.missing.join(', ')} ON ${r.name} TO ${role}`);
   const sequence = (await pool.query<{ ok: boolean }>(SEQUENCE_SQL)).rows[0];
   if (sequence?.ok === false) grants.push(`GRANT USAGE ON SEQUENCE metric_series_series_id_seq TO ${role}`);
   if (grants.length > 0) {
-    throw new ThermoclineError('TC_PG_SINK_PRIVILEGE', `the role lacks privileges the sink needs; as the tables' owner run: ${grants.join('; ')}`);
+    throw new ThermoclineError(PG_SINK_ERRORS.TC_PG_SINK_PRIVILEGE, `the role lacks privileges the sink needs; as the tables' owner run: ${grants.join('; ')}`);
   }
   if (flavour === 'plain') {
     const notOwned = rows.filter((r) => ['metrics_points', 'metrics_histogram', 'events_generic'].includes(r.name) && !r.owns).map((r) => r.name);
     if (notOwned.length > 0) {
       throw new ThermoclineError(
-        'TC_PG_SINK_PRIVILEGE',
+        PG_SINK_ERRORS.TC_PG_SINK_PRIVILEGE,
         `the role does not own ${notOwned.join(', ')}, so it cannot create or drop their daily partitions: ALTER TABLE … OWNER TO the sink's role, or GRANT the owner role to it`,
       );
     }

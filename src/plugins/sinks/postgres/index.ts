@@ -3,7 +3,7 @@ import type { PluginIssue } from '../../../core/plugin/types.js';
 import { errorMessage } from '../../../core/errors.js';
 import { validatePostgresUrl } from '../../../storage/postgres/connect.js';
 import { postgresSinkConfig } from './config.js';
-import './errors.js';
+import { PG_SINK_ERRORS } from './errors.js';
 import { paramIssues } from './params.js';
 import { PostgresSink } from './sink.js';
 
@@ -15,6 +15,7 @@ import { PostgresSink } from './sink.js';
 export default defineSink({
   type: 'postgres',
   summary: 'Writes metrics, histograms and business events into PostgreSQL or TimescaleDB with COPY, exactly once.',
+  errors: PG_SINK_ERRORS,
   config: postgresSinkConfig,
   example: { url: 'embedded' },
   // bench/postgres-sink.ts measured 50k-point deliveries no faster than 20k, and a delivery that

@@ -5,6 +5,7 @@ import { classify, describePgError } from './classify.js';
 import type { TextCleaner } from './clean.js';
 import { canonicalLabels, type Labels } from '../../../core/events.js';
 import type { SeriesRows } from './tables.js';
+import { PG_SINK_ERRORS } from './errors.js';
 
 /**
  * `(metric name, labels)` -> `metric_series.series_id` (issue 8), through a bounded LRU; all misses
@@ -196,7 +197,7 @@ export class SeriesResolver {
       for (const row of rows) {
         const ord = Number(row.ord) - 1;
         const id = Number(row.series_id);
-        if (!Number.isSafeInteger(id)) throw new ThermoclineError('TC_PG_SINK_WRITE_FAILED', `metric_series.series_id ${row.series_id} is beyond 2^53`);
+        if (!Number.isSafeInteger(id)) throw new ThermoclineError(PG_SINK_ERRORS.TC_PG_SINK_WRITE_FAILED, `metric_series.series_id ${row.series_id} is beyond 2^53`);
         found.add(ord);
         for (const key of (entries[ord] as Entry).rawKeys) {
           ids.set(key, id);
@@ -215,7 +216,7 @@ export class SeriesResolver {
     // READ_BACK numbers the rest, not `entries`: map its ordinals back.
     take(rows.map((r) => ({ ...r, ord: String((restIdx[Number(r.ord) - 1] as number) + 1) })));
     if (found.size < entries.length) {
-      throw new ThermoclineError('TC_PG_SINK_WRITE_FAILED', `${entries.length - found.size} series were neither inserted nor found (deleted concurrently?)`);
+      throw new ThermoclineError(PG_SINK_ERRORS.TC_PG_SINK_WRITE_FAILED, `${entries.length - found.size} series were neither inserted nor found (deleted concurrently?)`);
     }
   }
 }

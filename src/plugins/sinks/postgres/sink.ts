@@ -17,6 +17,7 @@ import { PartitionGuard } from './partitions.js';
 import { Delivery } from './delivery.js';
 import { SeriesResolver } from './series.js';
 import { commitDelivery } from './writer.js';
+import { PG_SINK_ERRORS } from './errors.js';
 
 const CHECK_VIOLATION = '23514';
 
@@ -128,7 +129,7 @@ export class PostgresSink implements SinkInstance {
           if (flavour !== 'plain' || sqlStateOf(err) !== CHECK_VIOLATION) return;
           await this.guard.refresh(pool);
           if (!this.guard.covers(delivery.tables, delivery.plan.rejected)) {
-            throw new RetryableError('a partition the delivery needs was dropped while writing; retrying', { cause: err, code: 'TC_PG_SINK_UNAVAILABLE' });
+            throw new RetryableError('a partition the delivery needs was dropped while writing; retrying', { cause: err, code: PG_SINK_ERRORS.TC_PG_SINK_UNAVAILABLE });
           }
         },
       });
@@ -147,7 +148,7 @@ export class PostgresSink implements SinkInstance {
           `a cached series id is gone from metric_series; the cache was cleared and the delivery is retried: ${(err as Error).message}`,
           {
             cause: err,
-            code: 'TC_PG_SINK_UNAVAILABLE',
+            code: PG_SINK_ERRORS.TC_PG_SINK_UNAVAILABLE,
           },
         );
       }

@@ -1,7 +1,7 @@
-import { registerErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../core/errors.js';
 
-/** Codes the file source reports (STYLE 9); `docs/errors.md` is generated from them. */
-registerErrorCodes({
+/** Codes the file source reports; `docs/errors.md` is generated from them. */
+export const FILE_SOURCE_ERRORS = defineErrorCodes({
   TC_FILE_UNREADABLE: {
     title: 'A file matched by `include` cannot be opened or read.',
     hint: "Give the agent's user read permission on the file and execute permission on its directories. The source retries at every rescan (`glob_interval_secs`) and keeps reading the other files meanwhile.",

@@ -12,6 +12,7 @@ import type { PathFilter } from './glob.js';
 import { fingerprint, identityKey, sameStart } from './identity.js';
 import { findDisplaced, type Displaced } from './resume.js';
 import { TrackedFile } from './tracked-file.js';
+import { FILE_SOURCE_ERRORS } from './errors.js';
 
 const fstat = promisify(fs.fstat);
 const openFile = promisify(fs.open);
@@ -30,7 +31,7 @@ export function startupFrom(checkpoint: Json | undefined, ctx: Pick<SourceContex
   const decoded = decodeCheckpoint(checkpoint);
   if (decoded.kind === 'invalid') {
     ctx.logger.error(
-      { code: 'TC_FILE_CHECKPOINT', reason: decoded.reason },
+      { code: FILE_SOURCE_ERRORS.TC_FILE_CHECKPOINT, reason: decoded.reason },
       `the checkpoint of a previous run cannot be read (${decoded.reason}); starting over as on a first run`,
     );
   }
@@ -173,7 +174,7 @@ export class FileSet {
 
   private unreadable(p: string, err: unknown): void {
     this.ctx.metrics.error('open');
-    this.log.warn(`open:${p}`, { code: 'TC_FILE_UNREADABLE', path: p, err: errorMessage(err) }, `cannot read ${p}: ${errorMessage(err)}`);
+    this.log.warn(`open:${p}`, { code: FILE_SOURCE_ERRORS.TC_FILE_UNREADABLE, path: p, err: errorMessage(err) }, `cannot read ${p}: ${errorMessage(err)}`);
   }
 
   /**
@@ -207,7 +208,7 @@ export class FileSet {
     if (vanished.length > 0) {
       const files = vanished.slice(0, 20).map((d) => ({ path: d.entry.path, offset: d.entry.offset }));
       this.ctx.logger.warn(
-        { code: 'TC_FILE_VANISHED', files, count: vanished.length },
+        { code: FILE_SOURCE_ERRORS.TC_FILE_VANISHED, files, count: vanished.length },
         `${vanished.length} file(s) being read before the restart are gone (deleted, compressed, moved to another directory, or truncated without a copy); lines written to them after the recorded offsets were not read`,
       );
     }

@@ -1,6 +1,6 @@
 import { defineSource } from '../../../core/plugin/define.js';
 import { fileConfig } from './config.js';
-import './errors.js';
+import { FILE_SOURCE_ERRORS } from './errors.js';
 import { Tailer } from './tailer.js';
 
 /**
@@ -10,6 +10,7 @@ import { Tailer } from './tailer.js';
 export default defineSource({
   type: 'file',
   summary: 'Tails log files with checkpoints, rotation handling and JSON/logfmt parsing.',
+  errors: FILE_SOURCE_ERRORS,
   config: fileConfig,
   example: { include: ['/var/log/thermocline-example/*.log'] },
   create(config, ctx) {

@@ -18,6 +18,7 @@ import { LineSplitter, type LineHandler } from './line-splitter.js';
 import { Multiline } from './multiline.js';
 import { EventBuilder } from './parse/event-builder.js';
 import type { TrackedFile } from './tracked-file.js';
+import { FILE_SOURCE_ERRORS } from './errors.js';
 
 const read = promisify(fs.read);
 const fstat = promisify(fs.fstat);
@@ -241,7 +242,7 @@ export class Tailer {
 
   private readError(f: TrackedFile, err: unknown): void {
     this.ctx.metrics.error('read');
-    this.log.error(`read:${f.path}`, { code: 'TC_FILE_UNREADABLE', path: f.path, err: errorMessage(err) }, `cannot read ${f.path}: ${errorMessage(err)}`);
+    this.log.error(`read:${f.path}`, { code: FILE_SOURCE_ERRORS.TC_FILE_UNREADABLE, path: f.path, err: errorMessage(err) }, `cannot read ${f.path}: ${errorMessage(err)}`);
   }
 
   /** Smaller than what was read, or different from its first bytes: copytruncate. Start over. */

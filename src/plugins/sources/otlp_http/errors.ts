@@ -1,7 +1,7 @@
-import { registerErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../core/errors.js';
 
 /** Error codes of the otlp_http source (docs/errors.md is generated from these). */
-registerErrorCodes({
+export const OTLP_SOURCE_ERRORS = defineErrorCodes({
   TC_OTLP_LISTEN: {
     title: 'The OTLP/HTTP source cannot listen on its address.',
     hint: 'Another process (often an OpenTelemetry Collector) already uses the port, or the host is not an address of this machine: change `address` of the source. The source retries in the background.',

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ShutdownError, errorMessage } from '../../../core/errors.js';
+import { ShutdownError, errorMessage, CORE_ERRORS } from '../../../core/errors.js';
 import type { SourceContext } from '../../../core/plugin/types.js';
 import { RateLimitedLog } from '../../../core/runtime/logger.js';
 import { Cors, bearerCheck } from './access.js';
@@ -162,7 +162,7 @@ export class RequestHandler {
 
   private busy(refuse: Refuse, stopping: boolean): void {
     this.ctx.metrics.error(stopping ? 'stopping' : 'queue_full');
-    if (!stopping) this.log.warn('queue_full', { code: 'TC_QUEUE_FULL' }, 'a downstream queue is full; answering 503 so that clients retry later');
+    if (!stopping) this.log.warn('queue_full', { code: CORE_ERRORS.TC_QUEUE_FULL }, 'a downstream queue is full; answering 503 so that clients retry later');
     const message = stopping ? 'the agent is shutting down; retry later' : 'a downstream queue is full; retry later';
     refuse(503, GRPC.UNAVAILABLE, message, { 'Retry-After': this.retryAfter, ...(stopping ? { Connection: 'close' } : {}) });
   }

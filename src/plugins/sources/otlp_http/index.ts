@@ -1,4 +1,4 @@
-import './errors.js';
+import { OTLP_SOURCE_ERRORS } from './errors.js';
 import { defineSource } from '../../../core/plugin/define.js';
 import { otlpHttpConfig } from './config.js';
 import { Receiver } from './receiver.js';
@@ -11,6 +11,7 @@ import { Receiver } from './receiver.js';
 export default defineSource({
   type: 'otlp_http',
   summary: 'Receives OpenTelemetry traces, logs and metrics over OTLP/HTTP (protobuf or JSON).',
+  errors: OTLP_SOURCE_ERRORS,
   config: otlpHttpConfig,
   example: { address: '127.0.0.1:43181' },
   validate(config) {

@@ -7,6 +7,7 @@ import { splitAddress } from '../../../core/config/units.js';
 import type { SourceContext, SourceInstance } from '../../../core/plugin/types.js';
 import type { OtlpHttpConfig } from './config.js';
 import { RequestHandler } from './handler.js';
+import { OTLP_SOURCE_ERRORS } from './errors.js';
 
 /** How long `stop` lets requests in flight finish before it closes their connections. */
 const DRAIN_MS = 2000;
@@ -34,7 +35,7 @@ export class Receiver implements SourceInstance {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) =>
         reject(
-          new ThermoclineError('TC_OTLP_LISTEN', `otlp_http source "${this.ctx.id}" cannot listen on ${this.config.address}: ${errorMessage(err)}`, {
+          new ThermoclineError(OTLP_SOURCE_ERRORS.TC_OTLP_LISTEN, `otlp_http source "${this.ctx.id}" cannot listen on ${this.config.address}: ${errorMessage(err)}`, {
             cause: err,
           }),
         ),
@@ -64,7 +65,7 @@ export class Receiver implements SourceInstance {
       return https.createServer({ cert, key }, onRequest);
     } catch (err) {
       throw new ThermoclineError(
-        'TC_OTLP_TLS',
+        OTLP_SOURCE_ERRORS.TC_OTLP_TLS,
         `otlp_http source "${this.ctx.id}": cannot load tls.cert_file "${tls.cert_file}" / tls.key_file "${tls.key_file}": ${errorMessage(err)}`,
         { cause: err },
       );

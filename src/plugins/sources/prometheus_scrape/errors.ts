@@ -1,7 +1,7 @@
-import { registerErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../core/errors.js';
 
 /** The user-facing codes of the `prometheus_scrape` source (docs/errors.md is generated from them). */
-registerErrorCodes({
+export const PROM_SCRAPE_ERRORS = defineErrorCodes({
   TC_PROM_SCRAPE_FAILED: {
     title: "A Prometheus scrape failed (connection refused, timeout, TLS, or an HTTP status other than 200); the target's `up` series is 0.",
     hint: "Open the URL from the agent's host (`curl -v <url>`); check the port, the path, credentials and `timeout`. Failures are logged at most a few times a minute per target.",

@@ -5,12 +5,13 @@ import { Agent, interceptors, request, type Dispatcher } from 'undici';
 import { errorMessage, ThermoclineError } from '../../../core/errors.js';
 import type { PrometheusScrapeConfig } from './config.js';
 import { ACCEPT_HEADER } from './negotiation.js';
+import { PROM_SCRAPE_ERRORS } from './errors.js';
 
 const gunzip = promisify(zlib.gunzip);
 
 /** A scrape that failed; `code` is one of this plugin's error codes. */
 export class ScrapeError extends ThermoclineError {
-  constructor(code: 'TC_PROM_SCRAPE_FAILED' | 'TC_PROM_BODY_TOO_LARGE' | 'TC_PROM_NOT_EXPOSITION', message: string) {
+  constructor(code: (typeof PROM_SCRAPE_ERRORS)['TC_PROM_SCRAPE_FAILED' | 'TC_PROM_BODY_TOO_LARGE' | 'TC_PROM_NOT_EXPOSITION'], message: string) {
     super(code, message);
     this.name = 'ScrapeError';
   }
@@ -48,7 +49,7 @@ export class ScrapeClient {
       try {
         return await fs.readFile(file);
       } catch (err) {
-        throw new ThermoclineError('TC_PROM_CREDENTIALS', `cannot read ${option} "${file}": ${errorMessage(err)}`, { cause: err });
+        throw new ThermoclineError(PROM_SCRAPE_ERRORS.TC_PROM_CREDENTIALS, `cannot read ${option} "${file}": ${errorMessage(err)}`, { cause: err });
       }
     };
     const [ca, cert, key] = [await read('tls.ca_file', tls?.ca_file), await read('tls.cert_file', tls?.cert_file), await read('tls.key_file', tls?.key_file)];
@@ -89,9 +90,9 @@ export class ScrapeClient {
     const signal = AbortSignal.any([timer, stop]);
     const failure = (err: unknown): Error => {
       if (stop.aborted) return new ScrapeAborted('stopped');
-      if (timer.aborted) return new ScrapeError('TC_PROM_SCRAPE_FAILED', `the scrape timed out after ${timeout / 1000}s`);
+      if (timer.aborted) return new ScrapeError(PROM_SCRAPE_ERRORS.TC_PROM_SCRAPE_FAILED, `the scrape timed out after ${timeout / 1000}s`);
       if (err instanceof ScrapeError) return err;
-      return new ScrapeError('TC_PROM_SCRAPE_FAILED', describeNetworkError(err));
+      return new ScrapeError(PROM_SCRAPE_ERRORS.TC_PROM_SCRAPE_FAILED, describeNetworkError(err));
     };
     let res: Dispatcher.ResponseData;
     try {
@@ -100,7 +101,7 @@ export class ScrapeClient {
       throw failure(err);
     }
     try {
-      if (res.statusCode !== 200) throw new ScrapeError('TC_PROM_SCRAPE_FAILED', `the target answered HTTP ${res.statusCode} (Prometheus expects 200)`);
+      if (res.statusCode !== 200) throw new ScrapeError(PROM_SCRAPE_ERRORS.TC_PROM_SCRAPE_FAILED, `the target answered HTTP ${res.statusCode} (Prometheus expects 200)`);
       const declared = Number(first(res.headers['content-length']));
       if (declared > max) throw tooLarge(max, `it announced ${declared} bytes`);
       const chunks: Buffer[] = [];
@@ -114,7 +115,7 @@ export class ScrapeClient {
       const encoding = first(res.headers['content-encoding'])?.trim().toLowerCase();
       if (encoding === 'gzip' || encoding === 'x-gzip') body = await decompress(body, max);
       else if (encoding && encoding !== 'identity')
-        throw new ScrapeError('TC_PROM_SCRAPE_FAILED', `the target answered with an unsupported Content-Encoding "${encoding}"`);
+        throw new ScrapeError(PROM_SCRAPE_ERRORS.TC_PROM_SCRAPE_FAILED, `the target answered with an unsupported Content-Encoding "${encoding}"`);
       return { text: body.toString('utf8'), contentType: first(res.headers['content-type']), wireBytes };
     } catch (err) {
       throw failure(err);
@@ -158,7 +159,7 @@ async function readSecret(option: string, file: string): Promise<string> {
   try {
     return (await fs.readFile(file, 'utf8')).trim();
   } catch (err) {
-    throw new ScrapeError('TC_PROM_SCRAPE_FAILED', `cannot read ${option} "${file}": ${errorMessage(err)}`);
+    throw new ScrapeError(PROM_SCRAPE_ERRORS.TC_PROM_SCRAPE_FAILED, `cannot read ${option} "${file}": ${errorMessage(err)}`);
   }
 }
 
@@ -167,12 +168,12 @@ async function decompress(body: Buffer, max: number): Promise<Buffer> {
     return await gunzip(body, { maxOutputLength: max });
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(max, 'after gzip decompression');
-    throw new ScrapeError('TC_PROM_SCRAPE_FAILED', `the gzip body cannot be decompressed: ${errorMessage(err)}`);
+    throw new ScrapeError(PROM_SCRAPE_ERRORS.TC_PROM_SCRAPE_FAILED, `the gzip body cannot be decompressed: ${errorMessage(err)}`);
   }
 }
 
 function tooLarge(max: number, where: string): ScrapeError {
-  return new ScrapeError('TC_PROM_BODY_TOO_LARGE', `the body is larger than max_body_bytes (${max} bytes) ${where}`);
+  return new ScrapeError(PROM_SCRAPE_ERRORS.TC_PROM_BODY_TOO_LARGE, `the body is larger than max_body_bytes (${max} bytes) ${where}`);
 }
 
 function first(value: string | string[] | undefined): string | undefined {

@@ -1,6 +1,6 @@
 import { defineSource } from '../../../core/plugin/define.js';
 import { prometheusScrapeConfig } from './config.js';
-import './errors.js';
+import { PROM_SCRAPE_ERRORS } from './errors.js';
 import { createSource } from './source.js';
 import { validateConfig } from './validate.js';
 
@@ -13,6 +13,7 @@ import { validateConfig } from './validate.js';
 export default defineSource({
   type: 'prometheus_scrape',
   summary: 'Scrapes Prometheus and OpenMetrics endpoints (static or file-SD targets) like Prometheus does.',
+  errors: PROM_SCRAPE_ERRORS,
   config: prometheusScrapeConfig,
   example: { endpoints: ['http://127.0.0.1:19100/metrics'], interval: '15s' },
   validate: validateConfig,

@@ -9,6 +9,7 @@ import { EventMapper } from './mapper.js';
 import { formatOf } from './negotiation.js';
 import { looksLikeExposition, parseExposition, type LineError } from './parser.js';
 import type { ScrapeTarget } from './targets.js';
+import { PROM_SCRAPE_ERRORS } from './errors.js';
 
 /** Events per emitted batch: a 100k-series target becomes several batches instead of one huge row. */
 export const EMIT_CHUNK = 10_000;
@@ -40,12 +41,12 @@ export function eventsFromBody(text: string, contentType: string | undefined, op
   const shown = contentType === undefined ? 'no Content-Type' : `Content-Type "${contentType}"`;
   if (format === undefined)
     throw new ScrapeError(
-      'TC_PROM_NOT_EXPOSITION',
+      PROM_SCRAPE_ERRORS.TC_PROM_NOT_EXPOSITION,
       `the target answered with ${shown}, which is neither OpenMetrics nor Prometheus text (fallback_format = "fail")`,
     );
   if (!looksLikeExposition(text)) {
     throw new ScrapeError(
-      'TC_PROM_NOT_EXPOSITION',
+      PROM_SCRAPE_ERRORS.TC_PROM_NOT_EXPOSITION,
       `the body is not exposition text: it starts with ${JSON.stringify(text.trimStart().slice(0, 40))} (${shown})`,
     );
   }
@@ -59,7 +60,7 @@ export function eventsFromBody(text: string, contentType: string | undefined, op
   if (result.samples === 0 && result.malformed > 0) {
     const first = result.errors[0] as LineError;
     throw new ScrapeError(
-      'TC_PROM_NOT_EXPOSITION',
+      PROM_SCRAPE_ERRORS.TC_PROM_NOT_EXPOSITION,
       `no line of the body is a valid sample (${result.malformed} malformed; line ${first.line}: ${first.message})`,
     );
   }
@@ -135,7 +136,7 @@ export class Scraper {
   private reportFailure(target: ScrapeTarget, err: unknown): void {
     this.deps.counters.failures.inc();
     this.deps.errors('scrape', 1);
-    const code = err instanceof ScrapeError ? err.code : 'TC_PROM_SCRAPE_FAILED';
+    const code = err instanceof ScrapeError ? err.code : PROM_SCRAPE_ERRORS.TC_PROM_SCRAPE_FAILED;
     const url = redact(target.url);
     this.deps.log.warn(`scrape ${target.key}`, { code, url, instance: target.labels.instance }, `scrape of ${url} failed (up = 0): ${errorMessage(err)}`);
   }
@@ -147,7 +148,7 @@ export class Scraper {
     const first = result.errors[0] as LineError;
     this.deps.log.warn(
       `parse ${target.key}`,
-      { code: 'TC_PROM_MALFORMED_LINE', url, malformed: result.malformed, errors: result.errors.slice(0, 5) },
+      { code: PROM_SCRAPE_ERRORS.TC_PROM_MALFORMED_LINE, url, malformed: result.malformed, errors: result.errors.slice(0, 5) },
       `${result.malformed} malformed line(s) in the scrape of ${url} were skipped, the rest kept; line ${first.line}: ${first.message}`,
     );
   }

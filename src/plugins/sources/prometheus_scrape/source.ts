@@ -8,6 +8,7 @@ import { LabelMerger } from './labels.js';
 import { TargetLoop } from './scheduler.js';
 import { redact, Scraper } from './scrape.js';
 import { discoveredTarget, staticTargets, type ScrapeTarget, type TargetGroup } from './targets.js';
+import { PROM_SCRAPE_ERRORS } from './errors.js';
 
 /**
  * The running source: one scrape loop per target (static endpoints and file-SD targets, kept in
@@ -74,7 +75,7 @@ export function createSource(config: PrometheusScrapeConfig, ctx: SourceContext)
     for (const group of groups) {
       for (const address of group.targets) {
         const target = discoveredTarget(config, job, address, group.labels);
-        if (typeof target === 'string') log.warn(`file_sd target ${address}`, { code: 'TC_PROM_FILE_SD' }, `file_sd target skipped: ${target}`);
+        if (typeof target === 'string') log.warn(`file_sd target ${address}`, { code: PROM_SCRAPE_ERRORS.TC_PROM_FILE_SD }, `file_sd target skipped: ${target}`);
         else next.push(target);
       }
     }
@@ -95,7 +96,7 @@ export function createSource(config: PrometheusScrapeConfig, ctx: SourceContext)
           onGroups,
           onError: (file, message) => {
             counters.fileSdErrors.inc();
-            log.warn(`file_sd ${file}`, { code: 'TC_PROM_FILE_SD', file }, `file_sd: ${file}: ${message}; keeping its previous targets`);
+            log.warn(`file_sd ${file}`, { code: PROM_SCRAPE_ERRORS.TC_PROM_FILE_SD, file }, `file_sd: ${file}: ${message}; keeping its previous targets`);
           },
         });
         try {

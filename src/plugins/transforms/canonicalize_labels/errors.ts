@@ -1,6 +1,6 @@
-import { registerErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../core/errors.js';
 
-registerErrorCodes({
+export const CANONICALIZE_ERRORS = defineErrorCodes({
   TC_CARDINALITY_LIMIT: {
     title: 'A metric reached `max_series_per_metric` distinct label sets in `canonicalize_labels`.',
     hint: 'A label with unbounded values (user ids, URLs with ids, timestamps) is exploding the series count. Compare the `example_labels` of the warning with the usual labels of the metric to find it, then `drop` it or collapse it with `on_limit = "drop_label:<name>"`; raise `max_series_per_metric` if the metric really has that many series. `thermocline_canonicalize_labels_series_over_limit_total` counts the affected events.',

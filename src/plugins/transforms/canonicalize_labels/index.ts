@@ -2,7 +2,7 @@ import { RateLimitedLog } from '../../../core/runtime/logger.js';
 import { defineTransform } from '../../../core/plugin/define.js';
 import { Canonicalizer } from './canonicalizer.js';
 import { canonicalizeLabelsConfig } from './config.js';
-import './errors.js';
+import { CANONICALIZE_ERRORS } from './errors.js';
 import { validateConfig } from './validate.js';
 
 /**
@@ -13,6 +13,7 @@ import { validateConfig } from './validate.js';
 export default defineTransform({
   type: 'canonicalize_labels',
   summary: 'Sorts, cleans and rewrites labels, and guards metrics against label explosions.',
+  errors: CANONICALIZE_ERRORS,
   config: canonicalizeLabelsConfig,
   example: { drop: [{ regex: '^tmp_' }], add: { cluster: 'dev' }, max_series_per_metric: 10000, on_limit: 'drop' },
   validate: validateConfig,
@@ -22,7 +23,7 @@ export default defineTransform({
     const canon = new Canonicalizer(config, (metric, policy, example) =>
       warn.warn(
         'cardinality_limit',
-        { code: 'TC_CARDINALITY_LIMIT', metric, max_series_per_metric: config.max_series_per_metric, on_limit: config.on_limit, example_labels: example },
+        { code: CANONICALIZE_ERRORS.TC_CARDINALITY_LIMIT, metric, max_series_per_metric: config.max_series_per_metric, on_limit: config.on_limit, example_labels: example },
         `metric "${metric}" reached max_series_per_metric (${config.max_series_per_metric}); new series ${policy.action === 'pass' ? 'pass on (on_limit = "pass")' : policy.action === 'drop' ? 'are dropped' : `lose the label "${policy.label}"`}`,
       ),
     );
@@ -52,7 +53,7 @@ export default defineTransform({
           warn.warn(
             'tracker_evictions',
             {
-              code: 'TC_CARDINALITY_TRACKER_FULL',
+              code: CANONICALIZE_ERRORS.TC_CARDINALITY_TRACKER_FULL,
               evicted: tracker.evictions - evicted,
               max_tracked_metrics: config.max_tracked_metrics,
               max_tracked_series: config.max_tracked_series,
