@@ -13,8 +13,11 @@ const HELP = `thermocline — a telemetry agent: sources → transforms → sink
 
 Usage:
   thermocline run      [-c FILE] [-v|-vv|-q]   run the pipeline
-  thermocline validate [-c FILE] [--healthchecks]
+  thermocline validate [-c FILE] [--healthchecks] [--no-plugins]
                                                check a config offline (exit 78 when invalid);
+                                               it imports the custom plugins of [plugins] load,
+                                               which runs their code: --no-plugins does not, and
+                                               lists their components as not checked;
                                                --healthchecks also dials the sinks' databases
 ${extraCommands.map((c) => `  thermocline ${c.usage}\n${' '.repeat(47)}${c.summary}`).join('\n')}
   thermocline --version | --help
@@ -52,10 +55,11 @@ async function main(argv: string[]): Promise<number | undefined> {
         verbose: { type: 'boolean', short: 'v', multiple: true },
         quiet: { type: 'boolean', short: 'q' },
         healthchecks: { type: 'boolean' },
+        'no-plugins': { type: 'boolean' },
       },
       strict: true,
     });
-    if (command === 'validate') return validateCommand({ config: values.config, healthchecks: values.healthchecks ?? false });
+    if (command === 'validate') return validateCommand({ config: values.config, healthchecks: values.healthchecks ?? false, plugins: values['no-plugins'] ? 'skip' : 'load' });
     return runCommand({ config: values.config, verbose: values.verbose?.length ?? 0, quiet: values.quiet ?? false });
   }
   const extra = extraCommands.find((c) => c.name === command);

@@ -49,6 +49,7 @@ export {
   CORE_ERRORS,
   defineErrorCodes,
   errorEntries,
+  errorHint,
   isErrorCode,
   PermanentError,
   QueueFullError,

@@ -39,6 +39,38 @@ t.test('validate: 0 for a good config, 78 with every problem listed for a bad on
   t.match(missing.stderr, /TC_CONFIG_READ/);
 });
 
+t.test('validate: problems of several kinds each carry their code, with a hint per code', async (t) => {
+  const dir = tempDir(t);
+  const bad = path.join(dir, 'bad.toml');
+  fs.writeFileSync(bad, `[sources.g]\ntype = "generator"\nrat = 5\n[sinks.o]\ntype = "blackhole"\ninputs = ["h"]\nbogus = 1\n`);
+  const res = await runCli(['validate', '-c', bad]);
+  t.equal(res.code, 78);
+  t.match(res.stderr, /- \[TC_CONFIG_INVALID\] .*bad\.toml:3: sources\.g\.rat: unknown key "rat"/);
+  t.match(res.stderr, /- \[TC_CONFIG_INVALID\] .*bad\.toml:7: sinks\.o\.bogus: unknown key "bogus"/);
+  t.match(res.stderr, /- \[TC_TOPOLOGY\] .*bad\.toml:6: sinks\.o\.inputs\[0\]: unknown input "h"/, 'the invalid sink\'s unknown input in the same pass');
+  t.match(res.stderr, /hint: \[TC_CONFIG_INVALID\] /);
+  t.match(res.stderr, /hint: \[TC_TOPOLOGY\] /);
+});
+
+t.test('validate --no-plugins: custom plugin code is not run, its components are listed as not checked', async (t) => {
+  const dir = tempDir(t);
+  const marker = path.join(dir, 'ran');
+  fs.writeFileSync(path.join(dir, 'evil.mjs'), `import fs from 'node:fs';\nfs.writeFileSync(${JSON.stringify(marker)}, 'x');\nexport default {};\n`);
+  const file = path.join(dir, 'c.toml');
+  fs.writeFileSync(file, `data_dir = "${dir}/d"\n[plugins]\nload = ["./evil.mjs"]\n[sources.c]\ntype = "custom_thing"\n[sinks.o]\ntype = "blackhole"\ninputs = ["c"]\n`);
+  const res = await runCli(['validate', '-c', file, '--no-plugins']);
+  t.equal(res.code, 0, res.stderr);
+  t.notOk(fs.existsSync(marker), 'the plugin module was not imported');
+  t.match(res.stdout, /not checked: sources\.c \(type "custom_thing"\)/);
+  t.match(res.stdout, /valid \(0 sources, 0 transforms, 1 sinks; 1 not checked\)/);
+  const loaded = await runCli(['validate', '-c', file]);
+  t.equal(loaded.code, 78, 'without the flag the module is imported (and is no plugin)');
+  t.ok(fs.existsSync(marker), 'which ran its code');
+  t.match(loaded.stderr, /TC_PLUGIN_LOAD|is not a plugin/);
+  const help = await runCli(['--help']);
+  t.match(help.stdout, /--no-plugins/);
+});
+
 t.test('run: an invalid config exits 78 before starting anything', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'c.toml');

@@ -1,4 +1,4 @@
-import { ConfigError, formatIssue, ThermoclineError } from '../core/errors.js';
+import { ConfigError, errorHint, formatIssue, ThermoclineError } from '../core/errors.js';
 import { loadConfigFile, type LoadedConfig } from '../core/config/load.js';
 import { builtinRegistry } from '../plugins/registry.js';
 
@@ -9,9 +9,9 @@ export function configPath(flag: string | undefined): string {
   return flag ?? process.env.THERMOCLINE_CONFIG ?? 'thermocline.toml';
 }
 
-export async function loadOrExplain(file: string): Promise<LoadedConfig | undefined> {
+export async function loadOrExplain(file: string, options: { plugins?: 'load' | 'skip' } = {}): Promise<LoadedConfig | undefined> {
   try {
-    return await loadConfigFile(file, { registry: builtinRegistry() });
+    return await loadConfigFile(file, { registry: builtinRegistry(), plugins: options.plugins });
   } catch (err) {
     printError(err);
     return undefined;
@@ -22,8 +22,12 @@ export async function loadOrExplain(file: string): Promise<LoadedConfig | undefi
 export function printError(err: unknown): void {
   if (err instanceof ConfigError) {
     console.error(`error[${err.code}]: invalid configuration${err.file ? ` in ${err.file}` : ''}`);
-    for (const issue of err.issues) console.error(`  - ${formatIssue(issue, err.file)}`);
-    if (err.hint) console.error(`  hint: ${err.hint}`);
+    // Problems of several kinds: each says its own code, and each kind gets its hint.
+    const codes = [...new Set(err.issues.map((i) => i.code))];
+    const mixed = codes.length > 1;
+    for (const issue of err.issues) console.error(`  - ${mixed ? `[${issue.code}] ` : ''}${formatIssue(issue, err.file)}`);
+    if (!mixed && err.hint) console.error(`  hint: ${err.hint}`);
+    if (mixed) for (const code of codes) console.error(`  hint: [${code}] ${errorHint(code) ?? ''}`);
     return;
   }
   if (err instanceof ThermoclineError) {

@@ -8,16 +8,21 @@ import { MetricsRegistry } from '../core/telemetry/metrics.js';
 import { withDeadline } from '../core/runtime/timing.js';
 
 /**
- * `thermocline validate`: schema and topology checks without I/O (STYLE 5). With
- * `--healthchecks` it also creates each sink and runs its health check, which dials the database.
+ * `thermocline validate`: schema and topology checks without network I/O (docs/operations.md#validating-a-configuration).
+ * Checking a custom plugin's options means importing its module, which runs its code; with
+ * `plugins: 'skip'` (`--no-plugins`, for configs from untrusted hands) nothing is imported and the
+ * components of custom types are listed as not checked. With `--healthchecks` it also creates
+ * each sink and runs its health check, which dials the database.
  */
-export async function validateCommand(flags: { config?: string; healthchecks: boolean }): Promise<number> {
+export async function validateCommand(flags: { config?: string; healthchecks: boolean; plugins?: 'load' | 'skip' }): Promise<number> {
   const file = configPath(flags.config);
-  const config = await loadOrExplain(file);
+  const config = await loadOrExplain(file, { plugins: flags.plugins });
   if (!config) return EXIT_CONFIG;
   const counts = (k: string) => config.components.filter((c) => c.kind === k).length;
   for (const w of config.warnings) console.log(`warning: ${w}`);
-  console.log(`${file}: valid (${counts('source')} sources, ${counts('transform')} transforms, ${counts('sink')} sinks)`);
+  for (const u of config.unchecked) console.log(`not checked: ${u.path} (type "${u.type}"): its plugin comes from [plugins] load, which --no-plugins does not import`);
+  const unchecked = config.unchecked.length > 0 ? `; ${config.unchecked.length} not checked` : '';
+  console.log(`${file}: valid (${counts('source')} sources, ${counts('transform')} transforms, ${counts('sink')} sinks${unchecked})`);
   if (!flags.healthchecks) return 0;
   return (await runHealthchecks(config)) ? 0 : EXIT_FAILURE;
 }

@@ -55,6 +55,11 @@ export function errorEntries(codes: ErrorCodes): ReadonlyArray<[string, ErrorEnt
   return Object.entries(entries);
 }
 
+/** The hint of a code, from the module that defined it. */
+export function errorHint(code: ErrorCode): string | undefined {
+  return defined.get(code)?.hint;
+}
+
 /** True for a code defined by some module of this process (and so listed in its catalogue). */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && defined.has(code);
@@ -142,7 +147,7 @@ export class ThermoclineError extends Error {
   }
   /** What to do, from the catalogue. */
   get hint(): string | undefined {
-    return defined.get(this.code)?.hint;
+    return errorHint(this.code);
   }
 }
 

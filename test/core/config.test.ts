@@ -91,8 +91,62 @@ inputs = ["nope"]
 buffer = { when_full = "explode" }
 `);
   const paths = err.issues.map((i) => i.path).sort();
-  t.same(paths, ['sinks.out.buffer.when_full', 'sources.gen.bogus', 'sources.gen.rate']);
-  t.match(err.message, /3 problems/);
+  t.same(paths, ['sinks.out.buffer.when_full', 'sinks.out.inputs[0]', 'sources.gen.bogus', 'sources.gen.rate'], 'the invalid sink\'s unknown input too');
+  t.match(err.message, /4 problems/);
+});
+
+t.test('schema and topology problems are reported together, each with its code and line', async (t) => {
+  const err = await issuesOf(`bogus_top = 1
+
+[sources.gen]
+type = "generator"
+
+[transforms.t]
+type = "canonicalize_labels"
+inputs = ["gen"]
+unknown_option = 1
+
+[sinks.out]
+type = "blackhole"
+inputs = ["nope", "t"]
+`);
+  t.equal(err.code, 'TC_CONFIG_INVALID', 'several kinds of problems: the general code');
+  const found = err.issues.map((i) => `${i.code} ${i.path}:${i.line}`).sort();
+  t.same(found, ['TC_CONFIG_INVALID bogus_top:1', 'TC_CONFIG_INVALID transforms.t.unknown_option:9', 'TC_TOPOLOGY sinks.out.inputs[0]:13']);
+  const only = await issuesOf(`${minimal.replace('inputs = ["gen"]', 'inputs = ["nope"]')}`);
+  t.equal(only.code, 'TC_TOPOLOGY', 'one kind of problem: its own code');
+  t.ok(only.issues.every((i) => i.code === 'TC_TOPOLOGY'));
+});
+
+t.test('a top-level section with a problem does not hide the components\' problems', async (t) => {
+  const err = await issuesOf(`[api]\naddress = 12\n${minimal.replace('inputs = ["gen"]', 'inputs = ["gen", "missing"]')}`);
+  t.same(err.issues.map((i) => `${i.code} ${i.path}`).sort(), ['TC_CONFIG_INVALID api.address', 'TC_TOPOLOGY sinks.out.inputs[1]']);
+});
+
+t.test('with plugins skipped, custom plugin code is not run and its components are listed as not checked', async (t) => {
+  const dir = tempDir(t);
+  const marker = path.join(dir, 'imported');
+  fs.writeFileSync(path.join(dir, 'plugin.mjs'), `import fs from 'node:fs';\nfs.writeFileSync(${JSON.stringify(marker)}, 'ran');\nexport default {};\n`);
+  const text = `[plugins]\nload = ["./plugin.mjs"]\n[sources.custom]\ntype = "my_source"\nanything = 1\n[transforms.split]\ntype = "my_router"\ninputs = ["custom"]\n[sinks.out]\ntype = "blackhole"\ninputs = ["split.a"]\n`;
+  const cfg = await parseConfig(text, { registry, env: {}, file: 'c.toml', baseDir: dir, plugins: 'skip' });
+  t.notOk(fs.existsSync(marker), 'the plugin module was not imported');
+  t.same(cfg.unchecked, [
+    { path: 'sources.custom', type: 'my_source' },
+    { path: 'transforms.split', type: 'my_router' },
+  ]);
+  t.same(cfg.components.map((c) => c.id), ['out'], 'built-in components are checked as usual');
+  const err = await parseConfig(text.replace('inputs = ["custom"]', 'inputs = ["custom", "ghost"]').replace('type = "blackhole"', 'type = "blackhole"\nbogus = 1'), {
+    registry,
+    env: {},
+    baseDir: dir,
+    plugins: 'skip',
+  }).then(
+    () => undefined,
+    (e: unknown) => e as ConfigError,
+  );
+  t.same(err?.issues.map((i) => `${i.code} ${i.path}`).sort(), ['TC_CONFIG_INVALID sinks.out.bogus', 'TC_TOPOLOGY transforms.split.inputs[1]'], 'other problems are still errors');
+  const noLoad = await issuesOf(`[sources.gen]\ntype = "my_source"\n`);
+  t.equal(noLoad.code, 'TC_PLUGIN_UNKNOWN_TYPE', 'without [plugins] load an unknown type stays an error');
 });
 
 t.test('an unknown plugin type names the known types', async (t) => {

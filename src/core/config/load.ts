@@ -57,6 +57,8 @@ export interface LoadedConfig {
   /** Secret values from the environment, to redact from logs. */
   secrets: string[];
   registry: PluginRegistry;
+  /** Components whose type only a custom plugin could check, left unchecked with `plugins: 'skip'`. */
+  unchecked: Array<{ path: string; type: string }>;
 }
 
 export interface LoadOptions {
@@ -65,6 +67,11 @@ export interface LoadOptions {
   /** Where relative plugin paths resolve (default: the config file's directory or cwd). */
   baseDir?: string;
   file?: string;
+  /**
+   * `'skip'` does not import `[plugins] load` (their code would run): components of types no
+   * built-in provides are then listed in `unchecked` instead of being errors (`validate --no-plugins`).
+   */
+  plugins?: 'load' | 'skip';
 }
 
 const KINDS: ComponentKind[] = ['source', 'transform', 'sink'];
@@ -98,7 +105,9 @@ export async function parseConfig(source: string, options: LoadOptions): Promise
   // With schema errors at the top, the sections that are valid on their own are still checked,
   // so that one pass reports every problem (docs/ARCHITECTURE.md#configuration).
   const cfg = top.success ? top.data : validSections(raw);
-  issues.push(...(await loadCustomPlugins(cfg.plugins.load, options.baseDir ?? process.cwd(), registry)));
+  const skipPlugins = options.plugins === 'skip' && cfg.plugins.load.length > 0;
+  if (!skipPlugins) issues.push(...(await loadCustomPlugins(cfg.plugins.load, options.baseDir ?? process.cwd(), registry)));
+  const unchecked: LoadedConfig['unchecked'] = [];
 
   const components: ComponentSpec[] = [];
   // Components that failed validation stay in the graph as opaque nodes, so that their
@@ -120,9 +129,11 @@ export async function parseConfig(source: string, options: LoadOptions): Promise
         continue;
       }
       seen.set(id, kind);
-      const spec = parseComponent(kind, id, table, registry, locator, issues);
+      const notChecked = skipPlugins && typeof table.type === 'string' && !registry.get(kind, table.type);
+      const spec = notChecked ? undefined : parseComponent(kind, id, table, registry, locator, issues);
+      if (notChecked) unchecked.push({ path: where, type: table.type as string });
       if (spec) components.push(spec);
-      else invalid.push({ id, kind, inputs: [], namedOutputs: [], acceptsInputs: true, dependsOn: [], invalid: true });
+      else invalid.push({ id, kind, inputs: readableInputs(table), namedOutputs: [], acceptsInputs: true, dependsOn: [], invalid: true });
     }
   }
 
@@ -143,6 +154,7 @@ export async function parseConfig(source: string, options: LoadOptions): Promise
     warnings: check.warnings,
     secrets,
     registry,
+    unchecked,
   });
 }
 
@@ -210,6 +222,12 @@ function parseComponent(kind: ComponentKind, id: string, table: Record<string, u
     sink: kind === 'sink' ? { buffer: all.buffer as BufferConfig, batch: all.batch as BatchConfig, retry: all.retry as RetryConfig, healthcheck: all.healthcheck as { enabled: boolean } } : undefined,
     fingerprint: JSON.stringify(table),
   };
+}
+
+/** The `inputs` of a table that failed validation, as far as they read, so the topology checks them in the same pass. */
+function readableInputs(table: Record<string, unknown>): OutputRef[] {
+  const inputs = table.inputs;
+  return Array.isArray(inputs) ? inputs.filter((i): i is string => typeof i === 'string' && i.length > 0).map(parseRef) : [];
 }
 
 function toNode(spec: ComponentSpec): GraphNode {

@@ -119,9 +119,9 @@ export function checkTopology(topology: Topology): TopologyCheck {
   const add = (node: GraphNode, key: string, message: string) => issues.push({ path: `${section(node.kind)}.${node.id}.${key}`, code: CORE_ERRORS.TC_TOPOLOGY, message });
 
   for (const node of topology.nodes.values()) {
-    if (node.invalid) continue;
-    if (node.kind === 'sink' && node.acceptsInputs && node.inputs.length === 0) add(node, 'inputs', 'a sink needs at least one input');
-    if (node.kind === 'sink' && !node.acceptsInputs && node.inputs.length > 0) add(node, 'inputs', 'this sink reads on its own and takes no inputs; remove `inputs`');
+    // An invalid component's own inputs are still checked, so that one pass reports them too.
+    if (!node.invalid && node.kind === 'sink' && node.acceptsInputs && node.inputs.length === 0) add(node, 'inputs', 'a sink needs at least one input');
+    if (!node.invalid && node.kind === 'sink' && !node.acceptsInputs && node.inputs.length > 0) add(node, 'inputs', 'this sink reads on its own and takes no inputs; remove `inputs`');
     node.inputs.forEach((ref, i) => {
       const from = topology.nodes.get(ref.component);
       const key = `inputs[${i}]`;
