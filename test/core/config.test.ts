@@ -173,6 +173,36 @@ t.test('environment interpolation: values, defaults, $$ and missing variables', 
   t.equal(err.issues.length, 1, 'the empty value the missing variable left is not reported as well');
 });
 
+t.test('a variable cannot change the shape of the config: it stays inside its one string', async (t) => {
+  const evil = 'x"\n[sinks.evil]\ntype = "console"\ninputs = ["gen"]\n# [brackets] \'quotes\' ${NOT_A_REF} $$';
+  const cfg = await parse(`${minimal}\n[sources.gen2]\ntype = "generator"\nservice = "\${EVIL}"\n[sinks.out2]\ntype = "blackhole"\ninputs = ["gen2"]\n`, { EVIL: evil });
+  t.same(cfg.components.map((c) => c.id).sort(), ['gen', 'gen2', 'out', 'out2'], 'no [sinks.evil] component');
+  t.equal(cfg.components.find((c) => c.id === 'gen2')?.options.service, evil, 'the value arrives verbatim, not interpolated again');
+  const bare = await issuesOf(`data_dir = \${EVIL}\napi = \${EVIL}\n${minimal}`, { EVIL: evil });
+  t.notOk(bare.issues.some((i) => i.path.includes('evil')), 'a bare reference cannot inject either');
+  t.match(bare.issues, [{ path: 'api', line: 2 }], 'it is one (invalid) string value');
+});
+
+t.test('a bare whole-value reference becomes a number or boolean; quoted stays a string', async (t) => {
+  const text = `[api]\nenabled = \${API_ON:-true}   # a comment\n[sources.gen]\ntype = "generator"\nrate = \${RATE}\nservice = "\${RATE}"\n[sinks.out]\ntype = "blackhole"\ninputs = ["gen"]\n`;
+  const cfg = await parse(text, { RATE: '250', API_ON: '' });
+  t.equal(cfg.api.enabled, true, 'a boolean from a default');
+  const gen = cfg.components.find((c) => c.id === 'gen')?.options;
+  t.equal(gen?.rate, 250, 'a number');
+  t.equal(gen?.service, '250', 'a quoted reference stays a string');
+  const err = await issuesOf(text, { RATE: '250\nbogus = 1' });
+  t.same(
+    err.issues.map((i) => `${i.path}:${i.line}`),
+    ['sources.gen.rate:5'],
+    'text that is no number stays a string, reported at its line, adding no key',
+  );
+  const missing = await issuesOf(text.replace('rate = ${RATE}', 'rate = 1\nkinds = ${KINDS}'), { RATE: '1' });
+  t.match(missing.issues, [{ code: 'TC_CONFIG_ENV', path: 'sources.gen.kinds', line: 6, message: /KINDS is not set/ }]);
+  t.equal(missing.issues.length, 1, 'the empty value it left is not reported as well');
+  const multi = await parse(minimal.replace('type = "generator"', 'type = "generator"\nservice = """\na = ${SVC}\n"""'), { SVC: 'svc' });
+  t.equal(multi.components.find((c) => c.id === 'gen')?.options.service, 'a = svc\n', 'a reference on its own line inside a multi-line string is text as written');
+});
+
 t.test('secret-looking variables are collected for log redaction', async (t) => {
   const cfg = await parse(`data_dir = "\${HOME_DIR}"\n[sinks.out]\ntype = "console"\ninputs = ["gen"]\n[sources.gen]\ntype = "generator"\nservice = "\${API_TOKEN}"\n`, {
     HOME_DIR: '/tmp/x',

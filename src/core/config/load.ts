@@ -7,7 +7,7 @@ import { loadCustomPlugins } from '../plugin/load.js';
 import type { PluginRegistry } from '../plugin/registry.js';
 import type { AnyPlugin, ComponentKind } from '../plugin/types.js';
 import { checkTopology, parseRef, Topology, type GraphNode, type OutputRef } from '../topology/graph.js';
-import { interpolate } from './interpolate.js';
+import { interpolateValues, markBareReferences } from './interpolate.js';
 import { formatPath, zodIssues } from './issues.js';
 import { KeyLocator } from './locate.js';
 import {
@@ -95,9 +95,9 @@ export async function loadConfigFile(file: string, options: Omit<LoadOptions, 'f
 export async function parseConfig(source: string, options: LoadOptions): Promise<LoadedConfig> {
   const { file } = options;
   const registry = options.registry.clone();
-  const { text, issues: envIssues, secrets } = interpolate(source, options.env);
-  const raw = parseToml(text, file);
-  const locator = new KeyLocator(text);
+  const marked = markBareReferences(source);
+  const locator = new KeyLocator(marked.text);
+  const { value: raw, issues: envIssues, secrets } = interpolateValues(parseToml(marked.text, file), marked, options.env, (p) => locator.lineOf(p));
   const issues: ConfigIssue[] = [...envIssues];
 
   const top = topLevelSchema.safeParse(raw, { reportInput: true });

@@ -47,7 +47,7 @@ export const canonicalizeLabelsConfig = z.strictObject({
     .record(z.string().min(1), z.string())
     .default({})
     .describe(
-      'Static labels to add, `name = "value"`. Values may use `${VAR}` / `${VAR:-default}`: the whole file is interpolated from the environment before parsing.',
+      'Static labels to add, `name = "value"`. Values may use `${VAR}` / `${VAR:-default}`, taken from the environment when the config loads.',
     ),
   add_mode: z
     .enum(['if_absent', 'overwrite'])
