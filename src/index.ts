@@ -50,6 +50,7 @@ export {
   defineErrorCodes,
   errorEntries,
   errorHint,
+  isErrorCodeSet,
   isErrorCode,
   PermanentError,
   QueueFullError,

@@ -68,3 +68,25 @@ t.test('the catalogue fails loudly', async (t) => {
   const catalogue = await errorCatalogue(root, []);
   t.match(uncataloguedCodes(root, catalogue), [/^TC_NOT_DEFINED_ANYWHERE \(src\/plugins\/sinks\/fake\/sink\.ts:1\)$/], 'a code used but not catalogued');
 });
+
+t.test('a custom plugin defines and declares its codes with the public API alone', async (t) => {
+  const api = await import('../src/index.js');
+  const { pluginProblem } = await import('../src/core/plugin/registry.js');
+  const MY_ERRORS = api.defineErrorCodes({ TC_TEST_MY_SINK_REJECTED: { title: 'Rejected.', hint: 'Fix the producer.' } });
+  const plugin = api.defineSink({
+    type: 'my_test_sink',
+    summary: 'A test sink.',
+    config: api.z.strictObject({}),
+    errors: MY_ERRORS,
+    create: () => ({
+      write: async () => {
+        throw new api.PermanentError('rejected', { code: MY_ERRORS.TC_TEST_MY_SINK_REJECTED });
+      },
+    }),
+  });
+  t.equal(pluginProblem(plugin), undefined, 'accepted by the registry');
+  t.same(api.errorEntries(plugin.errors!).map(([code]) => code), ['TC_TEST_MY_SINK_REJECTED']);
+  t.equal(api.errorHint(MY_ERRORS.TC_TEST_MY_SINK_REJECTED), 'Fix the producer.');
+  const forged = { ...plugin, errors: { TC_FORGED: 'TC_FORGED' } as unknown as ErrorCodes };
+  t.match(pluginProblem(forged), /defineErrorCodes did not make/, 'hand-made errors are refused at load');
+});

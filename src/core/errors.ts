@@ -50,9 +50,14 @@ export function defineErrorCodes<const T extends Record<string, ErrorEntry>>(ent
 
 /** The title and hint of each code of a set made by `defineErrorCodes`; throws for anything else. */
 export function errorEntries(codes: ErrorCodes): ReadonlyArray<[string, ErrorEntry]> {
-  const entries = (codes as unknown as Record<symbol, Record<string, ErrorEntry> | undefined>)[ENTRIES];
+  const entries = isErrorCodeSet(codes) ? (codes as unknown as Record<symbol, Record<string, ErrorEntry>>)[ENTRIES] : undefined;
   if (!entries) throw new TypeError('not a set of error codes: make it with defineErrorCodes({ TC_…: { title, hint } })');
   return Object.entries(entries);
+}
+
+/** True for a set made by `defineErrorCodes`. */
+export function isErrorCodeSet(value: unknown): value is ErrorCodes {
+  return typeof value === 'object' && value !== null && ENTRIES in value;
 }
 
 /** The hint of a code, from the module that defined it. */

@@ -1,4 +1,5 @@
 import { COMMON_KEYS } from '../config/schema.js';
+import { isErrorCodeSet } from '../errors.js';
 import type { AnyPlugin, ComponentKind, SinkPlugin, SourcePlugin, TransformPlugin } from './types.js';
 
 const TYPE_NAME = /^[a-z][a-z0-9_]*$/;
@@ -51,5 +52,6 @@ export function pluginProblem(value: unknown): string | undefined {
   if (!shape || typeof shape !== 'object') return `plugin "${p.type}" has no config schema (a zod object, e.g. z.strictObject({...}))`;
   const clash = Object.keys(shape).filter((k) => (COMMON_KEYS[p.kind as ComponentKind] as readonly string[]).includes(k));
   if (clash.length > 0) return `plugin "${p.type}" declares options reserved by the runtime: ${clash.join(', ')}`;
+  if (p.errors !== undefined && !isErrorCodeSet(p.errors)) return `plugin "${p.type}" declares \`errors\` that defineErrorCodes did not make`;
   return undefined;
 }
