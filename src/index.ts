@@ -1,5 +1,5 @@
 /**
- * Thermocline's public API: the one door for built-in and custom plugins (DESIGN section 4).
+ * Thermocline's public API: the one door for built-in and custom plugins (docs/plugins.md).
  * Plugin authors build schemas with the re-exported `z` so that config validation, docs and the
  * editor JSON Schema all come from one definition.
  */

@@ -121,6 +121,8 @@ inputs = ["nope", "t"]
 t.test('a top-level section with a problem does not hide the components\' problems', async (t) => {
   const err = await issuesOf(`[api]\naddress = 12\n${minimal.replace('inputs = ["gen"]', 'inputs = ["gen", "missing"]')}`);
   t.same(err.issues.map((i) => `${i.code} ${i.path}`).sort(), ['TC_CONFIG_INVALID api.address', 'TC_TOPOLOGY sinks.out.inputs[1]']);
+  const notTable = await issuesOf(`${minimal}\n[sinks]\nodd = 5\n`);
+  t.same(notTable.issues.map((i) => i.path), ['sinks.odd'], 'a component that is no table does not hide its siblings');
 });
 
 t.test('with plugins skipped, custom plugin code is not run and its components are listed as not checked', async (t) => {

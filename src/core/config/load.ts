@@ -268,6 +268,12 @@ function validSections(raw: unknown): TopLevelConfig {
     const parsed = schema.safeParse(table[key]);
     out[key] = parsed.success ? parsed.data : schema.parse(undefined);
   }
+  // In a component section, only the entries that are not tables are lost.
+  for (const kind of KINDS) {
+    const section = table[`${kind}s`];
+    if (typeof section !== 'object' || section === null) continue;
+    out[`${kind}s`] = Object.fromEntries(Object.entries(section).filter(([, v]) => typeof v === 'object' && v !== null && !Array.isArray(v)));
+  }
   return out as TopLevelConfig;
 }
 

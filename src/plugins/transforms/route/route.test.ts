@@ -122,6 +122,7 @@ t.test('a bad regex is a config error with its full key path and line', async (t
   t.same(err.issues, [
     {
       path: 'transforms.split.route.slow.labels.http.route.regex',
+      code: 'TC_CONFIG_INVALID',
       line: 11,
       message: 'invalid regular expression "^/api/(cart": /^/api/(cart/: Unterminated group',
     },
