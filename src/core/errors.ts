@@ -65,7 +65,7 @@ export function errorHint(code: ErrorCode): string | undefined {
   return defined.get(code)?.hint;
 }
 
-/** True for a code defined by some module of this process (and so listed in its catalogue). */
+/** True for a code that some module of this process defined with `defineErrorCodes`. */
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && defined.has(code);
 }
