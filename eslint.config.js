@@ -16,7 +16,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli.ts', 'src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', '**/*.test.ts', 'examples/**'],
+    files: ['src/cli.ts', 'src/cli/**/*.ts', 'src/demo/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', '**/*.test.ts', 'examples/**'],
     rules: { 'no-console': 'off' },
   },
 );
