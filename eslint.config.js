@@ -16,6 +16,16 @@ export default tseslint.config(
     },
   },
   {
+    // Tests beside the plugins use what a custom plugin's tests can: thermocline/testing (src/testing).
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/test/**'], message: 'src/ does not import test/: use src/testing (thermocline/testing).' }] },
+      ],
+    },
+  },
+  {
     files: ['src/cli.ts', 'src/cli/**/*.ts', 'src/demo/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', '**/*.test.ts', 'examples/**'],
     rules: { 'no-console': 'off' },
   },
