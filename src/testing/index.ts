@@ -12,3 +12,15 @@ export { splitTransform, tagTransform, testTransforms, throwingTransform } from 
 export { exited, freePorts, packageRoot, runCli, spawnAgent, stoppedGracefully } from './agent-process.js';
 export { withPostgres, type PostgresMode, type TestPostgres } from './postgres.js';
 export { withClickHouse, type ClickHouseMode, type TestClickHouse } from './clickhouse.js';
+export {
+  exampleOptions,
+  exampleProblems,
+  lifecycleProblems,
+  readmeProblems,
+  runConformance,
+  schemaProblems,
+  uncataloguedErrorCodes,
+  type ConformanceCheck,
+  type ConformanceOptions,
+} from './conformance.js';
+export { optionsTable, withOptionsTable } from './options-table.js';
