@@ -1,7 +1,7 @@
 /**
  * The agent's import graph: `run`, `validate` and `--help` load neither the demo (src/demo/) nor
  * the OpenTelemetry SDK it sends with, which are development dependencies that a production install
- * (`npm ci --omit=dev`) does not have. A loader hook records every module the CLI resolves.
+ * (`npm ci --omit=dev`) does not have, nor `thermocline/testing` (src/testing/). A loader hook records every module the CLI resolves.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -36,7 +36,9 @@ async function resolvedBy(
   return { code, modules: fs.readFileSync(log, 'utf8').split('\n').filter(Boolean), output };
 }
 
-const demoOrOtel = (modules: string[]) => modules.filter((m) => /\/demo(\/|\.[jt]s$)/.test(m) || m.includes('@opentelemetry'));
+/** Modules the agent must not load: the demo, the OpenTelemetry SDK, the testing entry point. */
+const notForTheAgent = (modules: string[]) =>
+  modules.filter((m) => /\/demo(\/|\.[jt]s$)/.test(m) || m.includes('@opentelemetry') || m.includes('/src/testing/'));
 
 t.test('the recorder sees the demo when the demo command runs', async (t) => {
   const { code, modules } = await resolvedBy(t, ['demo', '--help']);
@@ -47,17 +49,17 @@ t.test('the recorder sees the demo when the demo command runs', async (t) => {
   );
 });
 
-t.test('--help and validate load neither the demo nor @opentelemetry', async (t) => {
+t.test('--help and validate load neither the demo, @opentelemetry nor src/testing', async (t) => {
   const help = await resolvedBy(t, ['--help']);
   t.equal(help.code, 0);
   t.ok(
     help.modules.some((m) => m.endsWith('/src/cli/commands.ts')),
     'the recorder saw the CLI',
   );
-  t.same(demoOrOtel(help.modules), []);
+  t.same(notForTheAgent(help.modules), []);
   const validate = await resolvedBy(t, ['validate', '-c', path.join(repoRoot, 'config/thermocline.toml')]);
   t.equal(validate.code, 0, validate.output);
-  t.same(demoOrOtel(validate.modules), []);
+  t.same(notForTheAgent(validate.modules), []);
 });
 
 t.test('run loads neither the demo nor @opentelemetry', async (t) => {
@@ -66,5 +68,5 @@ t.test('run loads neither the demo nor @opentelemetry', async (t) => {
   fs.writeFileSync(config, `data_dir = "${dir}/d"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\n`);
   const run = await resolvedBy(t, ['run', '-c', config], (out) => out.includes('pipeline started'));
   t.match(run.output, /pipeline stopped/);
-  t.same(demoOrOtel(run.modules), []);
+  t.same(notForTheAgent(run.modules), []);
 });
