@@ -16,7 +16,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/cli.ts', 'src/cli/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', '**/*.test.ts', 'examples/**'],
+    // Tests beside the plugins use what a custom plugin's tests can: thermocline/testing (src/testing).
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/test/**'], message: 'src/ does not import test/: use src/testing (thermocline/testing).' }] },
+      ],
+    },
+  },
+  {
+    files: ['src/cli.ts', 'src/cli/**/*.ts', 'src/demo/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', '**/*.test.ts', 'examples/**'],
     rules: { 'no-console': 'off' },
   },
 );

@@ -53,14 +53,16 @@ export async function errorCatalogue(root: string, plugins: readonly PluginFolde
   return [...byCode.values()].sort((a, b) => a.code.localeCompare(b.code));
 }
 
-/** Every `TC_…` code written in a `.ts` file under `src/` (tests excluded), with where it is. */
+/** Every `TC_…` code written in a `.ts` file under `src/` (tests and testdata fixtures excluded), with where it is. */
 export function codesInSource(root: string): Map<string, string[]> {
   const found = new Map<string, string[]>();
   const walk = (dir: string) => {
     for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {
       const rel = path.posix.join(dir, entry.name);
-      if (entry.isDirectory()) walk(rel);
-      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
+      if (entry.isDirectory()) {
+        // Fixtures may spell out codes that no module defines on purpose (the conformance kit's broken plugin).
+        if (entry.name !== 'testdata') walk(rel);
+      } else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.test.ts')) {
         const lines = fs.readFileSync(path.join(root, rel), 'utf8').split('\n');
         lines.forEach((line, i) => {
           for (const [code] of line.matchAll(CODE_IN_SOURCE)) found.set(code, [...(found.get(code) ?? []), `${rel}:${i + 1}`]);

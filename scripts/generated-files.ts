@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { z } from 'zod';
 import { errorCatalogue, uncataloguedCodes, type CatalogueEntry } from './error-catalogue.js';
+import { optionsTable, withOptionsTable } from '../src/testing/options-table.js';
 
 type Files = Map<string, string>;
 
@@ -73,51 +73,4 @@ function errorsDoc(codes: readonly CatalogueEntry[]): string {
   ];
   for (const e of codes) lines.push(`## ${e.code}`, '', e.title, '', `**What to do:** ${e.hint}`, '');
   return lines.join('\n');
-}
-
-const START = '<!-- options:start (generated from config.ts by `npm run generate`) -->';
-const END = '<!-- options:end -->';
-
-function withOptionsTable(readme: string, table: string): string {
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
-  if (a < 0 || b < a) return readme;
-  return `${readme.slice(0, a + START.length)}\n${table}\n${readme.slice(b)}`;
-}
-
-interface JsonSchemaNode {
-  type?: string | string[];
-  description?: string;
-  default?: unknown;
-  enum?: unknown[];
-  properties?: Record<string, JsonSchemaNode>;
-  items?: JsonSchemaNode;
-  anyOf?: JsonSchemaNode[];
-  required?: string[];
-}
-
-function typeOf(node: JsonSchemaNode): string {
-  if (node.enum) return node.enum.map((v) => JSON.stringify(v)).join(' \\| ');
-  if (node.anyOf) return [...new Set(node.anyOf.map(typeOf))].join(' \\| ');
-  if (node.type === 'array') return `array of ${node.items ? typeOf(node.items) : 'any'}`;
-  if (node.type === 'object') return 'table';
-  return Array.isArray(node.type) ? node.type.join(' \\| ') : (node.type ?? 'any');
-}
-
-/** A Markdown table of a schema's options, nested tables flattened as `a.b`. */
-export function optionsTable(schema: z.ZodType): string {
-  const root = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
-  const rows: string[] = ['| option | type | default | description |', '| --- | --- | --- | --- |'];
-  const walk = (node: JsonSchemaNode, prefix: string) => {
-    for (const [key, child] of Object.entries(node.properties ?? {})) {
-      const name = prefix ? `${prefix}.${key}` : key;
-      const required = node.required?.includes(key) && child.default === undefined;
-      const def = child.default === undefined ? (required ? '**required**' : '') : `\`${JSON.stringify(child.default)}\``;
-      const desc = (child.description ?? '').replace(/\|/g, '\\|').replace(/\n/g, ' ');
-      rows.push(`| \`${name}\` | ${typeOf(child)} | ${def} | ${desc} |`);
-      if (child.type === 'object' && child.properties) walk(child, name);
-    }
-  };
-  walk(root, '');
-  return rows.join('\n');
 }

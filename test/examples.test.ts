@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import fs from 'node:fs';
 import t from 'tap';
@@ -41,6 +42,21 @@ t.test('the example custom plugin loads from its path and runs in a pipeline', a
   t.match(await runtime.metrics.text(), /thermocline_redact_emails_masked_total\{component_id="privacy"\} 3/);
 });
 
+t.test("the example plugin's own tests pass: the conformance kit and a pipeline from thermocline/testing", async (t) => {
+  // The file imports the package by name, as a published plugin would: that resolves to dist/
+  // (npm test builds it first).
+  const file = path.join(repoRoot, 'examples/plugins/redact-emails/index.test.mjs');
+  const child = spawn(process.execPath, [file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  t.equal(code, 0, out);
+  t.match(out, /ok \d+ - conformance transform redact_emails: lifecycle/);
+  t.match(out, /ok \d+ - conformance transform redact_emails: readme/);
+  t.notMatch(out, /not ok/);
+});
+
 t.test('the shipped configs are valid: the default pipeline and config/examples/*.toml', async (t) => {
   const files = ['config/thermocline.toml', ...fs.readdirSync(path.join(repoRoot, 'config/examples')).map((f) => `config/examples/${f}`)];
   t.ok(files.includes('config/examples/edge-agent.toml') && files.includes('config/examples/gateway.toml'));
@@ -52,8 +68,14 @@ t.test('the shipped configs are valid: the default pipeline and config/examples/
   }
   // The default config must start with no environment at all (issue 11).
   const bare = await loadConfigFile(path.join(repoRoot, 'config/thermocline.toml'), { registry: builtinRegistry(), env: {} });
-  t.match(bare.components.find((c) => c.id === 'pg'), { options: { url: 'embedded' } });
-  t.match(bare.components.find((c) => c.id === 'ch'), { options: { url: 'chdb://clickhouse' } });
+  t.match(
+    bare.components.find((c) => c.id === 'pg'),
+    { options: { url: 'embedded' } },
+  );
+  t.match(
+    bare.components.find((c) => c.id === 'ch'),
+    { options: { url: 'chdb://clickhouse' } },
+  );
   const edge = await loadConfigFile(path.join(repoRoot, 'config/examples/edge-agent.toml'), { registry: builtinRegistry(), env: { OTLP_TOKEN: 'a-token' } });
   t.same(
     edge.components.filter((c) => c.kind === 'sink').map((c) => c.type),

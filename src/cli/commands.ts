@@ -9,10 +9,22 @@ export interface Subcommand {
 }
 
 import { deadLetterCommand } from './dead-letter.js';
-import { demoCommand } from './demo.js';
 import { exportRollupsCommand } from './export-rollups.js';
 import { migrateCommand } from './migrate.js';
 import { tapCommand } from './tap.js';
 import { topCommand } from './top.js';
+
+export const DEMO_USAGE = 'demo [-c FILE] [--data-dir DIR] [--traces N]';
+
+/**
+ * The demo sends with the OpenTelemetry SDK (development dependencies) and reads back from both
+ * stores: it is loaded only when asked for, so `run` and `validate` never load it.
+ */
+const demoCommand: Subcommand = {
+  name: 'demo',
+  usage: DEMO_USAGE,
+  summary: 'run the default pipeline in-process, send OTLP traces/logs/metrics and log lines, show what landed where',
+  run: async (args) => (await import('../demo/demo.js')).demoMain(args),
+};
 
 export const extraCommands: Subcommand[] = [migrateCommand, exportRollupsCommand, tapCommand, topCommand, deadLetterCommand, demoCommand];

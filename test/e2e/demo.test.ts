@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { DEFAULT_CONFIG, type DemoLimits, runDemo } from '../../src/cli/demo.js';
+import { DEFAULT_CONFIG, type DemoLimits, runDemo } from '../../src/demo/demo.js';
 import { connectClickHouse } from '../../src/storage/index.js';
 import { tempDir } from '../helpers/pipeline.js';
 

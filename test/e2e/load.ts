@@ -12,7 +12,7 @@ import { components, logLine, otlpBodies, otlpLog, postOtlp, span } from './harn
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export { prng } from '../../src/cli/demo/checkout.js';
+export { prng } from '../../src/demo/checkout.js';
 
 /**
  * An application writing `logLine(i)` to `<dir>/app.log` at a steady rate, whether the agent runs

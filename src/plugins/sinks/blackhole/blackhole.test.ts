@@ -1,5 +1,5 @@
 import t from 'tap';
-import { eventually, startPipeline } from '../../../../test/helpers/pipeline.js';
+import { eventually, startPipeline } from '../../../testing/index.js';
 
 t.test('discards everything, counts it in the component metrics and logs running totals', async (t) => {
   const { runtime, logs } = await startPipeline(
@@ -18,7 +18,10 @@ t.test('discards everything, counts it in the component metrics and logs running
 });
 
 t.test('print_interval_secs = 0 logs nothing', async (t) => {
-  const { runtime, logs } = await startPipeline(t, `[sources.g]\ntype = "generator"\nrate = 0\ncount = 100\n[sinks.void]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0\n`);
+  const { runtime, logs } = await startPipeline(
+    t,
+    `[sources.g]\ntype = "generator"\nrate = 0\ncount = 100\n[sinks.void]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0\n`,
+  );
   await eventually(async () => /sent_events_total\{component_id="void"[^}]*\} 100/.test(await runtime.metrics.text()), 10_000, 'all delivered');
   t.notOk(logs.messages().includes('blackhole totals'));
 });

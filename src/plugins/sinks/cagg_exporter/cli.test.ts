@@ -8,7 +8,7 @@ import path from 'node:path';
 import t from 'tap';
 import { QueueStore } from '../../../core/buffer/store.js';
 import { runExportRollups } from '../../../cli/export-rollups.js';
-import { tempDir } from '../../../../test/helpers/pipeline.js';
+import { tempDir } from '../../../testing/index.js';
 import { MINUTE, assertSameRollups, chBucket, targets, writePoints } from './testdata/harness.js';
 
 const realMinutesAgo = (n: number) => Math.floor(Date.now() / MINUTE) * MINUTE - n * MINUTE;
@@ -31,8 +31,14 @@ t.test('--once with URLs: one cycle (a backfill on the first run), progress, the
   const first = await cli(['--once', '--postgres', tg.db.url, '--clickhouse', tg.chUrl, '--data-dir', dataDir]);
   t.equal(first.code, 0, first.err.join('\n'));
   t.match(first.out[0], /^exporting metrics_1m: one cycle of "export_rollups" \(watermark empty: backfilling everything\)/);
-  t.ok(first.out.some((l) => /^\s*\d+\.\d% {2}\S+ \.\. \S+ {2}\d+ rows \(\d+ in all\)/.test(l)), 'a progress line per chunk');
-  t.ok(first.out.some((l) => /^exported 2 rows in 2 buckets \(\d+ inserts?\) from .* rows\/s, 2 rows refreshed from metrics_points first$/.test(l)), first.out.join('\n'));
+  t.ok(
+    first.out.some((l) => /^\s*\d+\.\d% {2}\S+ \.\. \S+ {2}\d+ rows \(\d+ in all\)/.test(l)),
+    'a progress line per chunk',
+  );
+  t.ok(
+    first.out.some((l) => /^exported 2 rows in 2 buckets \(\d+ inserts?\) from .* rows\/s, 2 rows refreshed from metrics_points first$/.test(l)),
+    first.out.join('\n'),
+  );
   t.match(first.out.at(-1), /^watermark: \d{4}-/);
   await assertSameRollups(t, tg, realMinutesAgo(100), realMinutesAgo(0));
   const store = QueueStore.open(dataDir);
@@ -69,7 +75,10 @@ t.test('--from/--to repairs a range without moving the watermark; --verify compa
   });
   const check = await cli([...base, '--from', from, '--to', String((bucket + MINUTE) / 1000), '--verify']);
   t.equal(check.code, 1, 'exit 1 when the copies differ');
-  t.ok(check.out.some((l) => l.startsWith('verify: 1 of 1 rows differ between PostgreSQL and ClickHouse FINAL')), check.out.join('\n'));
+  t.ok(
+    check.out.some((l) => l.startsWith('verify: 1 of 1 rows differ between PostgreSQL and ClickHouse FINAL')),
+    check.out.join('\n'),
+  );
 });
 
 t.test('-c: the config exporter, the URLs of the sinks it names, and the agent state database', async (t) => {
@@ -105,12 +114,18 @@ max_rows_per_cycle = 1
   const result = await cli(['--once', '-c', file]);
   t.equal(result.code, 0, result.err.join('\n'));
   t.match(result.out[0], /one cycle of "longterm"/);
-  t.ok(result.out.some((l) => /^exported 2 rows in 1 buckets \(1 inserts\)/.test(l)), 'max_rows_per_cycle from the config; a bucket is never split');
+  t.ok(
+    result.out.some((l) => /^exported 2 rows in 1 buckets \(1 inserts\)/.test(l)),
+    'max_rows_per_cycle from the config; a bucket is never split',
+  );
   const store = QueueStore.open(dataDir);
   const watermark = store.getState('longterm', 'watermark');
   store.close();
   // (or a minute later, if the clock turned a minute meanwhile)
-  t.ok([realMinutesAgo(2), realMinutesAgo(3)].map((m) => new Date(m).toISOString()).includes(String(watermark)), "the postgres sink's end_offset_minutes decides what is closed");
+  t.ok(
+    [realMinutesAgo(2), realMinutesAgo(3)].map((m) => new Date(m).toISOString()).includes(String(watermark)),
+    "the postgres sink's end_offset_minutes decides what is closed",
+  );
 
   const unknown = await cli(['--once', '-c', file, '--component', 'nope']);
   t.equal(unknown.code, 1);
@@ -125,7 +140,17 @@ t.test('usage errors', async (t) => {
   const bad = await cli(['--once', '--from', 'yesterday', '--to', '2026-01-01T00:00:00Z', '--postgres', 'embedded', '--clickhouse', 'chdb://x']);
   t.equal(bad.code, 1);
   t.match(bad.err[0], /^error\[TC_CAGG_RANGE_INVALID\]: --from "yesterday" is not a time/);
-  const reversed = await cli(['--once', '--from', '2026-01-02T00:00:00Z', '--to', '2026-01-01T00:00:00Z', '--postgres', 'embedded', '--clickhouse', 'chdb://x']);
+  const reversed = await cli([
+    '--once',
+    '--from',
+    '2026-01-02T00:00:00Z',
+    '--to',
+    '2026-01-01T00:00:00Z',
+    '--postgres',
+    'embedded',
+    '--clickhouse',
+    'chdb://x',
+  ]);
   t.match(reversed.err[0], /is not before --to/);
   const nothing = await cli(['--once', '--data-dir', tempDir(t)]);
   t.equal(nothing.code, 1);

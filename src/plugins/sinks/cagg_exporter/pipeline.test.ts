@@ -9,10 +9,7 @@ import type { MetricPoint } from '../../../core/events.js';
 import { ThermoclineError } from '../../../core/errors.js';
 import { componentsView } from '../../../core/api/components.js';
 import { migrateClickHouse } from '../../../storage/index.js';
-import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
-import { eventually, loadTestConfig, startPipeline, tempDir } from '../../../../test/helpers/pipeline.js';
-import { withClickHouse } from '../../../../test/helpers/clickhouse.js';
-import { withPostgres } from '../../../../test/helpers/postgres.js';
+import { manualSource, manualSources, eventually, loadTestConfig, startPipeline, tempDir, withClickHouse, withPostgres } from '../../../testing/index.js';
 import type { ChEndpoint, PgEndpoint } from './endpoints.js';
 import { MINUTE, chUrlFor, chBucket, assertSameRollups } from './testdata/harness.js';
 
@@ -59,12 +56,14 @@ t.test('points written through the postgres sink reach ClickHouse metrics_1m; la
   const { runtime } = await startPipeline(t, toml(e.db.url, e.chUrl), { extra: [manualSource] });
   await eventually(() => manualSources.has('metrics'), 10_000, 'the source');
   const bucket = realMinutesAgo(3);
-  await manualSources.get('metrics')?.emit([
-    point('cpu_usage', { host: 'a', core: '0' }, bucket, 0.5),
-    point('cpu_usage', { host: 'a', core: '0' }, bucket + 15_000, 0.25),
-    point('cpu_usage', { host: 'b', core: '10' }, bucket + 30_000, 1e-7),
-    point('cpu_usage', { host: 'a', core: '0' }, bucket - MINUTE, 2),
-  ]);
+  await manualSources
+    .get('metrics')
+    ?.emit([
+      point('cpu_usage', { host: 'a', core: '0' }, bucket, 0.5),
+      point('cpu_usage', { host: 'a', core: '0' }, bucket + 15_000, 0.25),
+      point('cpu_usage', { host: 'b', core: '10' }, bucket + 30_000, 1e-7),
+      point('cpu_usage', { host: 'a', core: '0' }, bucket - MINUTE, 2),
+    ]);
   await eventually(async () => (await chBucket(e, bucket, 'cpu_usage')).length === 2, 30_000, 'the bucket in ClickHouse');
   t.same(await chBucket(e, bucket, 'cpu_usage'), [
     { labels: '{"core":"0","host":"a"}', avg_v: 0.375, max_v: 0.5, min_v: 0.25 },
@@ -81,7 +80,11 @@ t.test('points written through the postgres sink reach ClickHouse metrics_1m; la
   const rollups = view.find((c) => c.id === 'rollups');
   t.equal(rollups?.state, 'running');
   t.equal(rollups?.queue, undefined, 'no queue');
-  t.match(rollups?.stored_state, { watermark: /^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/, version: Number, last_export: { rows: Number } }, '/components shows the watermark');
+  t.match(
+    rollups?.stored_state,
+    { watermark: /^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/, version: Number, last_export: { rows: Number } },
+    '/components shows the watermark',
+  );
   t.ok((rollups?.sent_events ?? 0) >= 4, 'rows exported are counted as sent');
 });
 
@@ -92,14 +95,23 @@ t.test('the exporter takes no inputs and names sinks of the right type', async (
   const load = (exporter: string) => loadTestConfig(`${base}[sinks.rollups]\ntype = "cagg_exporter"\n${exporter}`, { dataDir, extra: [manualSource] });
   await t.resolves(load('postgres = "pg"\nclickhouse = "ch"'), 'names of sinks');
   await t.resolves(load('postgres = "postgres://u:p@127.0.0.1:5432/db"\nclickhouse = "http://127.0.0.1:8123/db"'), 'URLs');
-  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninputs = ["metrics"]'), { code: 'TC_TOPOLOGY', message: /sinks\.rollups\.inputs: this sink reads on its own and takes no inputs/ });
-  await t.rejects(load('postgres = "nope"\nclickhouse = "ch"'), { code: 'TC_TOPOLOGY', message: /sinks\.rollups\.?: refers to "nope", which is not a sink in this config/ });
+  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninputs = ["metrics"]'), {
+    code: 'TC_TOPOLOGY',
+    message: /sinks\.rollups\.inputs: this sink reads on its own and takes no inputs/,
+  });
+  await t.rejects(load('postgres = "nope"\nclickhouse = "ch"'), {
+    code: 'TC_TOPOLOGY',
+    message: /sinks\.rollups\.?: refers to "nope", which is not a sink in this config/,
+  });
   await t.rejects(load('postgres = "not a url!"\nclickhouse = "ftp://x"'), {
     message: /sinks\.rollups\.postgres: "not a url!" is neither a URL nor the id of a postgres sink[\s\S]*sinks\.rollups\.clickhouse: unsupported scheme ftp:/,
   });
   await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninterval = "10ms"'), { message: /sinks\.rollups\.interval: must be at least 1s/ });
 
-  const err = await startPipeline(t, `${base}[sinks.rollups]\ntype = "cagg_exporter"\npostgres = "ch"\nclickhouse = "pg"\n`, { dataDir, extra: [manualSource] }).catch((e: unknown) => e);
+  const err = await startPipeline(t, `${base}[sinks.rollups]\ntype = "cagg_exporter"\npostgres = "ch"\nclickhouse = "pg"\n`, {
+    dataDir,
+    extra: [manualSource],
+  }).catch((e: unknown) => e);
   t.match(err, { code: 'TC_PLUGIN_CREATE', message: /postgres = "ch": that component is a clickhouse sink; name a postgres sink/ });
   t.equal(((err as ThermoclineError).cause as ThermoclineError | undefined)?.code, 'TC_CAGG_WRONG_SINK');
 });
@@ -116,7 +128,10 @@ t.test('a failing cycle is logged and counted, and the next cycles recover by th
   await eventually(() => logs.lines.some((l) => /^rollup export failed, retrying in 1 s/.test(String(l.msg))), 20_000, 'the failure log');
   const failure = logs.lines.find((l) => /^rollup export failed/.test(String(l.msg)));
   t.match(failure, { level: 50, err: { code: 'TC_CAGG_SCHEMA' }, msg: /does not exist: run `thermocline migrate/ });
-  t.match(await runtime.metrics.text(), /thermocline_component_errors_total\{component_id="rollups",component_kind="sink",component_type="cagg_exporter",error_type="cycle"\} [1-9]/);
+  t.match(
+    await runtime.metrics.text(),
+    /thermocline_component_errors_total\{component_id="rollups",component_kind="sink",component_type="cagg_exporter",error_type="cycle"\} [1-9]/,
+  );
   const status = runtime.statuses().find((s) => s.id === 'rollups');
   t.equal(status?.state, 'degraded', 'the health check at start found the missing table');
   t.match(status?.error, /metrics_1m .*does not exist/);

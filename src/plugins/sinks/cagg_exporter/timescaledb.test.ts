@@ -9,13 +9,15 @@
  * watermark and as far back as the refresh policy reaches; not TimescaleDB's own behaviour.
  */
 import t from 'tap';
-import { withClickHouse } from '../../../../test/helpers/clickhouse.js';
-import { withPostgres } from '../../../../test/helpers/postgres.js';
+import { withClickHouse, withPostgres } from '../../../testing/index.js';
 import { migrateClickHouse } from '../../../storage/index.js';
 import type { ChEndpoint, PgEndpoint } from './endpoints.js';
 import { MINUTE, NOW, assertSameRollups, chBucket, exporterOn, minutesAgo, run } from './testdata/harness.js';
 
-async function timescaleStandIn(t: Parameters<typeof withPostgres>[0] & object, functions: '_timescaledb_functions' | '_timescaledb_internal' = '_timescaledb_functions') {
+async function timescaleStandIn(
+  t: Parameters<typeof withPostgres>[0] & object,
+  functions: '_timescaledb_functions' | '_timescaledb_internal' = '_timescaledb_functions',
+) {
   const [db, ch] = await Promise.all([withPostgres(t), withClickHouse(t)]);
   await migrateClickHouse(ch.client, { database: ch.database });
   await db.pool.query(`
@@ -37,22 +39,37 @@ async function timescaleStandIn(t: Parameters<typeof withPostgres>[0] & object, 
     INSERT INTO _timescaledb_catalog.hypertable VALUES (7, '_timescaledb_internal_mat', '_materialized_hypertable_7');
     INSERT INTO timescaledb_information.continuous_aggregates VALUES (current_schema(), 'metrics_1m', '_timescaledb_internal_mat', '_materialized_hypertable_7', true);
   `);
-  const pg: PgEndpoint = { pool: db.pool, flavour: 'timescaledb', params: { pg_cagg_start_offset_minutes: 120, pg_cagg_end_offset_minutes: 1 }, display: 'timescaledb stand-in' };
+  const pg: PgEndpoint = {
+    pool: db.pool,
+    flavour: 'timescaledb',
+    params: { pg_cagg_start_offset_minutes: 120, pg_cagg_end_offset_minutes: 1 },
+    display: 'timescaledb stand-in',
+  };
   const chEndpoint: ChEndpoint = { client: ch.client, database: ch.database, engine: ch.mode === 'embedded' ? 'embedded' : 'server', display: 'test' };
   const setWatermark = (ms: number) => db.pool.query(`DELETE FROM stand_in_watermark; INSERT INTO stand_in_watermark VALUES (7, ${ms * 1000})`);
   const rollup = (bucket: number, value: number, name = 'cpu') =>
-    db.pool.query(
-      `INSERT INTO _timescaledb_internal_mat._materialized_hypertable_7 VALUES ($1, $2, '{"host": "a", "job": "node"}', $3, $3, $3)`,
-      [new Date(bucket), name, value],
-    );
+    db.pool.query(`INSERT INTO _timescaledb_internal_mat._materialized_hypertable_7 VALUES ($1, $2, '{"host": "a", "job": "node"}', $3, $3, $3)`, [
+      new Date(bucket),
+      name,
+      value,
+    ]);
   const rewrite = (bucket: number, value: number) =>
-    db.pool.query(`UPDATE _timescaledb_internal_mat._materialized_hypertable_7 SET avg_v = $2, max_v = $2, min_v = $2 WHERE bucket = $1`, [new Date(bucket), value]);
+    db.pool.query(`UPDATE _timescaledb_internal_mat._materialized_hypertable_7 SET avg_v = $2, max_v = $2, min_v = $2 WHERE bucket = $1`, [
+      new Date(bucket),
+      value,
+    ]);
   return { db, pg, chEndpoint, setWatermark, rollup, rewrite };
 }
 
 t.test('reads only buckets below the materialization watermark', async (t) => {
   const ts = await timescaleStandIn(t);
-  for (const [ago, v] of [[20, 1], [15, 2], [10, 3], [5, 4]] as const) await ts.rollup(minutesAgo(ago), v);
+  for (const [ago, v] of [
+    [20, 1],
+    [15, 2],
+    [10, 3],
+    [5, 4],
+  ] as const)
+    await ts.rollup(minutesAgo(ago), v);
   const { exporter, state } = exporterOn(ts);
   const none = await run(exporter);
   t.equal(none.rows, 0, 'nothing is materialized yet (-infinity): nothing is closed');
@@ -66,9 +83,10 @@ t.test('reads only buckets below the materialization watermark', async (t) => {
   await assertSameRollups(t, ts, minutesAgo(30), minutesAgo(10));
 });
 
-t.test("goes back as far as the refresh policy reaches, even with a shorter lateness", async (t) => {
+t.test('goes back as far as the refresh policy reaches, even with a shorter lateness', async (t) => {
   const ts = await timescaleStandIn(t);
-  await ts.db.pool.query(`INSERT INTO timescaledb_information.jobs VALUES (1000, 'policy_refresh_continuous_aggregate', '_timescaledb_internal_mat', '_materialized_hypertable_7',
+  await ts.db.pool
+    .query(`INSERT INTO timescaledb_information.jobs VALUES (1000, 'policy_refresh_continuous_aggregate', '_timescaledb_internal_mat', '_materialized_hypertable_7',
     '{"end_offset": "00:01:00", "start_offset": "01:30:00", "mat_hypertable_id": 7}')`);
   await ts.rollup(minutesAgo(60), 1);
   await ts.rollup(minutesAgo(20), 1);
@@ -82,7 +100,10 @@ t.test("goes back as far as the refresh policy reaches, even with a shorter late
   const report = await run(exporter);
   t.equal(report.from, minutesAgo(10) - 90 * MINUTE, 'start_offset - end_offset + one bucket behind the watermark');
   t.same(await chBucket(ts, minutesAgo(60), 'cpu'), [{ labels: '{"host":"a","job":"node"}', avg_v: 42, max_v: 42, min_v: 42 }]);
-  t.ok(logs.messages().some((m) => /rewrites buckets up to 90 minutes back/.test(m)), 'says why it goes back further than lateness');
+  t.ok(
+    logs.messages().some((m) => /rewrites buckets up to 90 minutes back/.test(m)),
+    'says why it goes back further than lateness',
+  );
   await assertSameRollups(t, ts, minutesAgo(120), minutesAgo(5));
 });
 
@@ -93,10 +114,15 @@ t.test('without a policy row the named sink parameters give the reach; a policy 
   const { exporter, logs } = exporterOn(ts);
   await run(exporter);
   t.equal((await run(exporter)).from, minutesAgo(10) - 120 * MINUTE, 'start 120, end 1, plus one bucket');
-  await ts.db.pool.query(`INSERT INTO timescaledb_information.jobs VALUES (1000, 'policy_refresh_continuous_aggregate', '_timescaledb_internal_mat', '_materialized_hypertable_7', '{"end_offset": "00:01:00", "start_offset": null}')`);
+  await ts.db.pool.query(
+    `INSERT INTO timescaledb_information.jobs VALUES (1000, 'policy_refresh_continuous_aggregate', '_timescaledb_internal_mat', '_materialized_hypertable_7', '{"end_offset": "00:01:00", "start_offset": null}')`,
+  );
   const other = exporterOn(ts);
   await run(other.exporter);
-  t.ok(other.logs.messages().some((m) => /has no start_offset/.test(m)), 'an unbounded policy is a warning');
+  t.ok(
+    other.logs.messages().some((m) => /has no start_offset/.test(m)),
+    'an unbounded policy is a warning',
+  );
   t.equal(logs.lines.filter((l) => l.level === 40).length, 0);
 });
 

@@ -11,8 +11,7 @@ import type { TelemetryEvent } from '../../../core/events.js';
 import { defineSink } from '../../../core/plugin/define.js';
 import { decodeBatch } from '../../../core/codec/batch.js';
 import { migrateClickHouse } from '../../../storage/index.js';
-import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
-import { eventually, startPipeline, tempDir } from '../../../../test/helpers/pipeline.js';
+import { manualSource, manualSources, eventually, startPipeline, tempDir } from '../../../testing/index.js';
 import { isClickHouseHandle } from './handle.js';
 import { BASE_US, count, log, select, span, target } from './testdata/harness.js';
 

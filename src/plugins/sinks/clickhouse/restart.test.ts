@@ -12,9 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
-import { exited, repoRoot, spawnAgent, stoppedGracefully } from '../../../../test/helpers/agent-process.js';
-import { withClickHouse } from '../../../../test/helpers/clickhouse.js';
-import { eventually, tempDir } from '../../../../test/helpers/pipeline.js';
+import { exited, packageRoot, spawnAgent, stoppedGracefully, withClickHouse, eventually, tempDir } from '../../../testing/index.js';
 import { select, urlFor } from './testdata/harness.js';
 
 interface Setup {
@@ -53,12 +51,12 @@ async function setup(t: Test, prefix: string): Promise<Setup | undefined> {
         [
           '--import',
           'tsx',
-          path.join(repoRoot, 'src/plugins/sinks/clickhouse/testdata/query.ts'),
+          path.join(packageRoot, 'src/plugins/sinks/clickhouse/testdata/query.ts'),
           `chdb://${path.join(dataDir, 'clickhouse')}`,
           dataDir,
           TOTALS_SQL('default'),
         ],
-        { cwd: repoRoot },
+        { cwd: packageRoot },
       );
       const [row] = JSON.parse(stdout) as Array<{ n: string; distinct: string }>;
       return { n: Number(row?.n), distinct: Number(row?.distinct) };

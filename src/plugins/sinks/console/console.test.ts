@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { exited, spawnAgent, stoppedGracefully } from '../../../../test/helpers/agent-process.js';
-import { eventually, tempDir } from '../../../../test/helpers/pipeline.js';
+import { exited, spawnAgent, stoppedGracefully, eventually, tempDir } from '../../../testing/index.js';
 import { text } from './text.js';
 
 const T = Date.UTC(2026, 10, 21, 12, 0, 0) * 1000;
@@ -12,7 +11,10 @@ t.test('text encoding: one short line per event, for each kind', async (t) => {
     text({ kind: 'log', time_us: T, service: 'api', host: 'h', level: 'warn', trace_id: '', span_id: '', message: 'slow request', labels: {} }),
     '2026-11-21T12:00:00.000Z WARN api slow request',
   );
-  t.equal(text({ kind: 'metric', type: 'gauge', name: 'temp', labels: { room: 'a' }, time_us: T, value: 21.5 }), '2026-11-21T12:00:00.000Z gauge temp{"room":"a"} 21.5');
+  t.equal(
+    text({ kind: 'metric', type: 'gauge', name: 'temp', labels: { room: 'a' }, time_us: T, value: 21.5 }),
+    '2026-11-21T12:00:00.000Z gauge temp{"room":"a"} 21.5',
+  );
   t.equal(
     text({ kind: 'metric', type: 'histogram', name: 'lat', labels: {}, time_us: T, histogram: { count: 3, sum: 0.6, buckets: { '+Inf': 3 } } }),
     '2026-11-21T12:00:00.000Z histogram lat{} count=3 sum=0.6',

@@ -1,8 +1,7 @@
 import http from 'node:http';
 import t from 'tap';
 import type { BusinessEvent, LogEvent, MetricEvent, SpanEvent, TelemetryEvent } from '../../../core/events.js';
-import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
-import { eventually, startPipeline } from '../../../../test/helpers/pipeline.js';
+import { manualSource, manualSources, eventually, startPipeline } from '../../../testing/index.js';
 import { startReceiver, otlp } from '../../sources/otlp_http/testdata/harness.js';
 import { encodeTraces } from './encode/traces.js';
 import { encodeMetrics, explicitBuckets } from './encode/metrics.js';
@@ -22,7 +21,14 @@ const span: SpanEvent = {
   duration_ns: 1_500_000,
   status_code: 'ERROR',
   status_message: 'upstream timeout',
-  attr: { 'http.route': '/cart', 'span.kind': 'server', 'resource.host.name': 'node-7', 'resource.deployment.environment': 'prod', 'scope.name': 'my-lib', 'scope.version': '1.2.0' },
+  attr: {
+    'http.route': '/cart',
+    'span.kind': 'server',
+    'resource.host.name': 'node-7',
+    'resource.deployment.environment': 'prod',
+    'scope.name': 'my-lib',
+    'scope.version': '1.2.0',
+  },
   events: [{ time_us: T0 + 700, name: 'exception', attr: { 'exception.message': 'boom' } }],
 };
 const log: LogEvent = {
@@ -37,7 +43,14 @@ const log: LogEvent = {
   labels: { 'order.id': '42', 'resource.deployment.environment': 'prod', 'scope.name': 'my-lib', 'scope.version': '1.2.0' },
 };
 const gauge: MetricEvent = { kind: 'metric', type: 'gauge', name: 'queue_depth', labels: { queue: 'orders', service: 'checkout' }, time_us: T0, value: 17.5 };
-const counter: MetricEvent = { kind: 'metric', type: 'counter', name: 'requests_total', labels: { code: '200', service: 'checkout' }, time_us: T0, value: 1234 };
+const counter: MetricEvent = {
+  kind: 'metric',
+  type: 'counter',
+  name: 'requests_total',
+  labels: { code: '200', service: 'checkout' },
+  time_us: T0,
+  value: 1234,
+};
 const histogram: MetricEvent = {
   kind: 'metric',
   type: 'histogram',
@@ -50,7 +63,9 @@ const deploy: BusinessEvent = { kind: 'event', time_us: T0, type: 'deploy', serv
 
 t.test('events forwarded to a real otlp_http receiver come back as they left', async (t) => {
   const receiver = await startReceiver(t);
-  await startPipeline(t, `[sources.m]\ntype = "manual"\n[sinks.fwd]\ntype = "otlp_http"\ninputs = ["m"]\nendpoint = "${receiver.base}"\n`, { extra: [manualSource] });
+  await startPipeline(t, `[sources.m]\ntype = "manual"\n[sinks.fwd]\ntype = "otlp_http"\ninputs = ["m"]\nendpoint = "${receiver.base}"\n`, {
+    extra: [manualSource],
+  });
   await manualSources.get('m')!.emit([span, log, gauge, counter, histogram, deploy]);
   const events = await receiver.waitFor(6);
   const byKind = (k: TelemetryEvent['kind']) => events.filter((e) => e.kind === k);
@@ -78,7 +93,7 @@ t.test('events forwarded to a real otlp_http receiver come back as they left', a
   );
 });
 
-t.test('the encoding matches the OpenTelemetry project\'s generated protobuf code', async (t) => {
+t.test("the encoding matches the OpenTelemetry project's generated protobuf code", async (t) => {
   const traces = otlp.collector.trace.v1.ExportTraceServiceRequest.decode(encodeTraces([span]));
   const rs = traces.resourceSpans[0];
   t.same(
@@ -102,10 +117,7 @@ t.test('the encoding matches the OpenTelemetry project\'s generated protobuf cod
   t.equal(ms[0].sum.isMonotonic, true);
   t.equal(ms[0].sum.aggregationTemporality, 2);
   t.same(ms[1].histogram.dataPoints[0].explicitBounds, [0.1, 1]);
-  t.same(
-    ms[1].histogram.dataPoints[0].bucketCounts.map(String),
-    ['2', '5', '3'],
-  );
+  t.same(ms[1].histogram.dataPoints[0].bucketCounts.map(String), ['2', '5', '3']);
 });
 
 t.test('explicit buckets from cumulative le buckets', async (t) => {
@@ -125,7 +137,10 @@ t.test('Retry-After as seconds or a date', async (t) => {
  * A scripted receiver: a reply with `when` answers every request whose body length it accepts;
  * the others are used up in order; then 200.
  */
-async function scripted(t: { teardown(fn: () => unknown): void }, replies: Array<{ status: number; headers?: Record<string, string>; body?: string; when?: (len: number) => boolean }>) {
+async function scripted(
+  t: { teardown(fn: () => unknown): void },
+  replies: Array<{ status: number; headers?: Record<string, string>; body?: string; when?: (len: number) => boolean }>,
+) {
   const seen: Array<{ at: number; bytes: number; status: number }> = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -146,16 +161,24 @@ async function scripted(t: { teardown(fn: () => unknown): void }, replies: Array
 
 t.test('503 with Retry-After is retried no sooner than the receiver asked', async (t) => {
   const rx = await scripted(t, [{ status: 503, headers: { 'retry-after': '1' } }]);
-  await startPipeline(t, `[sources.m]\ntype = "manual"\n[sinks.fwd]\ntype = "otlp_http"\ninputs = ["m"]\nendpoint = "${rx.base}"\nhealthcheck = { enabled = false }\nretry = { initial_backoff_secs = 0.01 }\n`, { extra: [manualSource] });
+  await startPipeline(
+    t,
+    `[sources.m]\ntype = "manual"\n[sinks.fwd]\ntype = "otlp_http"\ninputs = ["m"]\nendpoint = "${rx.base}"\nhealthcheck = { enabled = false }\nretry = { initial_backoff_secs = 0.01 }\n`,
+    { extra: [manualSource] },
+  );
   await manualSources.get('m')!.emit([span]);
   await eventually(() => rx.seen.some((s) => s.status === 200), 10_000, 'delivered');
   t.equal(rx.seen[0]?.status, 503);
   t.ok((rx.seen[1]?.at ?? 0) - (rx.seen[0]?.at ?? 0) >= 900, 'waited for Retry-After, not the 10 ms backoff');
 });
 
-t.test('400 is permanent: the batch is dead-lettered with the receiver\'s message', async (t) => {
+t.test("400 is permanent: the batch is dead-lettered with the receiver's message", async (t) => {
   const rx = await scripted(t, [{ status: 400, headers: { 'content-type': 'text/plain' }, body: 'bad trace id' }]);
-  const { runtime } = await startPipeline(t, `[sources.m]\ntype = "manual"\n[sinks.fwd]\ntype = "otlp_http"\ninputs = ["m"]\nendpoint = "${rx.base}"\nhealthcheck = { enabled = false }\n`, { extra: [manualSource] });
+  const { runtime } = await startPipeline(
+    t,
+    `[sources.m]\ntype = "manual"\n[sinks.fwd]\ntype = "otlp_http"\ninputs = ["m"]\nendpoint = "${rx.base}"\nhealthcheck = { enabled = false }\n`,
+    { extra: [manualSource] },
+  );
   await manualSources.get('m')!.emit([span]);
   await eventually(() => runtime.store.deadLetterCount('fwd') === 1, 10_000, 'dead letter');
   t.match(runtime.store.deadLetters('fwd')[0]?.error, /answered 400: bad trace id/);
@@ -166,7 +189,11 @@ t.test('401 keeps the data queued and the sink degraded until the receiver accep
     { status: 401, body: 'no' },
     { status: 401, body: 'no' },
   ]);
-  const { runtime } = await startPipeline(t, `[sources.m]\ntype = "manual"\n[sinks.fwd]\ntype = "otlp_http"\ninputs = ["m"]\nendpoint = "${rx.base}"\nhealthcheck = { enabled = false }\nretry = { initial_backoff_secs = 0.05 }\n`, { extra: [manualSource] });
+  const { runtime } = await startPipeline(
+    t,
+    `[sources.m]\ntype = "manual"\n[sinks.fwd]\ntype = "otlp_http"\ninputs = ["m"]\nendpoint = "${rx.base}"\nhealthcheck = { enabled = false }\nretry = { initial_backoff_secs = 0.05 }\n`,
+    { extra: [manualSource] },
+  );
   await manualSources.get('m')!.emit([span]);
   await eventually(() => runtime.statuses().find((s) => s.id === 'fwd')?.state === 'degraded', 5000, 'degraded');
   t.match(runtime.statuses().find((s) => s.id === 'fwd')?.error, /check auth\.bearer_token/);
@@ -176,7 +203,11 @@ t.test('401 keeps the data queued and the sink degraded until the receiver accep
 
 t.test('413 splits the request until the parts fit', async (t) => {
   const rx = await scripted(t, [{ status: 413, when: (len) => len > 1500 }]);
-  await startPipeline(t, `[sources.m]\ntype = "manual"\n[sinks.fwd]\ntype = "otlp_http"\ninputs = ["m"]\nendpoint = "${rx.base}"\nhealthcheck = { enabled = false }\ncompression = "none"\n`, { extra: [manualSource] });
+  await startPipeline(
+    t,
+    `[sources.m]\ntype = "manual"\n[sinks.fwd]\ntype = "otlp_http"\ninputs = ["m"]\nendpoint = "${rx.base}"\nhealthcheck = { enabled = false }\ncompression = "none"\n`,
+    { extra: [manualSource] },
+  );
   const spans = Array.from({ length: 16 }, (_, i) => ({ ...span, span_id: (i + 1).toString(16).padStart(16, '0') }));
   await manualSources.get('m')!.emit(spans);
   await eventually(() => rx.seen.filter((s) => s.status === 200).length >= 2, 10_000, 'parts delivered');

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { DEFAULT_MIGRATION_PARAMS } from '../../../storage/params.js';
-import { loadTestConfig, tempDir } from '../../../../test/helpers/pipeline.js';
+import { loadTestConfig, tempDir } from '../../../testing/index.js';
 import { postgresSinkConfig } from './config.js';
 import plugin from './index.js';
 import { resolveSinkParams } from './params.js';

@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { decodeBatch } from '../../../core/codec/batch.js';
 import type { TelemetryEvent } from '../../../core/events.js';
-import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
-import { eventually, startPipeline } from '../../../../test/helpers/pipeline.js';
-import { withPostgres } from '../../../../test/helpers/postgres.js';
+import { manualSource, manualSources, eventually, startPipeline, withPostgres } from '../../../testing/index.js';
 import { event, logEvent, meta, openSink, point } from './testdata/harness.js';
 
 /**

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import t from 'tap';
-import { withPostgres } from '../../../../test/helpers/postgres.js';
+import { withPostgres } from '../../../testing/index.js';
 import { logEvent, meta, openSink, point } from './testdata/harness.js';
 
 /** Issue 8: exactly once through the ledger, and series resolution through the cache. */

@@ -1,8 +1,6 @@
 import pg from 'pg';
 import t from 'tap';
-import { withPostgres } from '../../../../test/helpers/postgres.js';
-import { eventually, startPipeline, tempDir } from '../../../../test/helpers/pipeline.js';
-import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
+import { withPostgres, eventually, startPipeline, tempDir, manualSource, manualSources } from '../../../testing/index.js';
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from '../../../storage/postgres/embedded.js';
 import { isPostgresHandle } from './handle.js';
 import { createSink, meta, openSink, point } from './testdata/harness.js';

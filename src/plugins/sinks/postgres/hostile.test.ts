@@ -1,5 +1,5 @@
 import t from 'tap';
-import { withPostgres } from '../../../../test/helpers/postgres.js';
+import { withPostgres } from '../../../testing/index.js';
 import { TextCleaner } from './clean.js';
 import { event, meta, openSink, point } from './testdata/harness.js';
 

@@ -1,8 +1,7 @@
 import pg from 'pg';
 import t from 'tap';
 import { ApiServer } from '../../../core/api/server.js';
-import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
-import { eventually, startPipeline } from '../../../../test/helpers/pipeline.js';
+import { manualSource, manualSources, eventually, startPipeline } from '../../../testing/index.js';
 import { point } from './testdata/harness.js';
 import { restartablePostgres } from './testdata/restartable-postgres.js';
 

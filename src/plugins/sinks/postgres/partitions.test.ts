@@ -1,5 +1,5 @@
 import t from 'tap';
-import { withPostgres } from '../../../../test/helpers/postgres.js';
+import { withPostgres } from '../../../testing/index.js';
 import { listPartitions, partitionName } from '../../../storage/postgres/partitions.js';
 import { event, meta, openSink, point } from './testdata/harness.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { withPostgres } from '../../../../test/helpers/postgres.js';
+import { withPostgres } from '../../../testing/index.js';
 import { event, histogram, logEvent, meta, openSink, point } from './testdata/harness.js';
 
 /** Issue 8: points, histograms and business events land with exact values. */

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { ConfigError } from '../../../core/errors.js';
-import { eventually, loadTestConfig, startPipeline, tempDir } from '../../../../test/helpers/pipeline.js';
-import { logs, messages, metric, settle, startFileSource, waitForMessages } from '../../../../test/file-source/helpers.js';
+import { eventually, loadTestConfig, startPipeline, tempDir } from '../../../testing/index.js';
+import { logs, messages, metric, settle, startFileSource, waitForMessages } from './testdata/harness.js';
 
 t.test('format = "json": fields mapped, the rest as labels, bad lines kept and counted', async (t) => {
   const dir = tempDir(t);

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { exited, repoRoot, spawnAgent, stoppedGracefully } from '../../../../test/helpers/agent-process.js';
-import { eventually, tempDir } from '../../../../test/helpers/pipeline.js';
+import { exited, packageRoot, spawnAgent, stoppedGracefully, eventually, tempDir } from '../../../testing/index.js';
 
 /**
  * The file source's no-loss, no-duplicate guarantee (issue 4), end to end in a child agent:
@@ -41,7 +40,7 @@ t.test('SIGKILLs during appends and rotations: every line exactly once', async (
 [api]
 enabled = false
 [plugins]
-load = [${JSON.stringify(path.join(repoRoot, 'test/fixtures/plugins/file-recorder.ts'))}]
+load = [${JSON.stringify(path.join(packageRoot, 'test/fixtures/plugins/file-recorder.ts'))}]
 [sources.logs]
 type = "file"
 include = [${JSON.stringify(live)}]

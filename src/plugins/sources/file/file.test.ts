@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { tempDir } from '../../../../test/helpers/pipeline.js';
-import { appendLines, logs, messages, metric, range, settle, sourceReady, startFileSource, waitForMessages } from '../../../../test/file-source/helpers.js';
+import { tempDir } from '../../../testing/index.js';
+import { appendLines, logs, messages, metric, range, settle, sourceReady, startFileSource, waitForMessages } from './testdata/harness.js';
 
 t.test('appended lines arrive in order, once, labelled with their file; a partial line waits for its newline', async (t) => {
   const dir = tempDir(t);

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { tempDir, type TestContext } from '../../../../test/helpers/pipeline.js';
-import { appendLines, messages, range, settle, sourceReady, startFileSource, waitForMessages } from '../../../../test/file-source/helpers.js';
+import { tempDir, type TestContext } from '../../../testing/index.js';
+import { appendLines, messages, range, settle, sourceReady, startFileSource, waitForMessages } from './testdata/harness.js';
 
 /** Run the source on `file` until `n` messages arrived, stop it, and return them. */
 async function runUntil(t: TestContext, sink: string, include: string[], dataDir: string, n: number, options = ''): Promise<string[]> {

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { eventually, tempDir } from '../../../../test/helpers/pipeline.js';
-import { appendLines, logs, messages, metric, range, settle, startFileSource, waitForMessages } from '../../../../test/file-source/helpers.js';
+import { eventually, tempDir } from '../../../testing/index.js';
+import { appendLines, logs, messages, metric, range, settle, startFileSource, waitForMessages } from './testdata/harness.js';
 
 t.test('rename rotation: the old file is finished, the new one followed, all under the original path', async (t) => {
   const dir = tempDir(t);

@@ -1,6 +1,5 @@
 import t from 'tap';
-import { received } from '../../../../test/helpers/memory-sink.js';
-import { eventually, startPipeline, tempDir } from '../../../../test/helpers/pipeline.js';
+import { received, eventually, startPipeline, tempDir } from '../../../testing/index.js';
 import type { TelemetryEvent } from '../../../core/events.js';
 
 const seqOf = (e: TelemetryEvent): string | undefined => (e.kind === 'span' ? e.attr.seq : e.kind === 'event' ? undefined : e.labels.seq);
@@ -30,7 +29,12 @@ t.test('kinds rotate by sequence number and every event carries its seq', async 
   const [log, metric, span] = events;
   t.match(log, { kind: 'log', service: 'checkout', level: 'info', message: /^GET \/api\/cart 200 0ms request=0 x+$/ });
   t.ok(log?.kind === 'log' && log.message.length >= 160 && log.message.length <= 200, 'the message is a little under message_bytes long');
-  t.match(metric, { kind: 'metric', type: 'gauge', name: 'generator_request_duration_seconds', labels: { route: '/api/checkout', seq: '1', service: 'checkout' } });
+  t.match(metric, {
+    kind: 'metric',
+    type: 'gauge',
+    name: 'generator_request_duration_seconds',
+    labels: { route: '/api/checkout', seq: '1', service: 'checkout' },
+  });
   t.match(span, { kind: 'span', name: 'GET /api/login', service: 'checkout', duration_ns: 1_000_000, status_code: 'OK', trace_id: /^[0-9a-f]{32}$/ });
   await eventually(() => logs.messages().some((m) => /all events generated/.test(m)), 5_000, 'the finishing log line');
 });

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
-import { startPipeline, tempDir, eventually } from '../../../../test/helpers/pipeline.js';
+import { startPipeline, tempDir, eventually } from '../../../testing/index.js';
 import type { SpanEvent } from '../../../core/events.js';
 import { JSON_TYPE, PROTOBUF, encodeTraces, hexBytes, otlp, send, startReceiver, statusOf, type Receiver } from './testdata/harness.js';
 

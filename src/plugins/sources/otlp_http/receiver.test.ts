@@ -2,8 +2,7 @@
 import http from 'node:http';
 import t from 'tap';
 import { ConfigError } from '../../../core/errors.js';
-import { received } from '../../../../test/helpers/memory-sink.js';
-import { loadTestConfig, startPipeline, tempDir } from '../../../../test/helpers/pipeline.js';
+import { received, loadTestConfig, startPipeline, tempDir } from '../../../testing/index.js';
 import { PROTOBUF, encodeTraces, send, startReceiver } from './testdata/harness.js';
 
 async function configError(t: Parameters<typeof tempDir>[0], table: string): Promise<ConfigError> {

@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { received } from '../../../../test/helpers/memory-sink.js';
-import { eventually, startPipeline, tempDir } from '../../../../test/helpers/pipeline.js';
+import { received, eventually, startPipeline, tempDir } from '../../../testing/index.js';
 import { metrics, reportSeries, serve } from './testdata/helpers.js';
 
 /** Bearer and basic auth (with `${ENV}` values and files), TLS with a private CA and client certificates. */

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { ConfigError } from '../../../core/errors.js';
-import { loadTestConfig, tempDir } from '../../../../test/helpers/pipeline.js';
+import { loadTestConfig, tempDir } from '../../../testing/index.js';
 import plugin from './index.js';
 import { prometheusScrapeConfig } from './config.js';
 

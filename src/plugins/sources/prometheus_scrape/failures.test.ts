@@ -1,8 +1,7 @@
 import net from 'node:net';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
-import { received } from '../../../../test/helpers/memory-sink.js';
-import { eventually, startPipeline } from '../../../../test/helpers/pipeline.js';
+import { received, eventually, startPipeline } from '../../../testing/index.js';
 import { metrics, reportSeries, serve } from './testdata/helpers.js';
 
 /**

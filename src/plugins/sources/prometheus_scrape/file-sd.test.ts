@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { received } from '../../../../test/helpers/memory-sink.js';
-import { eventually, startPipeline, tempDir } from '../../../../test/helpers/pipeline.js';
+import { received, eventually, startPipeline, tempDir } from '../../../testing/index.js';
 import { prometheusScrapeConfig } from './config.js';
 import { parseTargetFile, patternProblem } from './file-sd.js';
 import { discoveredTarget } from './targets.js';

@@ -1,6 +1,5 @@
 import t from 'tap';
-import { received } from '../../../../test/helpers/memory-sink.js';
-import { eventually, startPipeline } from '../../../../test/helpers/pipeline.js';
+import { received, eventually, startPipeline } from '../../../testing/index.js';
 import { firstSlot, hash32, TargetLoop, type SkipReason } from './scheduler.js';
 import { reportSeries, serve } from './testdata/helpers.js';
 

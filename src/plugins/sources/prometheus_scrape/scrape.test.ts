@@ -1,8 +1,7 @@
 import zlib from 'node:zlib';
 import client from 'prom-client';
 import t from 'tap';
-import { received } from '../../../../test/helpers/memory-sink.js';
-import { eventually, startPipeline } from '../../../../test/helpers/pipeline.js';
+import { received, eventually, startPipeline } from '../../../testing/index.js';
 import { ACCEPT_HEADER } from './negotiation.js';
 import { firstScrape, metrics, reportSeries, serve, timeless } from './testdata/helpers.js';
 

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ConfigError } from '../../../core/errors.js';
-import { loadTestConfig } from '../../../../test/helpers/pipeline.js';
+import { loadTestConfig } from '../../../testing/index.js';
 
 const dataDir = '/tmp/thermocline-canonicalize-config-test';
 

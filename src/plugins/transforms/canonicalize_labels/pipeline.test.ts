@@ -1,8 +1,6 @@
 import t from 'tap';
 import type { LogEvent, MetricEvent, SpanEvent } from '../../../core/events.js';
-import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
-import { received } from '../../../../test/helpers/memory-sink.js';
-import { eventually, startPipeline } from '../../../../test/helpers/pipeline.js';
+import { manualSource, manualSources, received, eventually, startPipeline } from '../../../testing/index.js';
 import { business, log, metric, span } from '../_shared/testdata/events.js';
 
 t.test('through the runtime: canonicalize_labels -> route, as in DESIGN section 3', async (t) => {

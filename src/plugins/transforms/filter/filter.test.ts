@@ -1,10 +1,7 @@
 import t from 'tap';
 import { ConfigError } from '../../../core/errors.js';
 import type { ComponentContext } from '../../../core/plugin/types.js';
-import { standaloneContext } from '../../../../test/helpers/context.js';
-import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
-import { received } from '../../../../test/helpers/memory-sink.js';
-import { eventually, loadTestConfig, startPipeline } from '../../../../test/helpers/pipeline.js';
+import { standaloneContext, manualSource, manualSources, received, eventually, loadTestConfig, startPipeline } from '../../../testing/index.js';
 import { mixedBatch } from '../_shared/testdata/events.js';
 import filter from './index.js';
 

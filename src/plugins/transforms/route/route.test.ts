@@ -2,11 +2,7 @@ import t from 'tap';
 import { ConfigError } from '../../../core/errors.js';
 import type { TelemetryEvent } from '../../../core/events.js';
 import type { ComponentContext } from '../../../core/plugin/types.js';
-import { standaloneContext } from '../../../../test/helpers/context.js';
-import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
-import { received } from '../../../../test/helpers/memory-sink.js';
-import { eventually, loadTestConfig, startPipeline } from '../../../../test/helpers/pipeline.js';
-import { tagTransform } from '../../../../test/helpers/test-transforms.js';
+import { standaloneContext, manualSource, manualSources, received, eventually, loadTestConfig, startPipeline, tagTransform } from '../../../testing/index.js';
 import { business, log, metric, mixedBatch, span } from '../_shared/testdata/events.js';
 import route from './index.js';
 

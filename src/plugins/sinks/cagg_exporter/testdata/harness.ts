@@ -1,6 +1,6 @@
 /**
  * Test support for the rollup exporter: fresh PostgreSQL and ClickHouse databases from the shared
- * test engines (test/helpers), the exporter on them outside a runtime, points written straight
+ * test engines (src/testing), the exporter on them outside a runtime, points written straight
  * into `metrics_points` (the pipeline tests write them through the postgres sink), and the
  * comparison the guarantee is stated in. Not a test file itself.
  */
@@ -12,8 +12,7 @@ import { MetricsRegistry } from '../../../../core/telemetry/metrics.js';
 import { activeChdbPath } from '../../../../storage/clickhouse/chdb.js';
 import { migrateClickHouse, migratePostgres } from '../../../../storage/index.js';
 import { ensurePartitions } from '../../../../storage/postgres/partitions.js';
-import { type TestClickHouse, withClickHouse } from '../../../../../test/helpers/clickhouse.js';
-import { type TestPostgres, withPostgres } from '../../../../../test/helpers/postgres.js';
+import { type TestClickHouse, withClickHouse, type TestPostgres, withPostgres } from '../../../../testing/index.js';
 import { compareRollups } from '../compare.js';
 import type { ChEndpoint, Endpoints, PgEndpoint } from '../endpoints.js';
 import { type ExporterOptions, RollupExporter } from '../exporter.js';
@@ -130,7 +129,11 @@ export async function writePoints(db: TestPostgres, points: readonly Point[]): P
       [p.name, JSON.stringify(p.labels)],
     );
     // float8 parameters travel as text: String(value) is the shortest exact form, NaN and ±Infinity included.
-    await db.pool.query(`INSERT INTO metrics_points (time, series_id, value) VALUES ($1, $2, $3::float8)`, [new Date(p.time), rows[0]?.series_id, String(p.value)]);
+    await db.pool.query(`INSERT INTO metrics_points (time, series_id, value) VALUES ($1, $2, $3::float8)`, [
+      new Date(p.time),
+      rows[0]?.series_id,
+      String(p.value),
+    ]);
   }
 }
 
@@ -153,14 +156,24 @@ export async function generatePoints(db: TestPostgres, from: number, to: number,
 }
 
 /** PostgreSQL and ClickHouse FINAL hold the same rows over [from, to); returns the row count. */
-export async function assertSameRollups(t: Test, tg: Pick<Targets, 'pg' | 'chEndpoint'>, from: number, to: number, what = 'ClickHouse equals PostgreSQL'): Promise<number> {
+export async function assertSameRollups(
+  t: Test,
+  tg: Pick<Targets, 'pg' | 'chEndpoint'>,
+  from: number,
+  to: number,
+  what = 'ClickHouse equals PostgreSQL',
+): Promise<number> {
   const result = await compareRollups(tg.pg, tg.chEndpoint, from, to, 3);
   t.equal(result.differences, 0, what, { examples: result.examples });
   return result.postgresRows;
 }
 
 /** ClickHouse's view of one bucket of one metric (FINAL), avg/max/min as numbers. */
-export async function chBucket(tg: Pick<Targets, 'chEndpoint'>, bucket: number, name: string): Promise<Array<{ labels: string; avg_v: number; max_v: number; min_v: number }>> {
+export async function chBucket(
+  tg: Pick<Targets, 'chEndpoint'>,
+  bucket: number,
+  name: string,
+): Promise<Array<{ labels: string; avg_v: number; max_v: number; min_v: number }>> {
   const result = await tg.chEndpoint.client.query({
     query: `SELECT labels, avg_v, max_v, min_v FROM ${tg.chEndpoint.database}.metrics_1m FINAL
              WHERE bucket = toDateTime(${bucket / 1000}, 'UTC') AND metric_name = {name:String} ORDER BY labels`,

@@ -1,5 +1,5 @@
 /**
- * Test helpers of the clickhouse sink. The engine comes from test/helpers/clickhouse.ts: chdb in a
+ * Test helpers of the clickhouse sink. The engine comes from src/testing/clickhouse.ts: chdb in a
  * temp dir by default, the server of CH_URL otherwise, so every test here runs unchanged against
  * both. Nothing here depends on which one it is, except how the sink's url is spelled.
  */
@@ -9,9 +9,7 @@ import { Writable } from 'node:stream';
 import type { LogEvent, SpanEvent } from '../../../../core/events.js';
 import type { SinkInstance, WriteMeta } from '../../../../core/plugin/types.js';
 import { activeChdbPath } from '../../../../storage/clickhouse/chdb.js';
-import { standaloneContext } from '../../../../../test/helpers/context.js';
-import { type TestClickHouse, withClickHouse } from '../../../../../test/helpers/clickhouse.js';
-import { tempDir } from '../../../../../test/helpers/pipeline.js';
+import { standaloneContext, type TestClickHouse, withClickHouse, tempDir } from '../../../../testing/index.js';
 import { clickhouseConfig } from '../config.js';
 import type { ClickHouseHandle } from '../handle.js';
 import { type SinkInternals, createClickHouseSink } from '../sink.js';

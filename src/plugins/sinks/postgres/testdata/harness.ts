@@ -10,7 +10,7 @@ import { postgresSinkConfig } from '../config.js';
 import plugin from '../index.js';
 import type { PostgresHandle } from '../handle.js';
 import type { PostgresSink } from '../sink.js';
-import { tempDir, type TestContext } from '../../../../../test/helpers/pipeline.js';
+import { tempDir, type TestContext } from '../../../../testing/index.js';
 
 export interface OpenedSink {
   readonly sink: PostgresSink;

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { freePorts } from '../../../../core/net.js';
 import { allowTraverse, serverOwner } from '../../../../storage/postgres/embedded-host.js';
 import { loadEmbeddedPostgres } from '../../../../storage/postgres/embedded-loader.js';
-import type { TestContext } from '../../../../../test/helpers/pipeline.js';
+import type { TestContext } from '../../../../testing/index.js';
 
 export interface RestartablePostgres {
   /** postgres:// URL of the `postgres` database (password auth over TCP). */

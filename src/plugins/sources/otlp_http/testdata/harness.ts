@@ -5,8 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import protobuf from 'protobufjs';
-import { startPipeline, eventually, type TestContext } from '../../../../../test/helpers/pipeline.js';
-import { received } from '../../../../../test/helpers/memory-sink.js';
+import { startPipeline, eventually, type TestContext, received } from '../../../../testing/index.js';
 import type { TelemetryEvent } from '../../../../core/events.js';
 import { otlp } from './generated.js';
 

@@ -1,8 +1,7 @@
 import type { TelemetryEvent } from '../../../../core/events.js';
 import type { ComponentContext } from '../../../../core/plugin/types.js';
 import { MetricsRegistry } from '../../../../core/telemetry/metrics.js';
-import { LogCapture } from '../../../../../test/helpers/pipeline.js';
-import { standaloneContext } from '../../../../../test/helpers/context.js';
+import { LogCapture, standaloneContext } from '../../../../testing/index.js';
 import canonicalize from '../index.js';
 
 /** A canonicalize_labels instance outside a runtime, with its own metrics registry and captured logs. */

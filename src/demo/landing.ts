@@ -3,7 +3,7 @@
  * queue holds anything. When that does not happen in time, the error names what is missing, the
  * components that are not running or still hold events, and the agent's last warnings.
  */
-import { sleep } from '../../core/runtime/timing.js';
+import { sleep } from '../core/runtime/timing.js';
 import type { DemoAgent } from './agent.js';
 import { DemoError } from './errors.js';
 import { seconds } from './format.js';

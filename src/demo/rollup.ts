@@ -5,12 +5,12 @@
  * exporter runs meanwhile is harmless: the newest version of a row wins in ClickHouse.
  */
 import type { Logger } from 'pino';
-import type { QueueStore } from '../../core/buffer/store.js';
-import type { ComponentSpec, LoadedConfig } from '../../core/config/load.js';
-import { type CaggExporterConfig, isConnectionUrl } from '../../plugins/sinks/cagg_exporter/config.js';
-import { type PgEndpoint, resolveEndpoints } from '../../plugins/sinks/cagg_exporter/endpoints.js';
-import { type ExportReport, RollupExporter } from '../../plugins/sinks/cagg_exporter/exporter.js';
-import { DEFAULT_MIGRATION_PARAMS } from '../../storage/params.js';
+import type { QueueStore } from '../core/buffer/store.js';
+import type { ComponentSpec, LoadedConfig } from '../core/config/load.js';
+import { type CaggExporterConfig, isConnectionUrl } from '../plugins/sinks/cagg_exporter/config.js';
+import { type PgEndpoint, resolveEndpoints } from '../plugins/sinks/cagg_exporter/endpoints.js';
+import { type ExportReport, RollupExporter } from '../plugins/sinks/cagg_exporter/exporter.js';
+import { DEFAULT_MIGRATION_PARAMS } from '../storage/params.js';
 
 /** The url of the sink a cagg_exporter option names (or the option itself when it is a url). */
 function sinkOf(config: LoadedConfig, value: string): ComponentSpec | string {

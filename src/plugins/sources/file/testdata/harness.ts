@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import type { LogEvent } from '../../src/core/events.js';
-import type { Runtime } from '../../src/core/runtime/runtime.js';
-import { received } from '../helpers/memory-sink.js';
-import { eventually, startPipeline, type TestContext } from '../helpers/pipeline.js';
+import type { LogEvent } from '../../../../core/events.js';
+import type { Runtime } from '../../../../core/runtime/runtime.js';
+import { received, eventually, startPipeline, type TestContext } from '../../../../testing/index.js';
 
 /** A pipeline `file` (id `f`) → `memory_recorder` (id `sink`), with extra source options as TOML lines. */
 export function pipelineToml(sink: string, include: string[], options = ''): string {

@@ -2,7 +2,7 @@
  * What the demo prints once everything has landed: rows per table, one trace as a tree of spans
  * with its span events and logs, the rollup in both stores side by side, and what to try next.
  */
-import { canonicalLabelsJson } from '../../core/events.js';
+import { canonicalLabelsJson } from '../core/events.js';
 import { clock, columns, minute, value } from './format.js';
 import type { ChTable, PgTable, RollupRow, TraceEntry, TraceSpan } from './stores.js';
 

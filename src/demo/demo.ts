@@ -9,20 +9,20 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, ThermoclineError, errorMessage, formatIssue } from '../core/errors.js';
-import type { Subcommand } from './commands.js';
-import { DemoAgent, type Targets, checkEmbeddedReachable, demoEnv, loadDemoConfig } from './demo/agent.js';
-import { type Burst, DURATION_METRIC, ORDERS_METRIC, SERVICE, sendCheckoutBurst } from './demo/checkout.js';
-import { DemoError } from './demo/errors.js';
-import { plural, seconds } from './demo/format.js';
-import { GAUGE_METRIC, oldGaugePoints, postMetrics } from './demo/gauges.js';
-import { waitLanded } from './demo/landing.js';
-import { type Otel, loadOtel } from './demo/otel.js';
-import { renderCounts, renderNext, renderRollups, renderTrace } from './demo/report.js';
-import { exportRollupsOnce } from './demo/rollup.js';
-import { displayPath, prepareScratch } from './demo/scratch.js';
-import { Stores } from './demo/stores.js';
+import { DEMO_USAGE } from '../cli/commands.js';
+import { DemoAgent, type Targets, checkEmbeddedReachable, demoEnv, loadDemoConfig } from './agent.js';
+import { type Burst, DURATION_METRIC, ORDERS_METRIC, SERVICE, sendCheckoutBurst } from './checkout.js';
+import { DemoError } from './errors.js';
+import { plural, seconds } from './format.js';
+import { GAUGE_METRIC, oldGaugePoints, postMetrics } from './gauges.js';
+import { waitLanded } from './landing.js';
+import { type Otel, loadOtel } from './otel.js';
+import { renderCounts, renderNext, renderRollups, renderTrace } from './report.js';
+import { exportRollupsOnce } from './rollup.js';
+import { displayPath, prepareScratch } from './scratch.js';
+import { Stores } from './stores.js';
 
-const USAGE = 'demo [-c FILE] [--data-dir DIR] [--traces N]';
+const USAGE = DEMO_USAGE;
 const HELP = `usage: thermocline ${USAGE}
 
 Runs the default pipeline (config/thermocline.toml) in this process, in a scratch directory, on
@@ -252,20 +252,19 @@ export async function runDemo(args: string[], io: DemoIo = consoleIo, limits: De
   }
 }
 
-export const demoCommand: Subcommand = {
-  name: 'demo',
-  usage: USAGE,
-  summary: 'run the default pipeline in-process, send OTLP traces/logs/metrics and log lines, show what landed where',
-  run: async (args) => {
-    // `npm run demo | head`: once the reader has gone, carry on without printing, so that the agent
-    // and its embedded engines still stop cleanly (an unhandled EPIPE would end the process at once).
-    let closed = false;
-    const onError = () => void (closed = true);
-    process.stdout.on('error', onError);
-    try {
-      return await runDemo(args, { out: (l) => closed || console.log(l), err: (l) => console.error(l) });
-    } finally {
-      process.stdout.off('error', onError);
-    }
-  },
-};
+/**
+ * The `demo` command's body. src/cli/commands.ts loads this module with a dynamic `import()`, so
+ * the demo and what it needs stay out of the agent's import graph.
+ */
+export async function demoMain(args: string[]): Promise<number> {
+  // `npm run demo | head`: once the reader has gone, carry on without printing, so that the agent
+  // and its embedded engines still stop cleanly (an unhandled EPIPE would end the process at once).
+  let closed = false;
+  const onError = () => void (closed = true);
+  process.stdout.on('error', onError);
+  try {
+    return await runDemo(args, { out: (l) => closed || console.log(l), err: (l) => console.error(l) });
+  } finally {
+    process.stdout.off('error', onError);
+  }
+}

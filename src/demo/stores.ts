@@ -3,9 +3,9 @@
  * write to (the embedded ones are shared within the process, so this works while the agent runs).
  */
 import path from 'node:path';
-import { canonicalLabelsJson } from '../../core/events.js';
-import { type ClickHouseConnection, connectClickHouse, parseClickHouseUrl } from '../../storage/clickhouse/connect.js';
-import { type PostgresConnection, connectPostgres } from '../../storage/postgres/connect.js';
+import { canonicalLabelsJson } from '../core/events.js';
+import { type ClickHouseConnection, connectClickHouse, parseClickHouseUrl } from '../storage/clickhouse/connect.js';
+import { type PostgresConnection, connectPostgres } from '../storage/postgres/connect.js';
 import { type Burst, DURATION_METRIC, ORDERS_METRIC, SERVICE } from './checkout.js';
 import { displayPath } from './scratch.js';
 

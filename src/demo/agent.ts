@@ -7,14 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { ApiServer } from '../../core/api/server.js';
-import { loadConfigFile, type ComponentSpec, type LoadedConfig } from '../../core/config/load.js';
-import { freePorts } from '../../core/net.js';
-import { createLogger } from '../../core/runtime/logger.js';
-import { Runtime } from '../../core/runtime/runtime.js';
-import { sleep } from '../../core/runtime/timing.js';
-import { builtinRegistry } from '../../plugins/registry.js';
-import { assertAncestorsTraversable, serverOwner } from '../../storage/postgres/embedded-host.js';
+import { ApiServer } from '../core/api/server.js';
+import { loadConfigFile, type ComponentSpec, type LoadedConfig } from '../core/config/load.js';
+import { freePorts } from '../core/net.js';
+import { createLogger } from '../core/runtime/logger.js';
+import { Runtime } from '../core/runtime/runtime.js';
+import { sleep } from '../core/runtime/timing.js';
+import { builtinRegistry } from '../plugins/registry.js';
+import { assertAncestorsTraversable, serverOwner } from '../storage/postgres/embedded-host.js';
 import { DemoError } from './errors.js';
 import { displayPath, type Scratch } from './scratch.js';
 

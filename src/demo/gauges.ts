@@ -3,9 +3,9 @@
  * buckets (ending at least a minute before now), and an SDK stamps its points with the current
  * time, so these are encoded by hand, as OTLP/protobuf, with the otlp_http sink's encoder.
  */
-import type { MetricEvent } from '../../core/events.js';
-import { sleep } from '../../core/runtime/timing.js';
-import { encodeMetrics } from '../../plugins/sinks/otlp_http/encode/metrics.js';
+import type { MetricEvent } from '../core/events.js';
+import { sleep } from '../core/runtime/timing.js';
+import { encodeMetrics } from '../plugins/sinks/otlp_http/encode/metrics.js';
 import { SERVICE } from './checkout.js';
 import { DemoError } from './errors.js';
 

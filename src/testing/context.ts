@@ -1,0 +1,41 @@
+import pino from 'pino';
+import type { TelemetryEvent } from '../core/events.js';
+import type { ComponentContext, ComponentKind, Json, SourceContext } from '../core/plugin/types.js';
+import { MetricsRegistry } from '../core/telemetry/metrics.js';
+
+/**
+ * A component context outside a runtime, for lifecycle tests of single plugin instances. Source
+ * emits are kept in `emitted` and acknowledged at once.
+ */
+export function standaloneContext(kind: ComponentKind, id: string, type: string, dataDir: string) {
+  const state = new Map<string, Json>();
+  const published = new Map<string, unknown>();
+  const controller = new AbortController();
+  const emitted: Array<{ events: TelemetryEvent[]; checkpoint: Json | undefined }> = [];
+  let checkpoint: Json | undefined;
+  const base: ComponentContext = {
+    id,
+    kind,
+    type,
+    logger: pino({ level: 'silent' }),
+    metrics: new MetricsRegistry({ processMetrics: false }).forComponent(id, kind, type),
+    dataDir,
+    state: { get: (k) => state.get(k), set: (k, v) => void state.set(k, v), delete: (k) => void state.delete(k) },
+    signal: controller.signal,
+    publish: (v) => void published.set(id, v),
+    lookup: (other) => published.get(other),
+  };
+  const source: SourceContext = {
+    ...base,
+    async emit(events, cp) {
+      emitted.push({ events, checkpoint: cp });
+      if (cp !== undefined) checkpoint = cp;
+      return 'accepted';
+    },
+    isBlocked: () => false,
+    get checkpoint() {
+      return checkpoint;
+    },
+  };
+  return { ctx: kind === 'source' ? source : base, source, emitted, abort: () => controller.abort() };
+}

@@ -1,0 +1,72 @@
+/**
+ * The agent's import graph: `run`, `validate` and `--help` load neither the demo (src/demo/) nor
+ * the OpenTelemetry SDK it sends with, which are development dependencies that a production install
+ * (`npm ci --omit=dev`) does not have, nor `thermocline/testing` (src/testing/). A loader hook records every module the CLI resolves.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { repoRoot } from './helpers/agent-process.js';
+import { eventually, tempDir, type TestContext } from './helpers/pipeline.js';
+
+const recorder = path.join(repoRoot, 'test/fixtures/loader/record-resolved.mjs');
+
+/** Starts the CLI from the sources with the recorder; `until` says when to send SIGTERM (never: let it exit). */
+async function resolvedBy(
+  t: TestContext,
+  args: string[],
+  until?: (output: string) => boolean,
+): Promise<{ code: number | null; modules: string[]; output: string }> {
+  const log = path.join(tempDir(t), 'resolved.txt');
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', recorder, path.join(repoRoot, 'src/cli.ts'), ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, THERMOCLINE_RESOLVED_LOG: log },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  if (until) {
+    await eventually(() => until(output), 60_000, `${args.join(' ')}: ${output}`);
+    child.kill('SIGTERM');
+  }
+  const code = await exit;
+  return { code, modules: fs.readFileSync(log, 'utf8').split('\n').filter(Boolean), output };
+}
+
+/** Modules the agent must not load: the demo, the OpenTelemetry SDK, the testing entry point. */
+const notForTheAgent = (modules: string[]) =>
+  modules.filter((m) => /\/demo(\/|\.[jt]s$)/.test(m) || m.includes('@opentelemetry') || m.includes('/src/testing/'));
+
+t.test('the recorder sees the demo when the demo command runs', async (t) => {
+  const { code, modules } = await resolvedBy(t, ['demo', '--help']);
+  t.equal(code, 0);
+  t.ok(
+    modules.some((m) => m.endsWith('/src/demo/demo.ts')),
+    'src/demo/demo.ts was loaded',
+  );
+});
+
+t.test('--help and validate load neither the demo, @opentelemetry nor src/testing', async (t) => {
+  const help = await resolvedBy(t, ['--help']);
+  t.equal(help.code, 0);
+  t.ok(
+    help.modules.some((m) => m.endsWith('/src/cli/commands.ts')),
+    'the recorder saw the CLI',
+  );
+  t.same(notForTheAgent(help.modules), []);
+  const validate = await resolvedBy(t, ['validate', '-c', path.join(repoRoot, 'config/thermocline.toml')]);
+  t.equal(validate.code, 0, validate.output);
+  t.same(notForTheAgent(validate.modules), []);
+});
+
+t.test('run loads neither the demo nor @opentelemetry', async (t) => {
+  const dir = tempDir(t);
+  const config = path.join(dir, 'agent.toml');
+  fs.writeFileSync(config, `data_dir = "${dir}/d"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\n`);
+  const run = await resolvedBy(t, ['run', '-c', config], (out) => out.includes('pipeline started'));
+  t.match(run.output, /pipeline stopped/);
+  t.same(notForTheAgent(run.modules), []);
+});
