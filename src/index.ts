@@ -5,6 +5,7 @@
  */
 export { z } from 'zod';
 export { defineSink, defineSource, defineTransform } from './core/plugin/define.js';
+export { Delivery } from './core/delivery.js';
 export type {
   AnyPlugin,
   BatchDefaults,

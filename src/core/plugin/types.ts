@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import type { Delivery } from '../delivery.js';
 import type { TelemetryEvent } from '../events.js';
 import type { ComponentMetrics } from '../telemetry/metrics.js';
 
@@ -96,21 +97,13 @@ export interface TransformInstance {
 }
 
 export interface WriteMeta {
-  /** Sink id. */
-  sink: string;
-  /** First queue sequence number in this delivery: with `sink` the stable identity of the batch. */
-  seq: number;
-  /** Last sequence number covered by this delivery (deliveries may merge queued batches). */
-  lastSeq: number;
+  /**
+   * Which queued batches this is: sink, queue instance, first and last seq. A replay carries an
+   * equal value; `delivery.token()` is its deduplication token (src/core/delivery.ts).
+   */
+  delivery: Delivery;
   /** 1 on the first attempt. */
   attempt: number;
-  /** The queue database's random instance id: distinguishes agents that share sink ids. */
-  instance: string;
-  /**
-   * `"<sink>@<instance>:<seq>"`: the idempotency token for this delivery. Replays carry the same
-   * one; another agent with the same config never does.
-   */
-  token: string;
 }
 
 /** A row the sink isolated as bad; the runtime puts it in the dead-letter table. */
@@ -129,7 +122,7 @@ export interface SinkInstance {
   /**
    * Deliver one batch. Resolve only when it is durable at the destination. Throw
    * `RetryableError` (kept and retried) or `PermanentError` (dead-lettered). Return rows that
-   * were isolated as bad after the good ones were written. Replays carry the same `meta.token`.
+   * were isolated as bad after the good ones were written. Replays carry an equal `meta.delivery`.
    */
   write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void>;
   stop?(): Promise<void>;

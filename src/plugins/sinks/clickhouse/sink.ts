@@ -100,7 +100,7 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
       }
       let outcome;
       try {
-        outcome = await writeBatch(events, meta.token, prepared.target, prepared.schemas, options);
+        outcome = await writeBatch(events, meta.delivery, prepared.target, prepared.schemas, options);
       } catch (err) {
         // The table may have been dropped or altered: read it again before the retry.
         if (err instanceof InsertFailure && err.failure.kind === 'schema') schemas.clear();
@@ -113,7 +113,7 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
       const first = outcome.rejected[0]?.reason ?? '';
       log.warn(
         'rejected',
-        { seq: meta.seq, rejected: outcome.rejected.length },
+        { seq: meta.delivery.first, rejected: outcome.rejected.length },
         `${outcome.rejected.length} event(s) rejected and moved to the dead-letter table; first reason: ${first}`,
       );
       return { rejected: outcome.rejected };

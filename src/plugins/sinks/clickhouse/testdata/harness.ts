@@ -8,6 +8,7 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import type { LogEvent, SpanEvent } from '../../../../core/events.js';
 import type { SinkInstance, WriteMeta } from '../../../../core/plugin/types.js';
+import { Delivery } from '../../../../core/delivery.js';
 import { activeChdbPath } from '../../../../storage/clickhouse/chdb.js';
 import { standaloneContext } from '../../../../../test/helpers/context.js';
 import { type TestClickHouse, withClickHouse } from '../../../../../test/helpers/clickhouse.js';
@@ -76,8 +77,8 @@ export function openSink(t: Test, url: string, options: Record<string, unknown> 
   return { sink, logs, handle: ctx.lookup('ch') as ClickHouseHandle };
 }
 
-export function meta(seq: number, attempt = 1): WriteMeta {
-  return { sink: 'ch', seq, lastSeq: seq, attempt, instance: 'test', token: `ch@test:${seq}` };
+export function meta(seq: number, attempt = 1, instance = 'test'): WriteMeta {
+  return { delivery: new Delivery('ch', instance, seq), attempt };
 }
 
 /** Rows of a query, with every value as the engine's JSON gives it (64-bit integers: use toString() in SQL). */

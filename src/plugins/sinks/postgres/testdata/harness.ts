@@ -5,6 +5,7 @@
 import pino from 'pino';
 import type { BusinessEvent, Labels, MetricHistogram, MetricPoint, TelemetryEvent } from '../../../../core/events.js';
 import type { ComponentContext, Json, WriteMeta } from '../../../../core/plugin/types.js';
+import { Delivery } from '../../../../core/delivery.js';
 import { MetricsRegistry } from '../../../../core/telemetry/metrics.js';
 import { postgresSinkConfig } from '../config.js';
 import plugin from '../index.js';
@@ -69,8 +70,8 @@ export async function openSink(
 let nextSeq = 1_700_000_000_000_000;
 
 /** Delivery metadata as the runtime makes it; a fresh seq unless given. */
-export function meta(seq = nextSeq++, sink = 'pg'): WriteMeta {
-  return { sink, seq, lastSeq: seq, attempt: 1, instance: 'test', token: `${sink}@test:${seq}` };
+export function meta(seq = nextSeq++, sink = 'pg', instance = 'test'): WriteMeta {
+  return { delivery: new Delivery(sink, instance, seq), attempt: 1 };
 }
 
 /** Now, in whole microseconds, plus an offset. */
