@@ -34,10 +34,10 @@ import pino from 'pino';
 import type { Json } from '../src/core/plugin/types.js';
 import { connectClickHouse, migrateClickHouse, migratePostgres } from '../src/storage/index.js';
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from '../src/storage/postgres/embedded.js';
-import { type ChEndpoint, type PgEndpoint, resolveEndpoints } from '../src/plugins/sinks/cagg_exporter/endpoints.js';
-import { RollupExporter } from '../src/plugins/sinks/cagg_exporter/exporter.js';
-import { diffRollups, readClickHouseRollups, readPostgresRollups } from '../src/plugins/sinks/cagg_exporter/compare.js';
-import { canonicalLabelsFromJsonb } from '../src/plugins/sinks/cagg_exporter/rows.js';
+import { type ChEndpoint, type PgEndpoint, resolveEndpoints } from '../src/plugins/tasks/rollup_exporter/endpoints.js';
+import { RollupExporter } from '../src/plugins/tasks/rollup_exporter/exporter.js';
+import { diffRollups, readClickHouseRollups, readPostgresRollups } from '../src/plugins/tasks/rollup_exporter/compare.js';
+import { canonicalLabelsFromJsonb } from '../src/plugins/tasks/rollup_exporter/rows.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const MAX_ROWS = Number(process.argv[3] ?? 100_000);

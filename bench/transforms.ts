@@ -200,7 +200,6 @@ function node(id: string, kind: GraphNode['kind'], inputs: string[], namedOutput
     kind,
     inputs: inputs.map((i) => (i.includes('.') ? { component: i.split('.')[0] as string, output: i.split('.')[1] as string } : { component: i, output: '' })),
     namedOutputs,
-    acceptsInputs: true,
     dependsOn: [],
   };
 }

@@ -4,7 +4,7 @@
  * editor JSON Schema all come from one definition.
  */
 export { z } from 'zod';
-export { defineSink, defineSource, defineTransform } from './core/plugin/define.js';
+export { defineSink, defineSource, defineTask, defineTransform } from './core/plugin/define.js';
 export { Delivery } from './core/delivery.js';
 export type {
   AnyPlugin,
@@ -23,6 +23,9 @@ export type {
   SourceInstance,
   SourcePlugin,
   StateStore,
+  TaskInstance,
+  TaskPlugin,
+  TaskSchedule,
   TransformInstance,
   TransformPlugin,
   TransformResult,
@@ -48,3 +51,5 @@ export { canonicalLabels, canonicalLabelsJson, labelsOf, timeOf, EVENT_KINDS } f
 export { ConfigError, PermanentError, QueueFullError, RetryableError, ShutdownError, ThermoclineError, registerErrorCodes } from './core/errors.js';
 export { byteSize, duration, listenAddress } from './core/config/units.js';
 export type { ComponentMetrics, BoundCounter, BoundGauge } from './core/telemetry/metrics.js';
+export { type PostgresHandle, isPostgresHandle } from './plugins/sinks/postgres/api.js';
+export { type ClickHouseHandle, isClickHouseHandle } from './plugins/sinks/clickhouse/api.js';

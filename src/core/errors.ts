@@ -71,6 +71,10 @@ export const ERROR_CATALOGUE = {
     title: 'A sink rejected a batch permanently; it was moved to the dead-letter table.',
     hint: '`thermocline dead-letter -c <config>` lists the dead letters with the destination\'s message; `--show ID` prints the events of one.',
   },
+  TC_RELOAD_REFUSED: {
+    title: 'A configuration reload was refused because the agent is stopping.',
+    hint: 'Nothing to do: the agent is shutting down; start it again to use the new configuration.',
+  },
   TC_API_LISTEN: {
     title: 'The API server cannot listen on its address.',
     hint: 'Another process uses the port, or the address is wrong: change `[api] address` or set `[api] enabled = false`.',

@@ -14,6 +14,7 @@ import {
   COMPONENT_ID,
   sinkCommonShape,
   sourceCommonShape,
+  taskCommonShape,
   topLevelSchema,
   transformCommonShape,
   type BatchConfig,
@@ -39,6 +40,8 @@ export interface ComponentSpec {
   inputs: OutputRef[];
   /** Present for sinks. */
   sink?: SinkSettings;
+  /** Present for tasks. */
+  task?: { healthcheck: { enabled: boolean } };
   /** Stable text of the component's table, to tell on reload whether it changed. */
   fingerprint: string;
 }
@@ -67,11 +70,12 @@ export interface LoadOptions {
   file?: string;
 }
 
-const KINDS: ComponentKind[] = ['source', 'transform', 'sink'];
+const KINDS: ComponentKind[] = ['source', 'transform', 'sink', 'task'];
 const COMMON: Record<ComponentKind, Record<string, z.ZodType>> = {
   source: sourceCommonShape,
   transform: transformCommonShape,
   sink: sinkCommonShape,
+  task: taskCommonShape,
 };
 
 export async function loadConfigFile(file: string, options: Omit<LoadOptions, 'file'>): Promise<LoadedConfig> {
@@ -123,7 +127,7 @@ export async function parseConfig(source: string, options: LoadOptions): Promise
       seen.set(id, kind);
       const spec = parseComponent(kind, id, table, registry, locator, issues);
       if (spec) components.push(spec);
-      else invalid.push({ id, kind, inputs: [], namedOutputs: [], acceptsInputs: true, dependsOn: [], invalid: true });
+      else invalid.push({ id, kind, inputs: [], namedOutputs: [], dependsOn: [], invalid: true });
     }
   }
 
@@ -169,6 +173,16 @@ function parseComponent(kind: ComponentKind, id: string, table: Record<string, u
     return undefined;
   }
   const plugin = registry.get(kind, type);
+  const renamed = plugin ? undefined : registry.all().find((p) => p.formerly?.some((f) => f.kind === kind && f.type === type));
+  if (renamed) {
+    issues.push({
+      path: formatPath([...prefix, 'type']),
+      line: locator.lineOf([...prefix, 'type']),
+      code: 'TC_PLUGIN_UNKNOWN_TYPE',
+      message: `the ${kind} type "${type}" is now the ${renamed.kind} type "${renamed.type}": write [${renamed.kind}s.${id}] type = "${renamed.type}" instead of [${kind}s.${id}] type = "${type}"`,
+    });
+    return undefined;
+  }
   if (!plugin) {
     issues.push({
       path: formatPath([...prefix, 'type']),
@@ -209,6 +223,7 @@ function parseComponent(kind: ComponentKind, id: string, table: Record<string, u
     options,
     inputs,
     sink: kind === 'sink' ? { buffer: all.buffer as BufferConfig, batch: all.batch as BatchConfig, retry: all.retry as RetryConfig, healthcheck: all.healthcheck as { enabled: boolean } } : undefined,
+    task: kind === 'task' ? { healthcheck: all.healthcheck as { enabled: boolean } } : undefined,
     fingerprint: JSON.stringify(table),
   };
 }
@@ -220,7 +235,6 @@ function toNode(spec: ComponentSpec): GraphNode {
     kind: spec.kind,
     inputs: spec.inputs,
     namedOutputs: plugin.kind === 'transform' ? (plugin.outputs?.(spec.options as never) ?? []) : [],
-    acceptsInputs: plugin.kind === 'sink' ? plugin.acceptsInputs !== false : true,
     dependsOn: plugin.dependsOn?.(spec.options as never) ?? [],
   };
 }
@@ -257,6 +271,7 @@ function deepFreeze<T extends LoadedConfig>(cfg: T): T {
   for (const c of cfg.components) {
     freeze(c.options);
     freeze(c.sink);
+    freeze(c.task);
     freeze(c.inputs);
   }
   freeze(cfg.api);

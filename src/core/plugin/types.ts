@@ -4,7 +4,7 @@ import type { Delivery } from '../delivery.js';
 import type { TelemetryEvent } from '../events.js';
 import type { ComponentMetrics } from '../telemetry/metrics.js';
 
-export type ComponentKind = 'source' | 'transform' | 'sink';
+export type ComponentKind = 'source' | 'transform' | 'sink' | 'task';
 
 /** A JSON value: what checkpoints and persisted state may hold. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -27,7 +27,7 @@ export interface StateStore {
 
 /** Everything a component receives from the runtime. */
 export interface ComponentContext {
-  /** The component id: the key under `[sources]`, `[transforms]` or `[sinks]`. */
+  /** The component id: the key under `[sources]`, `[transforms]`, `[sinks]` or `[tasks]`. */
   readonly id: string;
   readonly kind: ComponentKind;
   readonly type: string;
@@ -149,7 +149,12 @@ interface PluginBase<S extends ConfigSchema> {
   example?: Record<string, unknown>;
   /** Pure semantic checks beyond the schema (no I/O). */
   validate?(config: z.output<S>): PluginIssue[];
-  /** Ids of components that must start before this one (e.g. sinks whose connection it reuses). */
+  /**
+   * Kinds and types this plugin was known by before: a config that still uses one gets an error
+   * naming this plugin instead of a plain "unknown type".
+   */
+  formerly?: ReadonlyArray<{ kind: ComponentKind; type: string }>;
+  /** Ids of sinks that must start before this one (e.g. whose connection it reuses). */
   dependsOn?(config: z.output<S>): string[];
 }
 
@@ -167,10 +172,41 @@ export interface TransformPlugin<S extends ConfigSchema = ConfigSchema> extends 
 
 export interface SinkPlugin<S extends ConfigSchema = ConfigSchema> extends PluginBase<S> {
   kind: 'sink';
-  /** `false` for sinks that read on their own (the rollup exporter): no `inputs`, no queue. */
-  acceptsInputs?: boolean;
   batch?: Partial<BatchDefaults>;
   create(config: z.output<S>, ctx: ComponentContext): SinkInstance;
 }
 
-export type AnyPlugin = SourcePlugin | TransformPlugin | SinkPlugin;
+/**
+ * Work without inputs or outputs (docs/plugins.md#tasks): a task reads and writes on its own,
+ * e.g. the rollup exporter copying PostgreSQL rollups to ClickHouse. The runtime starts tasks
+ * after the sinks (whose connections they may reuse, see `dependsOn`) and stops them before.
+ *
+ * Lifecycle: as for every component. With `schedule`, the runtime calls `run` at that interval
+ * (never two at once, the next one `every_ms` after the previous ended); without it, the task runs
+ * its own loop from `start` to `stop`. State it must keep across restarts goes in `ctx.state`.
+ */
+export interface TaskInstance {
+  /** Connect, check. A thrown error marks the task failed; the start is retried in the background. */
+  start?(): Promise<void>;
+  /** One scheduled run; its errors are logged and counted, and the next run comes at its time. */
+  run?(signal: AbortSignal): Promise<void>;
+  stop?(): Promise<void>;
+  /** Does what a run does (connect, check permissions and tables) without changing anything. */
+  healthcheck?(): Promise<void>;
+}
+
+export interface TaskSchedule {
+  /** Time between the end of one run and the start of the next. */
+  every_ms: number;
+  /** Time before the first run (default: `every_ms`). */
+  first_after_ms?: number;
+}
+
+export interface TaskPlugin<S extends ConfigSchema = ConfigSchema> extends PluginBase<S> {
+  kind: 'task';
+  /** When the runtime calls `run`; omit for tasks that run their own loop. */
+  schedule?(config: z.output<S>): TaskSchedule;
+  create(config: z.output<S>, ctx: ComponentContext): TaskInstance;
+}
+
+export type AnyPlugin = SourcePlugin | TransformPlugin | SinkPlugin | TaskPlugin;

@@ -1,6 +1,6 @@
 /**
  * What a clickhouse sink publishes for other components (`ctx.publish`), chiefly the rollup
- * exporter (`cagg_exporter`, `clickhouse = "<sink id>"`): the sink's own connection, so that the
+ * exporter (`rollup_exporter`, `clickhouse = "<sink id>"`): the sink's own connection, so that the
  * exporter writes `metrics_1m` through the same client (for `chdb://`, the same engine) and into
  * the same database, without a second url.
  *

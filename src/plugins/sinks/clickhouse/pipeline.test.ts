@@ -8,7 +8,7 @@ import t from 'tap';
 import { z } from 'zod';
 import { ThermoclineError } from '../../../core/errors.js';
 import type { TelemetryEvent } from '../../../core/events.js';
-import { defineSink } from '../../../core/plugin/define.js';
+import { defineTask } from '../../../core/plugin/define.js';
 import { decodeBatch } from '../../../core/codec/batch.js';
 import { migrateClickHouse } from '../../../storage/index.js';
 import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
@@ -127,12 +127,11 @@ t.test('the published handle gives other components the connection', async (t) =
   const tg = await target(t);
   if (!tg) return;
   const seen: Array<{ database: string; rows: number }> = [];
-  // Stands in for the rollup exporter: no inputs, starts after the sink, reads its handle.
-  const probe = defineSink({
+  // Stands in for the rollup exporter: a task, started after the sink, reads its handle.
+  const probe = defineTask({
     type: 'handle_probe',
-    summary: 'Test sink: uses a clickhouse handle.',
+    summary: 'Test task: uses a clickhouse handle.',
     config: z.strictObject({}),
-    acceptsInputs: false,
     dependsOn: () => ['ch'],
     create: (_config, ctx) => ({
       async start() {
@@ -144,9 +143,8 @@ t.test('the published handle gives other components the connection', async (t) =
         ).json<{ n: string }>();
         seen.push({ database, rows: Number(row?.n) });
       },
-      async write() {},
     }),
   });
-  await startPipeline(t, `${sinkToml(tg.url)}\n[sinks.probe]\ntype = "handle_probe"\n`, { extra: [manualSource, probe] });
+  await startPipeline(t, `${sinkToml(tg.url)}\n[tasks.probe]\ntype = "handle_probe"\n`, { extra: [manualSource, probe] });
   t.same(seen, [{ database: tg.ch.database, rows: 0 }], "the handle connects to the sink's database, migrated");
 });

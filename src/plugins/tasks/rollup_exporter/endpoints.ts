@@ -13,8 +13,7 @@ import { DEFAULT_MIGRATION_PARAMS, type MigrationParams } from '../../../storage
 import { type ClickHouseConnection, connectClickHouse } from '../../../storage/clickhouse/connect.js';
 import { type PostgresConnection, connectPostgres } from '../../../storage/postgres/connect.js';
 import { detectFlavour } from '../../../storage/postgres/flavour.js';
-import { isClickHouseHandle } from '../clickhouse/handle.js';
-import { isPostgresHandle } from '../postgres/handle.js';
+import { isClickHouseHandle, isPostgresHandle } from '../../../index.js';
 import { isConnectionUrl } from './config.js';
 import './errors.js';
 
