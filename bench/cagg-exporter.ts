@@ -119,7 +119,7 @@ async function seed(mode: 'streamed' | 'collected'): Promise<number> {
 async function exporter(): Promise<number> {
   await truncate('ours');
   const state = new Map<string, Json>();
-  const endpoints = resolveEndpoints({ postgres: dbUrl.toString(), clickhouse: `chdb://${chdbDir}?database=ours`, dataDir: scratch, logger, lookup: () => undefined, applicationName: 'bench' });
+  const endpoints = resolveEndpoints({ postgres: dbUrl.toString(), clickhouse: `chdb://${chdbDir}?database=ours`, dataDir: scratch, logger, use: () => undefined, applicationName: 'bench' });
   const run = new RollupExporter({
     id: 'bench',
     latenessMs: 300_000,

@@ -235,6 +235,8 @@ async function sinkWriteOnly(url: string, pool: pg.Pool, fk: boolean): Promise<n
     dataDir: scratch,
     state: { get: (k) => state.get(k), set: (k, v) => void state.set(k, v), delete: (k) => void state.delete(k) },
     signal: new AbortController().signal,
+    provide: () => undefined,
+    use: () => undefined,
     publish: () => undefined,
     lookup: () => undefined,
   };

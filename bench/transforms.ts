@@ -102,6 +102,8 @@ function ctxFor(id: string, type: string): ComponentContext {
     dataDir: '/tmp',
     state: { get: () => undefined, set: () => {}, delete: () => {} },
     signal: new AbortController().signal,
+    provide: () => undefined,
+    use: () => undefined,
     publish: () => {},
     lookup: () => undefined,
   };

@@ -6,6 +6,7 @@
 export { z } from 'zod';
 export { defineSink, defineSource, defineTask, defineTransform } from './core/plugin/define.js';
 export { Delivery } from './core/delivery.js';
+export { defineResource, type ResourceKey, type ResourceUse } from './core/plugin/resource.js';
 export type {
   AnyPlugin,
   BatchDefaults,
@@ -51,5 +52,5 @@ export { canonicalLabels, canonicalLabelsJson, labelsOf, timeOf, EVENT_KINDS } f
 export { ConfigError, PermanentError, QueueFullError, RetryableError, ShutdownError, ThermoclineError, registerErrorCodes } from './core/errors.js';
 export { byteSize, duration, listenAddress } from './core/config/units.js';
 export type { ComponentMetrics, BoundCounter, BoundGauge } from './core/telemetry/metrics.js';
-export { type PostgresHandle, isPostgresHandle } from './plugins/sinks/postgres/api.js';
-export { type ClickHouseHandle, isClickHouseHandle } from './plugins/sinks/clickhouse/api.js';
+export { type PostgresHandle, PostgresConnection } from './plugins/sinks/postgres/api.js';
+export { type ClickHouseHandle, ClickHouseConnection } from './plugins/sinks/clickhouse/api.js';

@@ -5,10 +5,7 @@ import type { LoadedConfig } from '../core/config/load.js';
 import { ThermoclineError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/runtime/logger.js';
 import { MetricsRegistry } from '../core/telemetry/metrics.js';
-import { compareRollups } from '../plugins/tasks/rollup_exporter/compare.js';
-import { type CaggExporterConfig, caggExporterConfig, isConnectionUrl } from '../plugins/tasks/rollup_exporter/config.js';
-import { type PgEndpoint, resolveEndpoints } from '../plugins/tasks/rollup_exporter/endpoints.js';
-import { type ChunkProgress, type ExportReport, RollupExporter } from '../plugins/tasks/rollup_exporter/exporter.js';
+import { compareRollups, type CaggExporterConfig, caggExporterConfig, isConnectionUrl, type PgEndpoint, resolveEndpoints, type ChunkProgress, type ExportReport, RollupExporter } from '../plugins/tasks/rollup_exporter/api.js';
 import { DEFAULT_MIGRATION_PARAMS } from '../storage/params.js';
 import type { Subcommand } from './commands.js';
 import { EXIT_CONFIG, EXIT_FAILURE, loadOrExplain } from './config.js';
@@ -151,7 +148,7 @@ export async function runExportRollups(args: string[], io: ExportRollupsIo = con
     if (range && range.from >= range.to) throw new ThermoclineError('TC_CAGG_RANGE_INVALID', `--from ${values.from} is not before --to ${values.to}`);
     const p = plan(values, config);
     const logger = createLogger({ level: 'warn', secrets: p.secrets, destination: process.stderr });
-    const endpoints = resolveEndpoints({ postgres: p.postgres, clickhouse: p.clickhouse, dataDir: p.dataDir, logger, lookup: () => undefined, applicationName: 'thermocline export-rollups' });
+    const endpoints = resolveEndpoints({ postgres: p.postgres, clickhouse: p.clickhouse, dataDir: p.dataDir, logger, use: () => undefined, applicationName: 'thermocline export-rollups' });
     release = () => endpoints.release();
     const withParams = { ...endpoints, postgres: async () => ({ ...(await endpoints.postgres()), params: p.params }) };
     // The state database of the agent: the watermark and the versions it shares with the running exporter.

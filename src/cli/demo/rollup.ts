@@ -7,9 +7,7 @@
 import type { Logger } from 'pino';
 import type { QueueStore } from '../../core/buffer/store.js';
 import type { ComponentSpec, LoadedConfig } from '../../core/config/load.js';
-import { type CaggExporterConfig, isConnectionUrl } from '../../plugins/tasks/rollup_exporter/config.js';
-import { type PgEndpoint, resolveEndpoints } from '../../plugins/tasks/rollup_exporter/endpoints.js';
-import { type ExportReport, RollupExporter } from '../../plugins/tasks/rollup_exporter/exporter.js';
+import { type CaggExporterConfig, isConnectionUrl, type PgEndpoint, resolveEndpoints, type ExportReport, RollupExporter } from '../../plugins/tasks/rollup_exporter/api.js';
 import { DEFAULT_MIGRATION_PARAMS } from '../../storage/params.js';
 
 /** The url of the sink a rollup_exporter option names (or the option itself when it is a url). */
@@ -44,7 +42,7 @@ export async function exportRollupsOnce(o: {
     clickhouse: url(chSink),
     dataDir: o.config.dataDir,
     logger: o.logger,
-    lookup: () => undefined,
+    use: () => undefined,
     applicationName: 'thermocline demo',
   });
   const params = refreshParams(pgSink);

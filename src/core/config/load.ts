@@ -235,7 +235,8 @@ function toNode(spec: ComponentSpec): GraphNode {
     kind: spec.kind,
     inputs: spec.inputs,
     namedOutputs: plugin.kind === 'transform' ? (plugin.outputs?.(spec.options as never) ?? []) : [],
-    dependsOn: plugin.dependsOn?.(spec.options as never) ?? [],
+    // A component needing another's resource starts after it, like a declared dependency.
+    dependsOn: [...new Set([...(plugin.uses?.(spec.options as never) ?? []).map((u) => u.from), ...(plugin.dependsOn?.(spec.options as never) ?? [])])],
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Delivery } from '../delivery.js';
+import type { ResourceKey, ResourceUse } from './resource.js';
 import type { TelemetryEvent } from '../events.js';
 import type { ComponentMetrics } from '../telemetry/metrics.js';
 
@@ -40,11 +41,21 @@ export interface ComponentContext {
   /** Aborted when the component is being stopped. */
   readonly signal: AbortSignal;
   /**
-   * Offer a value to other components (e.g. a sink's database connection that an exporter
-   * reuses). Other components read it with `lookup(id)`; declare the dependency with
-   * `dependsOn` so that the provider starts first.
+   * Offer a resource to other components (e.g. a sink's database connection that a task reuses),
+   * under a key made with `defineResource`; declare it in the plugin's `provides`.
+   */
+  provide<T>(key: ResourceKey<T>, value: T): void;
+  /**
+   * The resource `key` offered by the component `from`; declare the need in the plugin's `uses`,
+   * so that `from` starts first. Undefined when `from` offers none (it is not running).
+   */
+  use<T>(key: ResourceKey<T>, from: string): T | undefined;
+  /**
+   * An untyped value offered to tests and tools (e.g. a listener's bound address).
+   * @deprecated For what components share, use `provide`.
    */
   publish(value: unknown): void;
+  /** @deprecated Use `use`. */
   lookup(componentId: string): unknown;
 }
 
@@ -154,7 +165,11 @@ interface PluginBase<S extends ConfigSchema> {
    * naming this plugin instead of a plain "unknown type".
    */
   formerly?: ReadonlyArray<{ kind: ComponentKind; type: string }>;
-  /** Ids of sinks that must start before this one (e.g. whose connection it reuses). */
+  /** The resource keys this plugin's components offer (`ctx.provide`). */
+  provides?: ReadonlyArray<ResourceKey<unknown>>;
+  /** The resources a component needs, and from which component: the provider starts first. */
+  uses?(config: z.output<S>): ResourceUse[];
+  /** Ids of sinks that must start before this one, beyond those named in `uses`. */
   dependsOn?(config: z.output<S>): string[];
 }
 

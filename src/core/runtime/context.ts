@@ -1,6 +1,7 @@
 import type { QueueStore } from '../buffer/store.js';
 import type { ComponentSpec } from '../config/load.js';
 import { errorMessage, ThermoclineError } from '../errors.js';
+import type { ResourceRegistry } from '../plugin/resource.js';
 import type { ComponentContext } from '../plugin/types.js';
 import type { ComponentMetrics } from '../telemetry/metrics.js';
 import type { Supervisor } from './supervisor.js';
@@ -9,13 +10,14 @@ export interface ContextDeps {
   metrics: ComponentMetrics;
   dataDir: string;
   store: QueueStore;
-  /** Values components offer each other, by component id. */
+  /** Untyped values components publish (deprecated), by component id. */
   published: Map<string, unknown>;
+  resources: ResourceRegistry;
 }
 
 /** What every component receives from the runtime (src/core/plugin/types.ts). */
 export function componentContext(spec: ComponentSpec, supervisor: Supervisor, deps: ContextDeps): ComponentContext {
-  const { store, published } = deps;
+  const { store, published, resources } = deps;
   const id = spec.id;
   return {
     id,
@@ -30,6 +32,8 @@ export function componentContext(spec: ComponentSpec, supervisor: Supervisor, de
       delete: (key) => store.deleteState(id, key),
     },
     signal: supervisor.signal,
+    provide: (key, value) => resources.provide(id, key, value),
+    use: (key, from) => resources.use(key, from),
     publish: (value) => published.set(id, value),
     lookup: (other) => published.get(other),
   };

@@ -7,6 +7,7 @@ import type { ComponentSpec, LoadedConfig } from '../config/load.js';
 import { errorMessage } from '../errors.js';
 import type { TelemetryEvent } from '../events.js';
 import type { ComponentKind, TransformInstance } from '../plugin/types.js';
+import { ResourceRegistry } from '../plugin/resource.js';
 import { MetricsRegistry } from '../telemetry/metrics.js';
 import { type BuildEnv, buildSink, buildSource, buildTask, buildTransform, type Running } from './components.js';
 import { componentContext } from './context.js';
@@ -37,6 +38,7 @@ export class Runtime {
   private readonly running = new Map<string, Running>();
   private readonly queues = new Map<string, SinkQueue>();
   private readonly published = new Map<string, unknown>();
+  private readonly resources = new ResourceRegistry();
   private readonly router: Router;
   private readonly lock: DataDirLock;
   private readonly emitter: Emitter;
@@ -119,7 +121,7 @@ export class Runtime {
   /** Build `spec`'s component, hold it, and make its first start attempt. */
   private async startOne(spec: ComponentSpec, build: (spec: ComponentSpec, env: BuildEnv) => Running): Promise<void> {
     const supervisor = new Supervisor(spec, this.logger);
-    const ctx = componentContext(spec, supervisor, { metrics: this.metricsOf(spec), dataDir: this.config.dataDir, store: this.store, published: this.published });
+    const ctx = componentContext(spec, supervisor, { metrics: this.metricsOf(spec), dataDir: this.config.dataDir, store: this.store, published: this.published, resources: this.resources });
     const existingQueue = this.queues.get(spec.id);
     const running = build(spec, { supervisor, ctx, store: this.store, registry: this.metrics, emitter: this.emitter, ...(existingQueue ? { existingQueue } : {}) });
     if (running.pipeline) this.queues.set(spec.id, running.pipeline.queue);
@@ -197,6 +199,7 @@ export class Runtime {
       this.running.delete(id);
       if (r.supervisor.spec.kind !== 'sink') return;
       this.published.delete(id);
+      this.resources.withdraw(id);
       if (!keepQueues.has(id)) {
         r.pipeline?.queue.close();
         this.queues.delete(id);

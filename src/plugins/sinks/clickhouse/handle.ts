@@ -24,12 +24,3 @@ export interface ClickHouseHandle {
    */
   connection(): Promise<{ client: ClickHouseClient; database: string; engine: 'server' | 'embedded' }>;
 }
-
-export function isClickHouseHandle(value: unknown): value is ClickHouseHandle {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { kind?: unknown }).kind === 'clickhouse' &&
-    typeof (value as { connection?: unknown }).connection === 'function'
-  );
-}

@@ -13,7 +13,7 @@ import { decodeBatch } from '../../../core/codec/batch.js';
 import { migrateClickHouse } from '../../../storage/index.js';
 import { manualSource, manualSources } from '../../../../test/helpers/manual-source.js';
 import { eventually, startPipeline, tempDir } from '../../../../test/helpers/pipeline.js';
-import { isClickHouseHandle } from './handle.js';
+import { ClickHouseConnection } from './api.js';
 import { BASE_US, count, log, select, span, target } from './testdata/harness.js';
 
 const sinkToml = (url: string, extra = '') => `
@@ -123,7 +123,7 @@ url = "chdb://two"
   t.equal(((err as ThermoclineError).cause as ThermoclineError | undefined)?.code, 'TC_CHDB_PATH_CONFLICT');
 });
 
-t.test('the published handle gives other components the connection', async (t) => {
+t.test('the provided connection is typed and shared with other components', async (t) => {
   const tg = await target(t);
   if (!tg) return;
   const seen: Array<{ database: string; rows: number }> = [];
@@ -132,11 +132,11 @@ t.test('the published handle gives other components the connection', async (t) =
     type: 'handle_probe',
     summary: 'Test task: uses a clickhouse handle.',
     config: z.strictObject({}),
-    dependsOn: () => ['ch'],
+    uses: () => [{ key: ClickHouseConnection, from: 'ch' }],
     create: (_config, ctx) => ({
       async start() {
-        const handle = ctx.lookup('ch');
-        if (!isClickHouseHandle(handle)) throw new Error('no clickhouse handle');
+        const handle = ctx.use(ClickHouseConnection, 'ch');
+        if (!handle) throw new Error('no clickhouse connection');
         const { client, database } = await handle.connection();
         const [row] = await (
           await client.query({ query: `SELECT toString(count()) AS n FROM ${database}.logs_events`, format: 'JSONEachRow' })

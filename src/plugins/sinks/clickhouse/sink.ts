@@ -13,6 +13,7 @@ import { RateLimitedLog } from '../../../core/runtime/logger.js';
 import type { ClickHouseConfig } from './config.js';
 import { SinkConnection, claimChdbDirectory } from './connection.js';
 import { needsOperator, toSinkError } from './failures.js';
+import { ClickHouseConnection } from './api.js';
 import type { ClickHouseHandle } from './handle.js';
 import { probeTables } from './healthcheck.js';
 import type { InsertOptions, InsertTarget } from './insert.js';
@@ -54,7 +55,7 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
       return { client: c.client, database: c.database, engine: c.kind };
     },
   };
-  ctx.publish(handle);
+  ctx.provide(ClickHouseConnection, handle);
 
   /** Operator problems are logged with what to do; the runtime's own retry log has no hint. */
   const report = (err: ThermoclineError): ThermoclineError => {

@@ -1,5 +1,12 @@
 /**
- * What the postgres sink offers other components and tools (re-exported by src/index.ts): the
- * handle it publishes, through which a task borrows its pool.
+ * What the postgres sink offers other components and tools (re-exported by src/index.ts): its
+ * connection, as a typed resource a task names in its plugin's `uses`
+ * (docs/plugins.md#shared-resources).
  */
-export { type PostgresHandle, isPostgresHandle } from './handle.js';
+import { defineResource } from '../../../core/plugin/resource.js';
+import type { PostgresHandle } from './handle.js';
+
+export type { PostgresHandle } from './handle.js';
+
+/** The postgres sink's pool, flavour and migration parameters, offered under its component id. */
+export const PostgresConnection = defineResource<PostgresHandle>('postgres.connection');

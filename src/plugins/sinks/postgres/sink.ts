@@ -85,7 +85,7 @@ export class PostgresSink implements SinkInstance {
     });
   }
 
-  /** What `ctx.publish` offers the rollup exporter; usable before `start()` (it connects on demand). */
+  /** What the sink provides as `PostgresConnection` (api.ts); usable before `start()` (it connects on demand). */
   handle(): PostgresHandle {
     return {
       kind: 'postgres',

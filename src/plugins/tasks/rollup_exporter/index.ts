@@ -1,4 +1,4 @@
-import { defineTask } from '../../../core/plugin/define.js';
+import { ClickHouseConnection, defineTask, PostgresConnection } from '../../../index.js';
 import type { PluginIssue } from '../../../core/plugin/types.js';
 import { errorMessage } from '../../../core/errors.js';
 import { COMPONENT_ID } from '../../../core/config/schema.js';
@@ -18,7 +18,10 @@ export default defineTask({
   summary: 'Copies the 1-minute rollup metrics_1m from PostgreSQL to ClickHouse every minute, re-exporting buckets that late points changed.',
   config: caggExporterConfig,
   example: { postgres: 'embedded', clickhouse: 'chdb://clickhouse' },
-  dependsOn: (config) => [config.postgres, config.clickhouse].filter((v) => !isConnectionUrl(v)),
+  uses: (config) => [
+    ...(isConnectionUrl(config.postgres) ? [] : [{ key: PostgresConnection, from: config.postgres }]),
+    ...(isConnectionUrl(config.clickhouse) ? [] : [{ key: ClickHouseConnection, from: config.clickhouse }]),
+  ],
   validate(config) {
     const issues: PluginIssue[] = [];
     const check = (key: 'postgres' | 'clickhouse', validateUrl: (url: string) => void) => {

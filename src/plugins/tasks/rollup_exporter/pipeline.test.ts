@@ -92,15 +92,15 @@ t.test('the exporter takes no inputs and names sinks of the right type', async (
   const load = (exporter: string) => loadTestConfig(`${base}[tasks.rollups]\ntype = "rollup_exporter"\n${exporter}`, { dataDir, extra: [manualSource] });
   await t.resolves(load('postgres = "pg"\nclickhouse = "ch"'), 'names of sinks');
   await t.resolves(load('postgres = "postgres://u:p@127.0.0.1:5432/db"\nclickhouse = "http://127.0.0.1:8123/db"'), 'URLs');
-  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninputs = ["metrics"]'), { code: 'TC_TOPOLOGY', message: /sinks\.rollups\.inputs: this sink reads on its own and takes no inputs/ });
-  await t.rejects(load('postgres = "nope"\nclickhouse = "ch"'), { code: 'TC_TOPOLOGY', message: /sinks\.rollups\.?: refers to "nope", which is not a sink in this config/ });
+  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninputs = ["metrics"]'), { code: 'TC_CONFIG_INVALID', message: /tasks\.rollups: unknown key "inputs"/ });
+  await t.rejects(load('postgres = "nope"\nclickhouse = "ch"'), { code: 'TC_TOPOLOGY', message: /tasks\.rollups\.?: refers to "nope", which is not a sink in this config/ });
   await t.rejects(load('postgres = "not a url!"\nclickhouse = "ftp://x"'), {
-    message: /sinks\.rollups\.postgres: "not a url!" is neither a URL nor the id of a postgres sink[\s\S]*sinks\.rollups\.clickhouse: unsupported scheme ftp:/,
+    message: /tasks\.rollups\.postgres: "not a url!" is neither a URL nor the id of a postgres sink[\s\S]*tasks\.rollups\.clickhouse: unsupported scheme ftp:/,
   });
-  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninterval = "10ms"'), { message: /sinks\.rollups\.interval: must be at least 1s/ });
+  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninterval = "10ms"'), { message: /tasks\.rollups\.interval: must be at least 1s/ });
 
   const err = await startPipeline(t, `${base}[tasks.rollups]\ntype = "rollup_exporter"\npostgres = "ch"\nclickhouse = "pg"\n`, { dataDir, extra: [manualSource] }).catch((e: unknown) => e);
-  t.match(err, { code: 'TC_PLUGIN_CREATE', message: /postgres = "ch": that component is a clickhouse sink; name a postgres sink/ });
+  t.match(err, { code: 'TC_PLUGIN_CREATE', message: /postgres = "ch": that component offers no postgres\.connection \(it is not a running postgres sink\); name a postgres sink/ });
   t.equal(((err as ThermoclineError).cause as ThermoclineError | undefined)?.code, 'TC_CAGG_WRONG_SINK');
 });
 

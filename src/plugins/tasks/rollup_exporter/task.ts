@@ -16,15 +16,15 @@ import { checkClickHouseSchema, checkPostgresSchema } from './schema.js';
 const FIRST_CYCLE_DELAY_MS = 5000;
 
 export function createExporterTask(config: CaggExporterConfig, ctx: ComponentContext): TaskInstance {
-  // The named sinks were created first (dependsOn) and published their handles: a name that is
+  // The named sinks were created first (`uses`) and provide their connections: a name that is
   // not a sink of the right type is a configuration error the agent does not start with.
-  checkNamedSinks({ postgres: config.postgres, clickhouse: config.clickhouse, lookup: (id) => ctx.lookup(id) });
+  checkNamedSinks({ postgres: config.postgres, clickhouse: config.clickhouse, use: ctx.use });
   const endpoints: Endpoints = resolveEndpoints({
     postgres: config.postgres,
     clickhouse: config.clickhouse,
     dataDir: ctx.dataDir,
     logger: ctx.logger,
-    lookup: (id) => ctx.lookup(id),
+    use: ctx.use,
     applicationName: `thermocline ${ctx.id}`,
   });
   const exporter = new RollupExporter({

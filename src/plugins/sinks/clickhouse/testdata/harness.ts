@@ -14,6 +14,7 @@ import { standaloneContext } from '../../../../../test/helpers/context.js';
 import { type TestClickHouse, withClickHouse } from '../../../../../test/helpers/clickhouse.js';
 import { tempDir } from '../../../../../test/helpers/pipeline.js';
 import { clickhouseConfig } from '../config.js';
+import { ClickHouseConnection } from '../api.js';
 import type { ClickHouseHandle } from '../handle.js';
 import { type SinkInternals, createClickHouseSink } from '../sink.js';
 
@@ -74,7 +75,7 @@ export function openSink(t: Test, url: string, options: Record<string, unknown> 
   const config = clickhouseConfig.parse({ url, ...options });
   const sink = createClickHouseSink(config, { ...ctx, logger: logs.logger }, internals);
   t.teardown(() => sink.stop?.());
-  return { sink, logs, handle: ctx.lookup('ch') as ClickHouseHandle };
+  return { sink, logs, handle: ctx.use(ClickHouseConnection, 'ch') as ClickHouseHandle };
 }
 
 export function meta(seq: number, attempt = 1, instance = 'test'): WriteMeta {

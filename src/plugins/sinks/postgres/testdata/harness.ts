@@ -6,6 +6,8 @@ import pino from 'pino';
 import type { BusinessEvent, Labels, MetricHistogram, MetricPoint, TelemetryEvent } from '../../../../core/events.js';
 import type { ComponentContext, Json, WriteMeta } from '../../../../core/plugin/types.js';
 import { Delivery } from '../../../../core/delivery.js';
+import { ResourceRegistry } from '../../../../core/plugin/resource.js';
+import { PostgresConnection } from '../api.js';
 import { MetricsRegistry } from '../../../../core/telemetry/metrics.js';
 import { postgresSinkConfig } from '../config.js';
 import plugin from '../index.js';
@@ -28,6 +30,7 @@ export function createSink(t: TestContext, options: Record<string, unknown>, o: 
   const registry = new MetricsRegistry({ processMetrics: false });
   const state = o.state ?? new Map<string, Json>();
   const published = new Map<string, unknown>();
+  const resources = new ResourceRegistry();
   const ctx: ComponentContext = {
     id,
     kind: 'sink',
@@ -37,6 +40,8 @@ export function createSink(t: TestContext, options: Record<string, unknown>, o: 
     dataDir: o.dataDir ?? tempDir(t, 'thermocline-pg-sink-'),
     state: { get: (k) => state.get(k), set: (k, v) => void state.set(k, v), delete: (k) => void state.delete(k) },
     signal: new AbortController().signal,
+    provide: (key, value) => resources.provide(id, key, value),
+    use: (key, from) => resources.use(key, from),
     publish: (v) => void published.set(id, v),
     lookup: (other) => published.get(other),
   };
@@ -45,7 +50,7 @@ export function createSink(t: TestContext, options: Record<string, unknown>, o: 
   t.teardown(() => sink.stop());
   return {
     sink,
-    handle: published.get(id) as PostgresHandle,
+    handle: resources.use(PostgresConnection, id) as PostgresHandle,
     registry,
     state,
     counter: async (name) => {
