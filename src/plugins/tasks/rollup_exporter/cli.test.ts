@@ -91,7 +91,7 @@ rollup = { end_offset_minutes = 2, start_offset_minutes = 60 }
 type = "clickhouse"
 inputs = ["m"]
 url = ${JSON.stringify(tg.chUrl)}
-[sinks.longterm]
+[tasks.longterm]
 type = "rollup_exporter"
 postgres = "pg"
 clickhouse = "ch"
