@@ -92,7 +92,7 @@ t.test('the exporter takes no inputs and names sinks of the right type', async (
   const load = (exporter: string) => loadTestConfig(`${base}[tasks.rollups]\ntype = "rollup_exporter"\n${exporter}`, { dataDir, extra: [manualSource] });
   await t.resolves(load('postgres = "pg"\nclickhouse = "ch"'), 'names of sinks');
   await t.resolves(load('postgres = "postgres://u:p@127.0.0.1:5432/db"\nclickhouse = "http://127.0.0.1:8123/db"'), 'URLs');
-  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninputs = ["metrics"]'), { code: 'TC_CONFIG_INVALID', message: /tasks\.rollups: unknown key "inputs"/ });
+  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninputs = ["metrics"]'), { code: 'TC_CONFIG_INVALID', message: /tasks\.rollups\.inputs: unknown key "inputs"/ });
   await t.rejects(load('postgres = "nope"\nclickhouse = "ch"'), { code: 'TC_TOPOLOGY', message: /tasks\.rollups\.?: refers to "nope", which is not a sink in this config/ });
   await t.rejects(load('postgres = "not a url!"\nclickhouse = "ftp://x"'), {
     message: /tasks\.rollups\.postgres: "not a url!" is neither a URL nor the id of a postgres sink[\s\S]*tasks\.rollups\.clickhouse: unsupported scheme ftp:/,
