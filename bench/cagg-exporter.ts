@@ -34,10 +34,10 @@ import pino from 'pino';
 import type { Json } from '../src/core/plugin/types.js';
 import { connectClickHouse, migrateClickHouse, migratePostgres } from '../src/storage/index.js';
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from '../src/storage/postgres/embedded.js';
-import { type ChEndpoint, type PgEndpoint, resolveEndpoints } from '../src/plugins/sinks/cagg_exporter/endpoints.js';
-import { RollupExporter } from '../src/plugins/sinks/cagg_exporter/exporter.js';
-import { diffRollups, readClickHouseRollups, readPostgresRollups } from '../src/plugins/sinks/cagg_exporter/compare.js';
-import { canonicalLabelsFromJsonb } from '../src/plugins/sinks/cagg_exporter/rows.js';
+import { type ChEndpoint, type PgEndpoint, resolveEndpoints } from '../src/plugins/tasks/rollup_exporter/endpoints.js';
+import { RollupExporter } from '../src/plugins/tasks/rollup_exporter/exporter.js';
+import { diffRollups, readClickHouseRollups, readPostgresRollups } from '../src/plugins/tasks/rollup_exporter/compare.js';
+import { canonicalLabelsFromJsonb } from '../src/plugins/tasks/rollup_exporter/rows.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const MAX_ROWS = Number(process.argv[3] ?? 100_000);
@@ -119,7 +119,7 @@ async function seed(mode: 'streamed' | 'collected'): Promise<number> {
 async function exporter(): Promise<number> {
   await truncate('ours');
   const state = new Map<string, Json>();
-  const endpoints = resolveEndpoints({ postgres: dbUrl.toString(), clickhouse: `chdb://${chdbDir}?database=ours`, dataDir: scratch, logger, lookup: () => undefined, applicationName: 'bench' });
+  const endpoints = resolveEndpoints({ postgres: dbUrl.toString(), clickhouse: `chdb://${chdbDir}?database=ours`, dataDir: scratch, logger, use: () => undefined, applicationName: 'bench' });
   const run = new RollupExporter({
     id: 'bench',
     latenessMs: 300_000,

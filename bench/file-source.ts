@@ -117,6 +117,8 @@ async function sourceAlone(file: string, format: string, expected: number): Prom
     dataDir: os.tmpdir(),
     state: { get: () => undefined, set: () => undefined, delete: () => undefined },
     signal: new AbortController().signal,
+    provide: () => undefined,
+    use: () => undefined,
     publish: () => undefined,
     lookup: () => undefined,
     checkpoint: undefined,

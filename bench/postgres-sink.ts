@@ -34,6 +34,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import pino from 'pino';
 import { DiskQueue } from '../src/core/buffer/queue.js';
 import { QueueStore } from '../src/core/buffer/store.js';
+import { Delivery } from '../src/core/delivery.js';
 import { decodeBatch, encodeBatch } from '../src/core/codec/batch.js';
 import type { MetricPoint, TelemetryEvent } from '../src/core/events.js';
 import { Runtime } from '../src/core/runtime/runtime.js';
@@ -234,6 +235,8 @@ async function sinkWriteOnly(url: string, pool: pg.Pool, fk: boolean): Promise<n
     dataDir: scratch,
     state: { get: (k) => state.get(k), set: (k, v) => void state.set(k, v), delete: (k) => void state.delete(k) },
     signal: new AbortController().signal,
+    provide: () => undefined,
+    use: () => undefined,
     publish: () => undefined,
     lookup: () => undefined,
   };
@@ -246,7 +249,7 @@ async function sinkWriteOnly(url: string, pool: pg.Pool, fk: boolean): Promise<n
   const deliveries: TelemetryEvent[][] = [];
   for (let i = 0; i < POINTS; i += BATCH) deliveries.push(decoded(points.slice(i, i + BATCH)));
   let seq = Date.now() * 1000;
-  const meta = () => ({ sink: 'pg', seq, lastSeq: seq++, attempt: 1, instance: 'bench', token: `pg@bench:${seq}` });
+  const meta = () => ({ delivery: new Delivery('pg', 'bench', seq++), attempt: 1 });
   try {
     await sink.start?.();
     await sink.write(decoded(points.slice(0, BATCH).map((p) => ({ ...p, time_us: p.time_us - 3_600_000_000 }))), meta());

@@ -102,6 +102,8 @@ function ctxFor(id: string, type: string): ComponentContext {
     dataDir: '/tmp',
     state: { get: () => undefined, set: () => {}, delete: () => {} },
     signal: new AbortController().signal,
+    provide: () => undefined,
+    use: () => undefined,
     publish: () => {},
     lookup: () => undefined,
   };
@@ -200,7 +202,6 @@ function node(id: string, kind: GraphNode['kind'], inputs: string[], namedOutput
     kind,
     inputs: inputs.map((i) => (i.includes('.') ? { component: i.split('.')[0] as string, output: i.split('.')[1] as string } : { component: i, output: '' })),
     namedOutputs,
-    acceptsInputs: true,
     dependsOn: [],
   };
 }

@@ -6,7 +6,7 @@ import { optionsTable, withOptionsTable } from '../src/testing/options-table.js'
 
 type Files = Map<string, string>;
 
-const KIND_DIRS = ['sources', 'transforms', 'sinks'] as const;
+const KIND_DIRS = ['sources', 'transforms', 'sinks', 'tasks'] as const;
 
 function pluginFolders(root: string): Array<{ kindDir: string; type: string }> {
   const out: Array<{ kindDir: string; type: string }> = [];

@@ -4,7 +4,9 @@
  * editor JSON Schema all come from one definition.
  */
 export { z } from 'zod';
-export { defineSink, defineSource, defineTransform } from './core/plugin/define.js';
+export { defineSink, defineSource, defineTask, defineTransform } from './core/plugin/define.js';
+export { Delivery } from './core/delivery.js';
+export { defineResource, type ResourceKey, type ResourceUse } from './core/plugin/resource.js';
 export type {
   AnyPlugin,
   BatchDefaults,
@@ -22,6 +24,9 @@ export type {
   SourceInstance,
   SourcePlugin,
   StateStore,
+  TaskInstance,
+  TaskPlugin,
+  TaskSchedule,
   TransformInstance,
   TransformPlugin,
   TransformResult,
@@ -61,3 +66,5 @@ export {
 export type { ConfigErrorCode, ConfigIssue, ErrorCode, ErrorCodes, ErrorEntry } from './core/errors.js';
 export { byteSize, duration, listenAddress } from './core/config/units.js';
 export type { ComponentMetrics, BoundCounter, BoundGauge } from './core/telemetry/metrics.js';
+export { type PostgresHandle, PostgresConnection } from './plugins/sinks/postgres/api.js';
+export { type ClickHouseHandle, ClickHouseConnection } from './plugins/sinks/clickhouse/api.js';

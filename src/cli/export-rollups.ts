@@ -5,14 +5,11 @@ import type { LoadedConfig } from '../core/config/load.js';
 import { ThermoclineError, errorMessage } from '../core/errors.js';
 import { createLogger } from '../core/runtime/logger.js';
 import { MetricsRegistry } from '../core/telemetry/metrics.js';
-import { compareRollups } from '../plugins/sinks/cagg_exporter/compare.js';
-import { type CaggExporterConfig, caggExporterConfig, isConnectionUrl } from '../plugins/sinks/cagg_exporter/config.js';
-import { type PgEndpoint, resolveEndpoints } from '../plugins/sinks/cagg_exporter/endpoints.js';
-import { type ChunkProgress, type ExportReport, RollupExporter } from '../plugins/sinks/cagg_exporter/exporter.js';
+import { compareRollups, type CaggExporterConfig, caggExporterConfig, isConnectionUrl, type PgEndpoint, resolveEndpoints, type ChunkProgress, type ExportReport, RollupExporter } from '../plugins/tasks/rollup_exporter/api.js';
 import { DEFAULT_MIGRATION_PARAMS } from '../storage/params.js';
 import type { Subcommand } from './commands.js';
 import { EXIT_CONFIG, EXIT_FAILURE, loadOrExplain } from './config.js';
-import { CAGG_ERRORS } from '../plugins/sinks/cagg_exporter/errors.js';
+import { CAGG_ERRORS } from '../plugins/tasks/rollup_exporter/errors.js';
 
 const USAGE = 'export-rollups --once [--from TIME --to TIME] [-c FILE [--component ID]] [--postgres URL] [--clickhouse URL] [--data-dir DIR] [--verify]';
 const EXIT_USAGE = 64;
@@ -64,18 +61,18 @@ function refreshParams(options: Readonly<Record<string, unknown>> | undefined): 
 }
 
 function plan(values: { component?: string; postgres?: string; clickhouse?: string; 'data-dir'?: string }, config: LoadedConfig | undefined): Plan {
-  const exporters = config?.components.filter((c) => c.type === 'cagg_exporter') ?? [];
+  const exporters = config?.components.filter((c) => c.type === 'rollup_exporter') ?? [];
   let spec = exporters.find((c) => c.id === values.component);
   if (values.component !== undefined && !spec) {
-    throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_WRONG_SINK, `no cagg_exporter component "${values.component}" in ${config?.file ?? 'the config'}${exporters.length ? ` (there is ${exporters.map((c) => `"${c.id}"`).join(', ')})` : ''}`);
+    throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_WRONG_SINK, `no rollup_exporter component "${values.component}" in ${config?.file ?? 'the config'}${exporters.length ? ` (there is ${exporters.map((c) => `"${c.id}"`).join(', ')})` : ''}`);
   }
-  if (!spec && exporters.length > 1) throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_WRONG_SINK, `several cagg_exporter components (${exporters.map((c) => c.id).join(', ')}): choose one with --component`);
+  if (!spec && exporters.length > 1) throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_WRONG_SINK, `several rollup_exporter components (${exporters.map((c) => c.id).join(', ')}): choose one with --component`);
   spec ??= exporters[0];
   const fromConfig = spec?.options as CaggExporterConfig | undefined;
   const postgresValue = values.postgres ?? fromConfig?.postgres;
   const clickhouseValue = values.clickhouse ?? fromConfig?.clickhouse;
   if (postgresValue === undefined || clickhouseValue === undefined) {
-    throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_WRONG_SINK, 'no cagg_exporter in the config: pass --postgres URL and --clickhouse URL (or -c FILE with a cagg_exporter component)');
+    throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_WRONG_SINK, 'no rollup_exporter in the config: pass --postgres URL and --clickhouse URL (or -c FILE with a rollup_exporter component)');
   }
   const pgSink = sinkUrl(config, postgresValue, 'postgres');
   const chSink = sinkUrl(config, clickhouseValue, 'clickhouse');
@@ -152,7 +149,7 @@ export async function runExportRollups(args: string[], io: ExportRollupsIo = con
     if (range && range.from >= range.to) throw new ThermoclineError(CAGG_ERRORS.TC_CAGG_RANGE_INVALID, `--from ${values.from} is not before --to ${values.to}`);
     const p = plan(values, config);
     const logger = createLogger({ level: 'warn', secrets: p.secrets, destination: process.stderr });
-    const endpoints = resolveEndpoints({ postgres: p.postgres, clickhouse: p.clickhouse, dataDir: p.dataDir, logger, lookup: () => undefined, applicationName: 'thermocline export-rollups' });
+    const endpoints = resolveEndpoints({ postgres: p.postgres, clickhouse: p.clickhouse, dataDir: p.dataDir, logger, use: () => undefined, applicationName: 'thermocline export-rollups' });
     release = () => endpoints.release();
     const withParams = { ...endpoints, postgres: async () => ({ ...(await endpoints.postgres()), params: p.params }) };
     // The state database of the agent: the watermark and the versions it shares with the running exporter.
@@ -165,7 +162,7 @@ export async function runExportRollups(args: string[], io: ExportRollupsIo = con
       endpoints: withParams,
       state: { get: (k) => s.getState(p.component, k), set: (k, v) => s.setState(p.component, k, v), delete: (k) => s.deleteState(p.component, k) },
       logger,
-      metrics: new MetricsRegistry({ processMetrics: false }).forComponent(p.component, 'sink', 'cagg_exporter'),
+      metrics: new MetricsRegistry({ processMetrics: false }).forComponent(p.component, 'task', 'rollup_exporter'),
       onChunk: (c) => io.out(progressLine(c)),
     });
     io.out(range ? `exporting metrics_1m from ${iso(range.from)} to ${iso(range.to)} (the watermark is not moved)` : `exporting metrics_1m: one cycle of "${p.component}" (watermark ${exporter.watermark() === undefined ? 'empty: backfilling everything' : iso(exporter.watermark() as number)})`);

@@ -3,6 +3,7 @@ import { createLogger } from '../core/runtime/logger.js';
 import { errorMessage } from '../core/errors.js';
 import { configPath, EXIT_CONFIG, EXIT_FAILURE, loadOrExplain } from './config.js';
 import type { LoadedConfig } from '../core/config/load.js';
+import { ResourceRegistry } from '../core/plugin/resource.js';
 import type { ComponentContext, SinkPlugin } from '../core/plugin/types.js';
 import { MetricsRegistry } from '../core/telemetry/metrics.js';
 import { withDeadline } from '../core/runtime/timing.js';
@@ -32,6 +33,7 @@ async function runHealthchecks(config: LoadedConfig): Promise<boolean> {
   const logger = createLogger({ level: 'warn', secrets: config.secrets });
   const metrics = new MetricsRegistry({ processMetrics: false });
   const published = new Map<string, unknown>();
+  const resources = new ResourceRegistry();
   let ok = true;
   const started: Array<{ stop?: () => Promise<void> }> = [];
   for (const node of config.topology.startOrder()) {
@@ -48,6 +50,8 @@ async function runHealthchecks(config: LoadedConfig): Promise<boolean> {
       dataDir: config.dataDir,
       state: { get: () => undefined, set: () => undefined, delete: () => undefined },
       signal: controller.signal,
+      provide: (key, value) => resources.provide(spec.id, key, value),
+      use: (key, from) => resources.use(key, from),
       publish: (v) => published.set(spec.id, v),
       lookup: (id) => published.get(id),
     };

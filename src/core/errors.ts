@@ -100,6 +100,10 @@ export const CORE_ERRORS = defineErrorCodes({
     title: 'A custom plugin module could not be loaded or is not a plugin.',
     hint: 'The module must default-export (or export as `plugin`/`plugins`) the result of defineSource/defineTransform/defineSink.',
   },
+  TC_PLUGIN_RENAMED: {
+    title: 'The configuration names a plugin type by a name it no longer has.',
+    hint: 'Write the component under the section and type the message gives (for example `[tasks.rollups] type = "rollup_exporter"` instead of `[sinks.rollups] type = "cagg_exporter"`); its options are unchanged.',
+  },
   TC_PLUGIN_CREATE: {
     title: 'A plugin threw while being created or started.',
     hint: 'The message names the component; check its options. For connection problems the component retries in the background.',
@@ -132,6 +136,10 @@ export const CORE_ERRORS = defineErrorCodes({
     title: 'A sink rejected a batch permanently; it was moved to the dead-letter table.',
     hint: '`thermocline dead-letter -c <config>` lists the dead letters with the destination\'s message; `--show ID` prints the events of one.',
   },
+  TC_RELOAD_REFUSED: {
+    title: 'A configuration reload was refused because the agent is stopping.',
+    hint: 'Nothing to do: the agent is shutting down; start it again to use the new configuration.',
+  },
   TC_API_LISTEN: {
     title: 'The API server cannot listen on its address.',
     hint: 'Another process uses the port, or the address is wrong: change `[api] address` or set `[api] enabled = false`.',
@@ -140,7 +148,7 @@ export const CORE_ERRORS = defineErrorCodes({
 
 /** The codes a configuration problem can carry. */
 export type ConfigErrorCode = (typeof CORE_ERRORS)[
-  'TC_CONFIG_SYNTAX' | 'TC_CONFIG_INVALID' | 'TC_CONFIG_READ' | 'TC_CONFIG_ENV' | 'TC_TOPOLOGY' | 'TC_PLUGIN_UNKNOWN_TYPE' | 'TC_PLUGIN_LOAD'
+  'TC_CONFIG_SYNTAX' | 'TC_CONFIG_INVALID' | 'TC_CONFIG_READ' | 'TC_CONFIG_ENV' | 'TC_TOPOLOGY' | 'TC_PLUGIN_UNKNOWN_TYPE' | 'TC_PLUGIN_RENAMED' | 'TC_PLUGIN_LOAD'
 ];
 
 export class ThermoclineError extends Error {

@@ -40,7 +40,7 @@ export interface Targets {
   readonly pathLabel: string;
   readonly postgresUrl: string;
   readonly clickhouseUrl: string;
-  /** The cagg_exporter component, if the config has one. */
+  /** The rollup_exporter component, if the config has one. */
   readonly exporter: ComponentSpec | undefined;
   /** The prometheus_scrape source that scrapes the agent's own /metrics, if any. */
   readonly selfScrape: ComponentSpec | undefined;
@@ -98,7 +98,7 @@ export async function loadDemoConfig(file: string, env: NodeJS.ProcessEnv, scrat
       pathLabel: (fileSource?.options.path_label as string | undefined) ?? 'file',
       postgresUrl: pgSink.options.url as string,
       clickhouseUrl: chSink.options.url as string,
-      exporter: of('sink', 'cagg_exporter'),
+      exporter: of('task', 'rollup_exporter'),
       selfScrape: config.components.find(
         (c) =>
           c.type === 'prometheus_scrape' &&

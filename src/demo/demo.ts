@@ -134,7 +134,7 @@ async function report(s: Stores, burst: Burst, targets: Targets, dirs: { dir: st
   io.out('');
   io.out(`The 1-minute rollup metrics_1m of ${GAUGE_METRIC}, in both stores`);
   for (const l of renderRollups(rollups.pg, rollups.ch, ROLLUP_ROWS_SHOWN).lines) io.out(l);
-  if (!targets.exporter) io.out('  (no cagg_exporter in this config: nothing copies metrics_1m to ClickHouse)');
+  if (!targets.exporter) io.out('  (no rollup_exporter in this config: nothing copies metrics_1m to ClickHouse)');
   if (rollups.pg.size === 0 || (targets.exporter && rollups.ch.size === 0)) {
     throw new DemoError(`metrics_1m of ${GAUGE_METRIC} has ${rollups.pg.size} rows in PostgreSQL and ${rollups.ch.size} in ClickHouse after an export cycle`, {
       details: problems(),

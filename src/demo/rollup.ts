@@ -7,16 +7,14 @@
 import type { Logger } from 'pino';
 import type { QueueStore } from '../core/buffer/store.js';
 import type { ComponentSpec, LoadedConfig } from '../core/config/load.js';
-import { type CaggExporterConfig, isConnectionUrl } from '../plugins/sinks/cagg_exporter/config.js';
-import { type PgEndpoint, resolveEndpoints } from '../plugins/sinks/cagg_exporter/endpoints.js';
-import { type ExportReport, RollupExporter } from '../plugins/sinks/cagg_exporter/exporter.js';
+import { type CaggExporterConfig, isConnectionUrl, type PgEndpoint, resolveEndpoints, type ExportReport, RollupExporter } from '../plugins/tasks/rollup_exporter/api.js';
 import { DEFAULT_MIGRATION_PARAMS } from '../storage/params.js';
 
-/** The url of the sink a cagg_exporter option names (or the option itself when it is a url). */
+/** The url of the sink a rollup_exporter option names (or the option itself when it is a url). */
 function sinkOf(config: LoadedConfig, value: string): ComponentSpec | string {
   if (isConnectionUrl(value)) return value;
   const spec = config.components.find((c) => c.id === value && c.kind === 'sink');
-  if (!spec) throw new Error(`the cagg_exporter names "${value}", which is no sink of this config`);
+  if (!spec) throw new Error(`the rollup_exporter names "${value}", which is no sink of this config`);
   return spec;
 }
 
@@ -44,7 +42,7 @@ export async function exportRollupsOnce(o: {
     clickhouse: url(chSink),
     dataDir: o.config.dataDir,
     logger: o.logger,
-    lookup: () => undefined,
+    use: () => undefined,
     applicationName: 'thermocline demo',
   });
   const params = refreshParams(pgSink);

@@ -8,11 +8,11 @@ import transform_canonicalize_labels from './transforms/canonicalize_labels/inde
 import transform_filter from './transforms/filter/index.js';
 import transform_route from './transforms/route/index.js';
 import sink_blackhole from './sinks/blackhole/index.js';
-import sink_cagg_exporter from './sinks/cagg_exporter/index.js';
 import sink_clickhouse from './sinks/clickhouse/index.js';
 import sink_console from './sinks/console/index.js';
 import sink_otlp_http from './sinks/otlp_http/index.js';
 import sink_postgres from './sinks/postgres/index.js';
+import task_rollup_exporter from './tasks/rollup_exporter/index.js';
 
 export const builtinPlugins: readonly AnyPlugin[] = [
   source_file as AnyPlugin,
@@ -23,9 +23,9 @@ export const builtinPlugins: readonly AnyPlugin[] = [
   transform_filter as AnyPlugin,
   transform_route as AnyPlugin,
   sink_blackhole as AnyPlugin,
-  sink_cagg_exporter as AnyPlugin,
   sink_clickhouse as AnyPlugin,
   sink_console as AnyPlugin,
   sink_otlp_http as AnyPlugin,
   sink_postgres as AnyPlugin,
+  task_rollup_exporter as AnyPlugin,
 ];

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import type { TelemetryEvent } from '../core/events.js';
 import type { ComponentContext, ComponentKind, Json, SourceContext } from '../core/plugin/types.js';
+import { ResourceRegistry } from '../core/plugin/resource.js';
 import { MetricsRegistry } from '../core/telemetry/metrics.js';
 
 /**
@@ -10,6 +11,7 @@ import { MetricsRegistry } from '../core/telemetry/metrics.js';
 export function standaloneContext(kind: ComponentKind, id: string, type: string, dataDir: string) {
   const state = new Map<string, Json>();
   const published = new Map<string, unknown>();
+  const resources = new ResourceRegistry();
   const controller = new AbortController();
   const emitted: Array<{ events: TelemetryEvent[]; checkpoint: Json | undefined }> = [];
   let checkpoint: Json | undefined;
@@ -22,6 +24,8 @@ export function standaloneContext(kind: ComponentKind, id: string, type: string,
     dataDir,
     state: { get: (k) => state.get(k), set: (k, v) => void state.set(k, v), delete: (k) => void state.delete(k) },
     signal: controller.signal,
+    provide: (key, value) => resources.provide(id, key, value),
+    use: (key, from) => resources.use(key, from),
     publish: (v) => void published.set(id, v),
     lookup: (other) => published.get(other),
   };

@@ -22,5 +22,5 @@ inputs = ["gen"]
   t.same(seqs, Array.from({ length: 5000 }, (_, i) => i));
   const writes = recorded.get('rec')?.writes ?? [];
   t.ok(writes.length > 0);
-  t.ok(writes.every((w, i) => i === 0 || w.seq > (writes[i - 1]?.lastSeq ?? 0)), 'deliveries cover increasing, disjoint ranges');
+  t.ok(writes.every((w, i) => i === 0 || w.delivery.first > (writes[i - 1]?.delivery.last ?? 0)), 'deliveries cover increasing, disjoint ranges');
 });

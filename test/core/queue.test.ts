@@ -112,8 +112,8 @@ t.test('a restart resumes exactly where the queue stands, replaying a pinned del
   await eventually(() => received('rec').length === 20);
   t.same(received('rec').map(seqOf), Array.from({ length: 20 }, (_, i) => i));
   const writes = recorded.get('rec')!.writes;
-  t.equal(writes[0]?.seq, pinned?.first_seq, 'the first delivery after restart is the pinned one');
-  t.equal(writes[0]?.lastSeq, pinned?.last_seq);
+  t.equal(writes[0]?.delivery.first, pinned?.first_seq, 'the first delivery after restart is the pinned one');
+  t.equal(writes[0]?.delivery.last, pinned?.last_seq);
   t.same(second.runtime.store.getCheckpoint('m'), { at: 4 }, 'the checkpoint committed with the last batch');
 });
 
@@ -148,7 +148,7 @@ t.test('sequence numbers of a new queue start at its creation time, never reusin
 });
 
 t.test('the next delivery is read while a write is in flight, without skipping or repeating anything across retries', async (t) => {
-  await startPipeline(
+  const { runtime } = await startPipeline(
     t,
     `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 30\nbatch = { max_events = 10, timeout_secs = 0 }\nretry = { initial_backoff_secs = 0.01 }\n`,
     { extra },
@@ -160,6 +160,6 @@ t.test('the next delivery is read while a write is in flight, without skipping o
   await eventually(() => received('rec').length === 200, 15_000, '200 events');
   t.same(received('rec').map(seqOf), Array.from({ length: 200 }, (_, i) => i), 'in order, exactly once');
   const writes = recorded.get('rec')!.writes;
-  t.ok(writes.every((w, i) => i === 0 || w.seq > writes[i - 1]!.lastSeq), 'ranges increase and never overlap');
-  t.ok(writes.every((w) => w.token === `rec@${w.instance}:${w.seq}`), 'tokens carry the queue instance');
+  t.ok(writes.every((w, i) => i === 0 || w.delivery.first > writes[i - 1]!.delivery.last), 'ranges increase and never overlap');
+  t.ok(writes.every((w) => w.delivery.instance === runtime.store.instance && w.delivery.token() === `rec@${w.delivery.instance}:${w.delivery.first}`), 'tokens carry the queue instance');
 });

@@ -46,3 +46,30 @@ t.test('reload with new buffer limits keeps a memory queue and its contents, and
   await eventually(() => received('a').length === 4, 10_000, 'everything delivered');
   t.same(received('a').map(seq), [0, 1, 2, 3], 'nothing queued in memory was lost by the reloads');
 });
+
+t.test('overlapping reloads run one after the other, in the order they were asked for', async (t) => {
+  const config = (delay: number) => `[sources.m]\ntype = "manual"\n[sinks.a]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = ${delay}\n`;
+  const { runtime, dataDir, logs: captured } = await startPipeline(t, config(0), { extra: [manualSource] });
+  const [one, two] = await Promise.all([1, 2].map((d) => loadTestConfig(config(d), { dataDir, extra: [manualSource] })));
+  // Both are asked for at once (two SIGHUPs): the second sees the first's result as its "before".
+  const results = await Promise.all([runtime.reload(one!), runtime.reload(two!)]);
+  t.same(results, [
+    { started: ['a'], stopped: ['a'] },
+    { started: ['a'], stopped: ['a'] },
+  ]);
+  t.equal(runtime.currentConfig.components, two!.components, 'the last one asked for is in force');
+  t.equal(runtime.statuses().filter((s) => s.id === 'a').length, 1, 'one instance of the sink runs');
+  t.equal(captured.lines.filter((l) => l.msg === 'configuration reloaded').length, 2);
+});
+
+t.test('a reload during a stop is refused with a code, and the stop waits for a reload in progress', async (t) => {
+  const config = (delay: number) => `[sources.m]\ntype = "manual"\n[sinks.a]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = ${delay}\n`;
+  const { runtime, dataDir } = await startPipeline(t, config(0), { extra: [manualSource] });
+  const next = await loadTestConfig(config(5), { dataDir, extra: [manualSource] });
+  const inProgress = runtime.reload(next);
+  const stopping = runtime.stop();
+  await t.rejects(runtime.reload(await loadTestConfig(config(7), { dataDir, extra: [manualSource] })), { code: 'TC_RELOAD_REFUSED', message: /stopping/ });
+  t.same(await inProgress, { started: ['a'], stopped: ['a'] }, 'the reload asked for before the stop completed');
+  await stopping;
+  t.same(runtime.statuses(), [], 'and the stop then stopped what it started: nothing is left running');
+});

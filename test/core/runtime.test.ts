@@ -74,7 +74,7 @@ t.test('small emits are merged into one delivery up to batch.max_events within b
   await eventually(() => received('rec').length === 100);
   const writes = recorded.get('rec')!.writes;
   t.equal(writes.length, 2, 'two deliveries of 50');
-  t.ok(writes.every((w) => w.lastSeq > w.seq), 'each covers several queued batches');
+  t.ok(writes.every((w) => w.delivery.last > w.delivery.first), 'each covers several queued batches');
 });
 
 t.test('a memory buffer is drained on a graceful stop', async (t) => {

@@ -11,12 +11,11 @@ const node = (id: string, kind: GraphNode['kind'], inputs: string[] = [], namedO
   kind,
   inputs: inputs.map((i) => (i.includes('.') ? { component: i.split('.')[0] as string, output: i.split('.')[1] as string } : { component: i, output: '' })),
   namedOutputs,
-  acceptsInputs: true,
   dependsOn: [],
 });
 
 t.test('start order: sinks (providers first), transforms, sources', async (t) => {
-  const topo = new Topology([node('src', 'source'), node('tr', 'transform', ['src']), { ...node('exp', 'sink'), acceptsInputs: false, dependsOn: ['pg'] }, node('pg', 'sink', ['tr'])]);
+  const topo = new Topology([node('src', 'source'), node('tr', 'transform', ['src']), { ...node('exp', 'task'), dependsOn: ['pg'] }, node('pg', 'sink', ['tr'])]);
   t.same(
     topo.startOrder().map((n) => n.id),
     ['pg', 'exp', 'tr', 'src'],

@@ -62,7 +62,7 @@ export class ApiServer {
 
   /** Stream events leaving a component, sampled, until `limit` lines or the client goes away. */
   private tap(rt: Runtime, id: string, url: URL, req: http.IncomingMessage, res: http.ServerResponse): void {
-    if (!rt.statuses().some((s) => s.id === id && s.kind !== 'sink')) {
+    if (!rt.statuses().some((s) => s.id === id && (s.kind === 'source' || s.kind === 'transform'))) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`no source or transform "${id}"\n`);
       return;
     }

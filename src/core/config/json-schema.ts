@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { AnyPlugin, ComponentKind } from '../plugin/types.js';
-import { sinkCommonShape, sourceCommonShape, topLevelSchema, transformCommonShape } from './schema.js';
+import { sinkCommonShape, sourceCommonShape, taskCommonShape, topLevelSchema, transformCommonShape } from './schema.js';
 
 const COMMON: Record<ComponentKind, Record<string, z.ZodType>> = {
   source: sourceCommonShape,
   transform: transformCommonShape,
   sink: sinkCommonShape,
+  task: taskCommonShape,
 };
 
 /**
@@ -35,6 +36,7 @@ export function configJsonSchema(plugins: readonly AnyPlugin[]): Record<string, 
       sources: componentSchema('source'),
       transforms: componentSchema('transform'),
       sinks: componentSchema('sink'),
+      tasks: componentSchema('task'),
     },
   };
 }

@@ -14,6 +14,7 @@ import {
   COMPONENT_ID,
   sinkCommonShape,
   sourceCommonShape,
+  taskCommonShape,
   topLevelSchema,
   transformCommonShape,
   type BatchConfig,
@@ -39,6 +40,8 @@ export interface ComponentSpec {
   inputs: OutputRef[];
   /** Present for sinks. */
   sink?: SinkSettings;
+  /** Present for tasks. */
+  task?: { healthcheck: { enabled: boolean } };
   /** Stable text of the component's table, to tell on reload whether it changed. */
   fingerprint: string;
 }
@@ -74,11 +77,12 @@ export interface LoadOptions {
   plugins?: 'load' | 'skip';
 }
 
-const KINDS: ComponentKind[] = ['source', 'transform', 'sink'];
+const KINDS: ComponentKind[] = ['source', 'transform', 'sink', 'task'];
 const COMMON: Record<ComponentKind, Record<string, z.ZodType>> = {
   source: sourceCommonShape,
   transform: transformCommonShape,
   sink: sinkCommonShape,
+  task: taskCommonShape,
 };
 
 export async function loadConfigFile(file: string, options: Omit<LoadOptions, 'file'>): Promise<LoadedConfig> {
@@ -133,7 +137,7 @@ export async function parseConfig(source: string, options: LoadOptions): Promise
       const spec = notChecked ? undefined : parseComponent(kind, id, table, registry, locator, issues);
       if (notChecked) unchecked.push({ path: where, type: table.type as string });
       if (spec) components.push(spec);
-      else invalid.push({ id, kind, inputs: readableInputs(table), namedOutputs: [], acceptsInputs: true, dependsOn: [], invalid: true });
+      else invalid.push({ id, kind, inputs: readableInputs(table), namedOutputs: [], dependsOn: [], invalid: true });
     }
   }
 
@@ -180,6 +184,16 @@ function parseComponent(kind: ComponentKind, id: string, table: Record<string, u
     return undefined;
   }
   const plugin = registry.get(kind, type);
+  const renamed = plugin ? undefined : registry.all().find((p) => p.formerly?.some((f) => f.kind === kind && f.type === type));
+  if (renamed) {
+    issues.push({
+      path: formatPath([...prefix, 'type']),
+      line: locator.lineOf([...prefix, 'type']),
+      code: CORE_ERRORS.TC_PLUGIN_RENAMED,
+      message: `the ${kind} type "${type}" is now the ${renamed.kind} type "${renamed.type}": write [${renamed.kind}s.${id}] type = "${renamed.type}" instead of [${kind}s.${id}] type = "${type}"`,
+    });
+    return undefined;
+  }
   if (!plugin) {
     issues.push({
       path: formatPath([...prefix, 'type']),
@@ -220,6 +234,7 @@ function parseComponent(kind: ComponentKind, id: string, table: Record<string, u
     options,
     inputs,
     sink: kind === 'sink' ? { buffer: all.buffer as BufferConfig, batch: all.batch as BatchConfig, retry: all.retry as RetryConfig, healthcheck: all.healthcheck as { enabled: boolean } } : undefined,
+    task: kind === 'task' ? { healthcheck: all.healthcheck as { enabled: boolean } } : undefined,
     fingerprint: JSON.stringify(table),
   };
 }
@@ -237,8 +252,8 @@ function toNode(spec: ComponentSpec): GraphNode {
     kind: spec.kind,
     inputs: spec.inputs,
     namedOutputs: plugin.kind === 'transform' ? (plugin.outputs?.(spec.options as never) ?? []) : [],
-    acceptsInputs: plugin.kind === 'sink' ? plugin.acceptsInputs !== false : true,
-    dependsOn: plugin.dependsOn?.(spec.options as never) ?? [],
+    // A component needing another's resource starts after it, like a declared dependency.
+    dependsOn: [...new Set([...(plugin.uses?.(spec.options as never) ?? []).map((u) => u.from), ...(plugin.dependsOn?.(spec.options as never) ?? [])])],
   };
 }
 
@@ -288,6 +303,7 @@ function deepFreeze<T extends LoadedConfig>(cfg: T): T {
   for (const c of cfg.components) {
     freeze(c.options);
     freeze(c.sink);
+    freeze(c.task);
     freeze(c.inputs);
   }
   freeze(cfg.api);

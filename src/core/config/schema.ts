@@ -42,6 +42,7 @@ export const topLevelSchema = z.strictObject({
   sources: componentTable.default({}),
   transforms: componentTable.default({}),
   sinks: componentTable.default({}),
+  tasks: componentTable.default({}),
 });
 
 export type TopLevelConfig = z.output<typeof topLevelSchema>;
@@ -98,10 +99,18 @@ export const sinkCommonShape = {
     .prefault({}),
 };
 
+export const taskCommonShape = {
+  type: z.string().describe('The plugin type.'),
+  healthcheck: z
+    .strictObject({ enabled: z.boolean().default(true).describe('Run the task\'s health check at start and report it in /health.') })
+    .prefault({}),
+};
+
 export const COMMON_KEYS = {
   source: Object.keys(sourceCommonShape),
   transform: Object.keys(transformCommonShape),
   sink: Object.keys(sinkCommonShape),
+  task: Object.keys(taskCommonShape),
 } as const;
 
 export type BufferConfig = z.output<typeof bufferSchema>;

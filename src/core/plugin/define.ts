@@ -1,4 +1,4 @@
-import type { ConfigSchema, SinkPlugin, SourcePlugin, TransformPlugin } from './types.js';
+import type { ConfigSchema, SinkPlugin, SourcePlugin, TaskPlugin, TransformPlugin } from './types.js';
 
 /*
  * The define* helpers only attach the kind and keep the config type flowing from the schema
@@ -15,4 +15,8 @@ export function defineTransform<S extends ConfigSchema>(plugin: Omit<TransformPl
 
 export function defineSink<S extends ConfigSchema>(plugin: Omit<SinkPlugin<S>, 'kind'>): SinkPlugin<S> {
   return { ...plugin, kind: 'sink' };
+}
+
+export function defineTask<S extends ConfigSchema>(plugin: Omit<TaskPlugin<S>, 'kind'>): TaskPlugin<S> {
+  return { ...plugin, kind: 'task' };
 }

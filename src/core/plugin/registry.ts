@@ -1,10 +1,10 @@
 import { COMMON_KEYS } from '../config/schema.js';
 import { isErrorCodeSet } from '../errors.js';
-import type { AnyPlugin, ComponentKind, SinkPlugin, SourcePlugin, TransformPlugin } from './types.js';
+import type { AnyPlugin, ComponentKind, SinkPlugin, SourcePlugin, TaskPlugin, TransformPlugin } from './types.js';
 
 const TYPE_NAME = /^[a-z][a-z0-9_]*$/;
 
-type ByKind = { source: SourcePlugin; transform: TransformPlugin; sink: SinkPlugin };
+type ByKind = { source: SourcePlugin; transform: TransformPlugin; sink: SinkPlugin; task: TaskPlugin };
 
 /** Plugins by kind and type. Built-ins and custom plugins are registered the same way. */
 export class PluginRegistry {
@@ -12,6 +12,7 @@ export class PluginRegistry {
     source: new Map(),
     transform: new Map(),
     sink: new Map(),
+    task: new Map(),
   };
 
   register(plugin: AnyPlugin): void {
@@ -31,7 +32,7 @@ export class PluginRegistry {
   }
 
   all(): AnyPlugin[] {
-    return [...this.plugins.source.values(), ...this.plugins.transform.values(), ...this.plugins.sink.values()];
+    return [...this.plugins.source.values(), ...this.plugins.transform.values(), ...this.plugins.sink.values(), ...this.plugins.task.values()];
   }
 
   clone(): PluginRegistry {
@@ -45,7 +46,7 @@ export class PluginRegistry {
 export function pluginProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return 'not an object';
   const p = value as Partial<AnyPlugin>;
-  if (p.kind !== 'source' && p.kind !== 'transform' && p.kind !== 'sink') return 'has no kind: build it with defineSource, defineTransform or defineSink';
+  if (p.kind !== 'source' && p.kind !== 'transform' && p.kind !== 'sink' && p.kind !== 'task') return 'has no kind: build it with defineSource, defineTransform, defineSink or defineTask';
   if (typeof p.type !== 'string' || !TYPE_NAME.test(p.type)) return `type ${JSON.stringify(p.type)} must be lower_snake_case`;
   if (typeof p.create !== 'function') return `plugin "${p.type}" has no create function`;
   const shape = (p.config as { shape?: Record<string, unknown> } | undefined)?.shape;

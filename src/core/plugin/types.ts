@@ -1,10 +1,12 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ErrorCodes } from '../errors.js';
+import type { Delivery } from '../delivery.js';
+import type { ResourceKey, ResourceUse } from './resource.js';
 import type { TelemetryEvent } from '../events.js';
 import type { ComponentMetrics } from '../telemetry/metrics.js';
 
-export type ComponentKind = 'source' | 'transform' | 'sink';
+export type ComponentKind = 'source' | 'transform' | 'sink' | 'task';
 
 /** A JSON value: what checkpoints and persisted state may hold. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -27,7 +29,7 @@ export interface StateStore {
 
 /** Everything a component receives from the runtime. */
 export interface ComponentContext {
-  /** The component id: the key under `[sources]`, `[transforms]` or `[sinks]`. */
+  /** The component id: the key under `[sources]`, `[transforms]`, `[sinks]` or `[tasks]`. */
   readonly id: string;
   readonly kind: ComponentKind;
   readonly type: string;
@@ -40,11 +42,21 @@ export interface ComponentContext {
   /** Aborted when the component is being stopped. */
   readonly signal: AbortSignal;
   /**
-   * Offer a value to other components (e.g. a sink's database connection that an exporter
-   * reuses). Other components read it with `lookup(id)`; declare the dependency with
-   * `dependsOn` so that the provider starts first.
+   * Offer a resource to other components (e.g. a sink's database connection that a task reuses),
+   * under a key made with `defineResource`; declare it in the plugin's `provides`.
+   */
+  provide<T>(key: ResourceKey<T>, value: T): void;
+  /**
+   * The resource `key` offered by the component `from`; declare the need in the plugin's `uses`,
+   * so that `from` starts first. Undefined when `from` offers none (it is not running).
+   */
+  use<T>(key: ResourceKey<T>, from: string): T | undefined;
+  /**
+   * An untyped value offered to tests and tools (e.g. a listener's bound address).
+   * @deprecated For what components share, use `provide`.
    */
   publish(value: unknown): void;
+  /** @deprecated Use `use`. */
   lookup(componentId: string): unknown;
 }
 
@@ -97,21 +109,13 @@ export interface TransformInstance {
 }
 
 export interface WriteMeta {
-  /** Sink id. */
-  sink: string;
-  /** First queue sequence number in this delivery: with `sink` the stable identity of the batch. */
-  seq: number;
-  /** Last sequence number covered by this delivery (deliveries may merge queued batches). */
-  lastSeq: number;
+  /**
+   * Which queued batches this is: sink, queue instance, first and last seq. A replay carries an
+   * equal value; `delivery.token()` is its deduplication token (src/core/delivery.ts).
+   */
+  delivery: Delivery;
   /** 1 on the first attempt. */
   attempt: number;
-  /** The queue database's random instance id: distinguishes agents that share sink ids. */
-  instance: string;
-  /**
-   * `"<sink>@<instance>:<seq>"`: the idempotency token for this delivery. Replays carry the same
-   * one; another agent with the same config never does.
-   */
-  token: string;
 }
 
 /** A row the sink isolated as bad; the runtime puts it in the dead-letter table. */
@@ -130,7 +134,7 @@ export interface SinkInstance {
   /**
    * Deliver one batch. Resolve only when it is durable at the destination. Throw
    * `RetryableError` (kept and retried) or `PermanentError` (dead-lettered). Return rows that
-   * were isolated as bad after the good ones were written. Replays carry the same `meta.token`.
+   * were isolated as bad after the good ones were written. Replays carry an equal `meta.delivery`.
    */
   write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void>;
   stop?(): Promise<void>;
@@ -159,7 +163,16 @@ interface PluginBase<S extends ConfigSchema> {
   example?: Record<string, unknown>;
   /** Pure semantic checks beyond the schema (no I/O). */
   validate?(config: z.output<S>): PluginIssue[];
-  /** Ids of components that must start before this one (e.g. sinks whose connection it reuses). */
+  /**
+   * Kinds and types this plugin was known by before: a config that still uses one gets an error
+   * naming this plugin instead of a plain "unknown type".
+   */
+  formerly?: ReadonlyArray<{ kind: ComponentKind; type: string }>;
+  /** The resource keys this plugin's components offer (`ctx.provide`). */
+  provides?: ReadonlyArray<ResourceKey<unknown>>;
+  /** The resources a component needs, and from which component: the provider starts first. */
+  uses?(config: z.output<S>): ResourceUse[];
+  /** Ids of sinks that must start before this one, beyond those named in `uses`. */
   dependsOn?(config: z.output<S>): string[];
 }
 
@@ -177,10 +190,41 @@ export interface TransformPlugin<S extends ConfigSchema = ConfigSchema> extends 
 
 export interface SinkPlugin<S extends ConfigSchema = ConfigSchema> extends PluginBase<S> {
   kind: 'sink';
-  /** `false` for sinks that read on their own (the rollup exporter): no `inputs`, no queue. */
-  acceptsInputs?: boolean;
   batch?: Partial<BatchDefaults>;
   create(config: z.output<S>, ctx: ComponentContext): SinkInstance;
 }
 
-export type AnyPlugin = SourcePlugin | TransformPlugin | SinkPlugin;
+/**
+ * Work without inputs or outputs (docs/plugins.md#tasks): a task reads and writes on its own,
+ * e.g. the rollup exporter copying PostgreSQL rollups to ClickHouse. The runtime starts tasks
+ * after the sinks (whose connections they may reuse, see `dependsOn`) and stops them before.
+ *
+ * Lifecycle: as for every component. With `schedule`, the runtime calls `run` at that interval
+ * (never two at once, the next one `every_ms` after the previous ended); without it, the task runs
+ * its own loop from `start` to `stop`. State it must keep across restarts goes in `ctx.state`.
+ */
+export interface TaskInstance {
+  /** Connect, check. A thrown error marks the task failed; the start is retried in the background. */
+  start?(): Promise<void>;
+  /** One scheduled run; its errors are logged and counted, and the next run comes at its time. */
+  run?(signal: AbortSignal): Promise<void>;
+  stop?(): Promise<void>;
+  /** Does what a run does (connect, check permissions and tables) without changing anything. */
+  healthcheck?(): Promise<void>;
+}
+
+export interface TaskSchedule {
+  /** Time between the end of one run and the start of the next. */
+  every_ms: number;
+  /** Time before the first run (default: `every_ms`). */
+  first_after_ms?: number;
+}
+
+export interface TaskPlugin<S extends ConfigSchema = ConfigSchema> extends PluginBase<S> {
+  kind: 'task';
+  /** When the runtime calls `run`; omit for tasks that run their own loop. */
+  schedule?(config: z.output<S>): TaskSchedule;
+  create(config: z.output<S>, ctx: ComponentContext): TaskInstance;
+}
+
+export type AnyPlugin = SourcePlugin | TransformPlugin | SinkPlugin | TaskPlugin;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BatchMeta, DeliveryRange, SinkQueue } from '../buffer/queue.js';
 import type { DeadLetterInput } from '../buffer/store.js';
 import { decodeBatch, encodeBatch } from '../codec/batch.js';
+import { Delivery } from '../delivery.js';
 import type { RetryConfig } from '../config/schema.js';
 import { errorMessage, PermanentError, RetryableError } from '../errors.js';
 import type { TelemetryEvent } from '../events.js';
@@ -13,7 +14,7 @@ import { aborted, backoffMs, raceTimeout, sleep } from './timing.js';
 
 export interface SinkRunnerOptions {
   id: string;
-  /** The queue database's instance id, part of every delivery's token. */
+  /** The queue database's instance id, part of every delivery's identity. */
   instance: string;
   instanceOf: SinkInstance;
   queue: SinkQueue;
@@ -195,11 +196,11 @@ export class SinkRunner {
 
   private async attempt(events: TelemetryEvent[], range: DeliveryRange): Promise<Outcome> {
     const { instanceOf, id, instance, retry, metrics, status, logger } = this.o;
-    const token = `${id}@${instance}:${range.first}`;
+    const delivery = new Delivery(id, instance, range.first, range.last);
     let unclassified = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await instanceOf.write(events, { sink: id, seq: range.first, lastSeq: range.last, attempt, instance, token });
+        const result = await instanceOf.write(events, { delivery, attempt });
         if (attempt > 1) logger.info({ attempts: attempt, seq: range.first }, 'delivery recovered');
         status.ok();
         return { kind: 'delivered', result };

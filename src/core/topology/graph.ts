@@ -12,10 +12,9 @@ export interface GraphNode {
   id: string;
   kind: ComponentKind;
   inputs: OutputRef[];
-  /** Named outputs; empty for components with only a default output. Sinks have none. */
+  /** Named outputs; empty for components with only a default output. Sinks and tasks have none. */
   namedOutputs: string[];
-  /** Sinks that read on their own (no inputs, no queue). */
-  acceptsInputs: boolean;
+  /** Sinks that must start before this component (a task reusing their connection). */
   dependsOn: string[];
   /** A component that failed validation: kept so references to it are not reported twice. */
   invalid?: boolean;
@@ -55,7 +54,7 @@ export class Topology {
 
   /** Every output ref of a node (the default one, or each named one). */
   outputsOf(node: GraphNode): OutputRef[] {
-    if (node.kind === 'sink') return [];
+    if (node.kind === 'sink' || node.kind === 'task') return [];
     if (node.namedOutputs.length === 0) return [{ component: node.id, output: '' }];
     return node.namedOutputs.map((output) => ({ component: node.id, output }));
   }
@@ -81,8 +80,8 @@ export class Topology {
   }
 
   /**
-   * Start order: sinks first (providers before the sinks that depend on them), then transforms,
-   * then sources. Stop in the reverse order.
+   * Start order: sinks first (providers before the sinks that depend on them), then tasks, then
+   * transforms, then sources. Stop in the reverse order: tasks stop before the sinks they use.
    */
   startOrder(): GraphNode[] {
     const sinks = [...this.nodes.values()].filter((n) => n.kind === 'sink');
@@ -100,6 +99,7 @@ export class Topology {
       ordered.push(n);
     };
     for (const s of sinks) visit(s, new Set());
+    for (const n of this.nodes.values()) if (n.kind === 'task') ordered.push(n);
     for (const n of this.nodes.values()) if (n.kind === 'transform') ordered.push(n);
     for (const n of this.nodes.values()) if (n.kind === 'source') ordered.push(n);
     return ordered;
@@ -120,13 +120,12 @@ export function checkTopology(topology: Topology): TopologyCheck {
 
   for (const node of topology.nodes.values()) {
     // An invalid component's own inputs are still checked, so that one pass reports them too.
-    if (!node.invalid && node.kind === 'sink' && node.acceptsInputs && node.inputs.length === 0) add(node, 'inputs', 'a sink needs at least one input');
-    if (!node.invalid && node.kind === 'sink' && !node.acceptsInputs && node.inputs.length > 0) add(node, 'inputs', 'this sink reads on its own and takes no inputs; remove `inputs`');
+    if (!node.invalid && node.kind === 'sink' && node.inputs.length === 0) add(node, 'inputs', 'a sink needs at least one input');
     node.inputs.forEach((ref, i) => {
       const from = topology.nodes.get(ref.component);
       const key = `inputs[${i}]`;
       if (!from) return add(node, key, `unknown input "${refKey(ref)}": no source or transform has the id "${ref.component}"`);
-      if (from.kind === 'sink') return add(node, key, `"${ref.component}" is a sink; sinks have no outputs to consume`);
+      if (from.kind === 'sink' || from.kind === 'task') return add(node, key, `"${ref.component}" is a ${from.kind}; ${from.kind}s have no outputs to consume`);
       if (from.invalid) return;
       if (from.id === node.id) return add(node, key, 'a component cannot consume its own output');
       if (ref.output === '' && from.namedOutputs.length > 0) {
@@ -148,7 +147,7 @@ export function checkTopology(topology: Topology): TopologyCheck {
   }
 
   for (const node of topology.nodes.values()) {
-    if (node.kind === 'sink' || node.invalid) continue;
+    if (node.kind === 'sink' || node.kind === 'task' || node.invalid) continue;
     const consumed = topology.outputsOf(node).some((ref) => topology.consumers(ref).length > 0);
     if (!consumed) warnings.push(`${node.kind} "${node.id}" has no consumers: its events go nowhere`);
   }

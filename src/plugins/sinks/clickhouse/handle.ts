@@ -1,6 +1,6 @@
 /**
  * What a clickhouse sink publishes for other components (`ctx.publish`), chiefly the rollup
- * exporter (`cagg_exporter`, `clickhouse = "<sink id>"`): the sink's own connection, so that the
+ * exporter (`rollup_exporter`, `clickhouse = "<sink id>"`): the sink's own connection, so that the
  * exporter writes `metrics_1m` through the same client (for `chdb://`, the same engine) and into
  * the same database, without a second url.
  *
@@ -23,13 +23,4 @@ export interface ClickHouseHandle {
    * again later) and after the sink stopped.
    */
   connection(): Promise<{ client: ClickHouseClient; database: string; engine: 'server' | 'embedded' }>;
-}
-
-export function isClickHouseHandle(value: unknown): value is ClickHouseHandle {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    (value as { kind?: unknown }).kind === 'clickhouse' &&
-    typeof (value as { connection?: unknown }).connection === 'function'
-  );
 }

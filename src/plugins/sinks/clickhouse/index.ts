@@ -1,4 +1,5 @@
 import { defineSink } from '../../../core/plugin/define.js';
+import { ClickHouseConnection } from './api.js';
 import type { PluginIssue } from '../../../core/plugin/types.js';
 import { errorMessage } from '../../../core/errors.js';
 import { parseClickHouseUrl } from '../../../storage/index.js';
@@ -10,6 +11,7 @@ import { mappedTables } from './tables.js';
 /** Logs and traces into ClickHouse in large batches, exactly once (issue #9; README.md). */
 export default defineSink({
   type: 'clickhouse',
+  provides: [ClickHouseConnection],
   summary: 'Writes logs to logs_events and spans to spans and span_events in ClickHouse (a server or the embedded engine), exactly once.',
   errors: CLICKHOUSE_SINK_ERRORS,
   config: clickhouseConfig,

@@ -8,7 +8,7 @@
  * - Where to split: ClickHouse names the failing row of a parse error ("(at row 4)"), so the range
  *   is cut around that row, and the rest is halved. A row is rejected only after it failed on its
  *   own, so a wrong hint costs inserts, never a good row; after one wrong hint, plain halving.
- * - Exactly once: each part is inserted with its own token, `<sink>:<seq>:<table>:<lo>-<hi>`. The
+ * - Exactly once: each part is inserted with its own token, `<delivery token>:<table>:<lo>-<hi>`. The
  *   splits depend only on the rows and on ClickHouse's answers, so a replay after a crash retraces
  *   them and the parts already written are dropped as duplicates.
  * - Bounded: at most ISOLATION_BUDGET inserts per table per delivery (per chunk of a huge one),
@@ -49,6 +49,12 @@ export class InsertFailure extends Error {
 /** Sends rows `body` with `token`; throws what the client throws. */
 export type SendRows = (body: string, token: string) => Promise<void>;
 
+/**
+ * The deduplication token of a table's insert: without a range for all its rows, with `[lo, hi)`
+ * for a part of them (write-batch.ts derives both from the delivery).
+ */
+export type PartToken = (range?: readonly [number, number]) => string;
+
 function halves(lo: number, hi: number): Array<[number, number]> {
   if (hi - lo <= 1) return [[lo, hi]];
   const mid = lo + Math.floor((hi - lo) / 2);
@@ -64,7 +70,7 @@ function rejectionReason(table: string, f: Failure): string {
 }
 
 /**
- * Bodies above these are sent as several inserts (`<token>:<lo>-<hi>`, cut at the same rows on
+ * Bodies above these are sent as several inserts (token `tokenOf([lo, hi])`, cut at the same rows on
  * every replay): ClickHouse makes one block of an insert only up to `max_insert_block_size` rows
  * (1,048,449) and `min_insert_block_size_bytes` (256 MiB); past them an insert may write some blocks
  * and then fail, and the parts isolated afterwards would repeat those rows.
@@ -87,14 +93,14 @@ export function chunks(rows: Rows, maxChars = MAX_INSERT_CHARS, maxRows = MAX_IN
   return out;
 }
 
-/** Writes every row of `rows`, in chunks, isolating bad rows; `token` is the table's token. */
-export async function writeRows(table: string, rows: Rows, token: string, send: SendRows): Promise<IsolatedWrite> {
+/** Writes every row of `rows`, in chunks, isolating bad rows; `tokenOf` names the table's inserts. */
+export async function writeRows(table: string, rows: Rows, tokenOf: PartToken, send: SendRows): Promise<IsolatedWrite> {
   const parts = chunks(rows);
-  if (parts.length === 1) return writeIsolating(table, rows, token, send);
+  if (parts.length === 1) return writeIsolating(table, rows, tokenOf, send);
   const rejected: RowRejection[] = [];
   let splitInserts = 0;
   for (const [lo, hi] of parts) {
-    const outcome = await writeIsolating(table, rows, token, send, lo, hi);
+    const outcome = await writeIsolating(table, rows, tokenOf, send, lo, hi);
     rejected.push(...outcome.rejected);
     splitInserts += outcome.splitInserts;
   }
@@ -102,11 +108,11 @@ export async function writeRows(table: string, rows: Rows, token: string, send: 
 }
 
 /**
- * Rows `[lo, hi)`: the whole of `rows` goes under `token`, a chunk under `<token>:<lo>-<hi>`, and
- * each isolated part under `<token>:<a>-<b>`, a strict sub-range of its chunk, so no two inserts
- * of a delivery share a token.
+ * Rows `[lo, hi)`: the whole of `rows` goes under `tokenOf()`, a chunk under `tokenOf([lo, hi])`,
+ * and each isolated part under `tokenOf([a, b])`, a strict sub-range of its chunk, so no two
+ * inserts of a delivery share a token.
  */
-export async function writeIsolating(table: string, rows: Rows, token: string, send: SendRows, start = 0, end = rows.sources.length): Promise<IsolatedWrite> {
+export async function writeIsolating(table: string, rows: Rows, tokenOf: PartToken, send: SendRows, start = 0, end = rows.sources.length): Promise<IsolatedWrite> {
   const attempt = async (lo: number, hi: number, partToken: string): Promise<Failure | undefined> => {
     try {
       await send(rowRange(rows, lo, hi), partToken);
@@ -119,7 +125,7 @@ export async function writeIsolating(table: string, rows: Rows, token: string, s
   };
 
   const whole = start === 0 && end === rows.sources.length;
-  const first = await attempt(start, end, whole ? token : `${token}:${start}-${end}`);
+  const first = await attempt(start, end, whole ? tokenOf() : tokenOf([start, end]));
   if (!first) return { rejected: [], splitInserts: 0 };
 
   const rejected: RowRejection[] = [];
@@ -145,7 +151,7 @@ export async function writeIsolating(table: string, rows: Rows, token: string, s
         continue;
       }
       budget--;
-      const f = await attempt(a, b, `${token}:${a}-${b}`);
+      const f = await attempt(a, b, tokenOf([a, b]));
       if (f) await isolate(a, b, f);
       else if (a === suspect) trustHints = false;
     }

@@ -8,11 +8,11 @@ import t from 'tap';
 import { z } from 'zod';
 import { ThermoclineError } from '../../../core/errors.js';
 import type { TelemetryEvent } from '../../../core/events.js';
-import { defineSink } from '../../../core/plugin/define.js';
+import { defineTask } from '../../../core/plugin/define.js';
 import { decodeBatch } from '../../../core/codec/batch.js';
 import { migrateClickHouse } from '../../../storage/index.js';
 import { manualSource, manualSources, eventually, startPipeline, tempDir } from '../../../testing/index.js';
-import { isClickHouseHandle } from './handle.js';
+import { ClickHouseConnection } from './api.js';
 import { BASE_US, count, log, select, span, target } from './testdata/harness.js';
 
 const sinkToml = (url: string, extra = '') => `
@@ -122,30 +122,28 @@ url = "chdb://two"
   t.equal(((err as ThermoclineError).cause as ThermoclineError | undefined)?.code, 'TC_CHDB_PATH_CONFLICT');
 });
 
-t.test('the published handle gives other components the connection', async (t) => {
+t.test('the provided connection is typed and shared with other components', async (t) => {
   const tg = await target(t);
   if (!tg) return;
   const seen: Array<{ database: string; rows: number }> = [];
-  // Stands in for the rollup exporter: no inputs, starts after the sink, reads its handle.
-  const probe = defineSink({
+  // Stands in for the rollup exporter: a task, started after the sink, reads its handle.
+  const probe = defineTask({
     type: 'handle_probe',
-    summary: 'Test sink: uses a clickhouse handle.',
+    summary: 'Test task: uses a clickhouse handle.',
     config: z.strictObject({}),
-    acceptsInputs: false,
-    dependsOn: () => ['ch'],
+    uses: () => [{ key: ClickHouseConnection, from: 'ch' }],
     create: (_config, ctx) => ({
       async start() {
-        const handle = ctx.lookup('ch');
-        if (!isClickHouseHandle(handle)) throw new Error('no clickhouse handle');
+        const handle = ctx.use(ClickHouseConnection, 'ch');
+        if (!handle) throw new Error('no clickhouse connection');
         const { client, database } = await handle.connection();
         const [row] = await (
           await client.query({ query: `SELECT toString(count()) AS n FROM ${database}.logs_events`, format: 'JSONEachRow' })
         ).json<{ n: string }>();
         seen.push({ database, rows: Number(row?.n) });
       },
-      async write() {},
     }),
   });
-  await startPipeline(t, `${sinkToml(tg.url)}\n[sinks.probe]\ntype = "handle_probe"\n`, { extra: [manualSource, probe] });
+  await startPipeline(t, `${sinkToml(tg.url)}\n[tasks.probe]\ntype = "handle_probe"\n`, { extra: [manualSource, probe] });
   t.same(seen, [{ database: tg.ch.database, rows: 0 }], "the handle connects to the sink's database, migrated");
 });

@@ -13,6 +13,7 @@ import { RateLimitedLog } from '../../../core/runtime/logger.js';
 import type { ClickHouseConfig } from './config.js';
 import { SinkConnection, claimChdbDirectory } from './connection.js';
 import { needsOperator, toSinkError } from './failures.js';
+import { ClickHouseConnection } from './api.js';
 import type { ClickHouseHandle } from './handle.js';
 import { probeTables } from './healthcheck.js';
 import type { InsertOptions, InsertTarget } from './insert.js';
@@ -54,7 +55,7 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
       return { client: c.client, database: c.database, engine: c.kind };
     },
   };
-  ctx.publish(handle);
+  ctx.provide(ClickHouseConnection, handle);
 
   /** Operator problems are logged with what to do; the runtime's own retry log has no hint. */
   const report = (err: ThermoclineError): ThermoclineError => {
@@ -100,7 +101,7 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
       }
       let outcome;
       try {
-        outcome = await writeBatch(events, meta.token, prepared.target, prepared.schemas, options);
+        outcome = await writeBatch(events, meta.delivery, prepared.target, prepared.schemas, options);
       } catch (err) {
         // The table may have been dropped or altered: read it again before the retry.
         if (err instanceof InsertFailure && err.failure.kind === 'schema') schemas.clear();
@@ -113,7 +114,7 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
       const first = outcome.rejected[0]?.reason ?? '';
       log.warn(
         'rejected',
-        { seq: meta.seq, rejected: outcome.rejected.length },
+        { seq: meta.delivery.first, rejected: outcome.rejected.length },
         `${outcome.rejected.length} event(s) rejected and moved to the dead-letter table; first reason: ${first}`,
       );
       return { rejected: outcome.rejected };

@@ -1,16 +1,18 @@
 /**
  * One delivery: one INSERT per table that has rows, in TABLE_ROLES order, each with the token
- * `<sink>:<seq>:<table>` (DESIGN §1, issue #9). `meta.token` is stable across replays (the runtime
- * pins the delivery's range before the first attempt), so when an attempt fails half-way (logs
- * written, spans not) the retry re-sends the logs under the same token and ClickHouse drops them
- * as duplicates. Inserts run one after another: the order is what makes the span_events rows of a
+ * `delivery.token(table)`, and parts of a table (chunks, isolated rows) with
+ * `delivery.token(table, "<lo>-<hi>")` (see `tokensOf`; docs/storage.md#exactly-once-delivery).
+ * The delivery is equal across replays (the runtime pins its range before the first attempt), so
+ * when an attempt fails half-way (logs written, spans not) the retry re-sends the logs under the
+ * same token and ClickHouse drops them as duplicates. Inserts run one after another: the order is what makes the span_events rows of a
  * span whose own row was rejected known before they are sent.
  */
+import type { Delivery } from '../../../core/delivery.js';
 import type { TelemetryEvent } from '../../../core/events.js';
 import type { RejectedRow } from '../../../core/plugin/types.js';
 import { withoutSources } from './encode.js';
 import { type InsertOptions, type InsertTarget, insertBody } from './insert.js';
-import { writeRows } from './isolate.js';
+import { type PartToken, writeRows } from './isolate.js';
 import { planRows } from './plan.js';
 import type { TableSchema } from './schema.js';
 import { COLUMNS, TABLE_ROLES, type TableRole } from './tables.js';
@@ -24,9 +26,14 @@ export interface BatchOutcome {
   readonly splitInserts: number;
 }
 
+/** The one place the sink's insert tokens are derived from a delivery. */
+export function tokensOf(delivery: Delivery, table: string): PartToken {
+  return (range) => (range ? delivery.token(table, `${range[0]}-${range[1]}`) : delivery.token(table));
+}
+
 export async function writeBatch(
   events: readonly TelemetryEvent[],
-  token: string,
+  delivery: Delivery,
   target: InsertTarget,
   schemas: ReadonlyMap<TableRole, TableSchema>,
   options: InsertOptions,
@@ -46,7 +53,7 @@ export async function writeBatch(
     if (role === 'span_event' && rejectedSpans.size > 0) tableRows = withoutSources(tableRows, rejectedSpans);
     if (tableRows.sources.length === 0) continue;
     const send = (body: string, partToken: string) => insertBody(target, schema.table, COLUMNS[role], body, partToken, options);
-    const outcome = await writeRows(schema.table, tableRows, `${token}:${schema.table}`, send);
+    const outcome = await writeRows(schema.table, tableRows, tokensOf(delivery, schema.table), send);
     splitInserts += outcome.splitInserts;
     rows += tableRows.sources.length - outcome.rejected.length;
     for (const { row, reason } of outcome.rejected) {

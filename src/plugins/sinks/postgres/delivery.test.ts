@@ -3,7 +3,7 @@ import t from 'tap';
 import { withPostgres } from '../../../testing/index.js';
 import { logEvent, meta, openSink, point } from './testdata/harness.js';
 
-/** Issue 8: exactly once through the ledger, and series resolution through the cache. */
+/** Exactly once through the ledger, and series resolution through the cache. */
 
 const count = async (pool: pg.Pool, sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
 
@@ -27,25 +27,25 @@ t.test('agents sharing a sink id and a seq do not take each other for replays', 
   const db = await withPostgres(t);
   const a = await openSink(t, { url: db.url });
   const b = await openSink(t, { url: db.url });
-  const m = meta();
-  await a.sink.write([point('m', { agent: 'a' }, 1)], m);
-  await b.sink.write([point('m', { agent: 'b' }, 1)], m);
+  // Two agents, two queue databases: the same sink id and seq, different queue instances.
+  const seq = 1_700_000_000_000_001;
+  await a.sink.write([point('m', { agent: 'a' }, 1)], meta(seq, 'pg', 'aaaaaaaaaaaaaaaa'));
+  await b.sink.write([point('m', { agent: 'b' }, 1)], meta(seq, 'pg', 'bbbbbbbbbbbbbbbb'));
   t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 2, "both agents' points landed");
-  const { rows } = await db.pool.query<{ sink: string }>('SELECT sink FROM thermocline_batches ORDER BY sink');
-  t.equal(rows.length, 2);
-  t.ok(
-    rows.every((r) => /^pg\/[0-9a-f]{16}$/.test(r.sink)),
-    'ledger rows are "<sink id>/<instance>"',
+  const { rows } = await db.pool.query<{ sink: string; seq: string }>('SELECT sink, seq::text FROM thermocline_batches ORDER BY sink');
+  t.same(
+    rows,
+    [
+      { sink: 'pg@aaaaaaaaaaaaaaaa', seq: String(seq) },
+      { sink: 'pg@bbbbbbbbbbbbbbbb', seq: String(seq) },
+    ],
+    'ledger rows are the delivery stream "<sink id>@<queue instance>" and its first seq',
   );
-  t.equal(
-    a.state.get('ledger_instance'),
-    rows.find((r) => r.sink.endsWith(String(a.state.get('ledger_instance'))))?.sink.slice(3),
-    'the instance is kept in the sink state',
-  );
+  t.same([...a.state.keys()], [], 'the sink keeps no identity of its own');
 
-  // The same state (the same queue database) is the same instance: a replay there is recognised.
-  const again = await openSink(t, { url: db.url }, { state: a.state });
-  await again.sink.write([point('m', { agent: 'a' }, 1)], m);
+  // The same queue instance is the same agent: a replay there is recognised, after a restart too.
+  const again = await openSink(t, { url: db.url });
+  await again.sink.write([point('m', { agent: 'a' }, 1)], meta(seq, 'pg', 'aaaaaaaaaaaaaaaa'));
   t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 2, 'recognised after a restart');
 });
 
@@ -59,7 +59,7 @@ t.test('maintenance prunes the ledger after ledger_retention but keeps the newes
   const { rows } = await db.pool.query<{ sink: string; seq: string }>('SELECT sink, seq::text FROM thermocline_batches ORDER BY sink, seq');
   t.equal(rows.length, 2, 'two old rows of this sink pruned');
   t.equal(rows[0]?.sink, 'other/agent', "other agents' rows are theirs to prune");
-  t.match(rows[1]?.sink, /^pg\//, 'the newest row of this sink stays');
+  t.match(rows[1]?.sink, /^pg@/, 'the newest row of this sink stays');
   t.equal(await counter('ledger_rows_pruned_total'), 2);
 });
 

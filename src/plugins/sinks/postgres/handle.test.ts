@@ -2,17 +2,14 @@ import pg from 'pg';
 import t from 'tap';
 import { withPostgres, eventually, startPipeline, tempDir, manualSource, manualSources } from '../../../testing/index.js';
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from '../../../storage/postgres/embedded.js';
-import { isPostgresHandle } from './handle.js';
 import { createSink, meta, openSink, point } from './testdata/harness.js';
 
-/** The handle the sink publishes for the rollup exporter, and the health check. */
+/** The connection the sink provides for the rollup exporter, and the health check. */
 
 t.test('the handle is published at create and connects on first use, before start', async (t) => {
   const db = await withPostgres(t);
   const { sink, handle } = createSink(t, { url: db.url, retention: { points_days: 14, points_compress_after_days: 3 }, series_foreign_key: false });
-  t.ok(isPostgresHandle(handle), 'published, and recognised by the type guard');
-  t.notOk(isPostgresHandle({ kind: 'postgres' }));
-  t.notOk(isPostgresHandle(null));
+  t.equal(handle.kind, 'postgres', 'provided as PostgresConnection at create');
   t.equal(handle.sink, 'pg');
   t.equal(handle.params.pg_points_retention_days, 14, 'the params the sink migrates with');
   t.equal(handle.params.series_foreign_key, false);

@@ -27,16 +27,3 @@ export interface PostgresHandle {
   /** The migration parameters the sink applies: retention, refresh window of `metrics_1m`, foreign key. */
   readonly params: Readonly<MigrationParams>;
 }
-
-export function isPostgresHandle(value: unknown): value is PostgresHandle {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<Record<keyof PostgresHandle, unknown>>;
-  return (
-    v.kind === 'postgres' &&
-    typeof v.sink === 'string' &&
-    typeof v.pool === 'function' &&
-    typeof v.flavour === 'function' &&
-    typeof v.params === 'object' &&
-    v.params !== null
-  );
-}

@@ -1,4 +1,5 @@
 import { defineSink } from '../../../core/plugin/define.js';
+import { PostgresConnection } from './api.js';
 import type { PluginIssue } from '../../../core/plugin/types.js';
 import { errorMessage } from '../../../core/errors.js';
 import { validatePostgresUrl } from '../../../storage/postgres/connect.js';
@@ -14,6 +15,7 @@ import { PostgresSink } from './sink.js';
  */
 export default defineSink({
   type: 'postgres',
+  provides: [PostgresConnection],
   summary: 'Writes metrics, histograms and business events into PostgreSQL or TimescaleDB with COPY, exactly once.',
   errors: PG_SINK_ERRORS,
   config: postgresSinkConfig,
@@ -40,7 +42,7 @@ export default defineSink({
   },
   create(config, ctx) {
     const sink = new PostgresSink(config, ctx);
-    ctx.publish(sink.handle());
+    ctx.provide(PostgresConnection, sink.handle());
     return sink;
   },
 });

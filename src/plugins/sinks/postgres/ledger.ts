@@ -1,44 +1,78 @@
-import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import type { Delivery } from '../../../core/delivery.js';
 import type { StateStore } from '../../../core/plugin/types.js';
 
 /**
- * The exactly-once ledger `thermocline_batches (sink, seq, committed_at)` (DESIGN §1): a delivery's
- * COPYs and its row commit in one transaction, and a delivery whose row exists is acknowledged
- * without writing.
+ * The exactly-once ledger `thermocline_batches (sink, seq, committed_at)`
+ * (docs/storage.md#exactly-once-delivery): a delivery's COPYs and its row commit in one
+ * transaction, and a delivery whose row exists is acknowledged without writing.
  *
- * The `sink` column holds `<sink id>/<agent instance>`, not the bare sink id. Every agent of a
- * fleet runs the same config, so many agents write as sink "pg" into one database, and their queue
- * sequence numbers (each starting at its queue's creation time in microseconds, then counting up)
- * can meet: with the bare id, one agent's batch would be taken for another's replay and dropped.
- * The instance is a random id kept in the sink's persistent state, which lives in the queue
- * database itself: it changes exactly when the queue (and so the sequence) starts over.
+ * A delivery's row is `(delivery.stream, delivery.first)`, i.e. `("<sink id>@<queue instance>",
+ * first seq)`: the delivery's token split at its last colon. Every agent of a fleet runs the same
+ * config, so many agents write as sink "pg" into one database, and their queue sequence numbers
+ * can meet; the queue instance keeps one agent's batch from being taken for another's replay.
  */
-const INSTANCE_KEY = 'ledger_instance';
-
-export function ledgerName(sinkId: string, state: StateStore): string {
-  let instance = state.get(INSTANCE_KEY);
-  if (typeof instance !== 'string' || instance === '') {
-    instance = randomBytes(8).toString('hex');
-    state.set(INSTANCE_KEY, instance);
-  }
-  return `${sinkId}/${instance}`;
-}
-
 export const LEDGER_INSERT = 'INSERT INTO thermocline_batches (sink, seq) VALUES ($1, $2) ON CONFLICT (sink, seq) DO NOTHING';
 
+const LEDGER_CONTAINS = 'SELECT 1 FROM thermocline_batches WHERE sink = $1 AND seq = $2';
+
 /**
- * Deletes the sink's rows older than `retentionMs`, except its newest row: the delivery that can be
- * replayed is always the last one committed (deliveries are acknowledged in order), so it stays
+ * Before deliveries carried their identity, the sink named its ledger rows `<sink id>/<random>`,
+ * the random part kept in its state under this key. The delivery that was in flight when the
+ * agent was upgraded may have been committed under that name; it must still be recognised when it
+ * is replayed (test: ledger-upgrade.test.ts).
+ */
+const LEGACY_KEY = 'ledger_instance';
+
+/** The row name a delivery was committed under by an older version, if this sink's state says there was one. */
+export class LegacyLedger {
+  private name: string | undefined;
+
+  constructor(
+    sinkId: string,
+    private readonly state: StateStore,
+  ) {
+    const instance = state.get(LEGACY_KEY);
+    this.name = typeof instance === 'string' && instance !== '' ? `${sinkId}/${instance}` : undefined;
+  }
+
+  get active(): boolean {
+    return this.name !== undefined;
+  }
+
+  /** True when `delivery` was committed under the old name (so this is its replay). */
+  async contains(client: pg.ClientBase, delivery: Delivery): Promise<boolean> {
+    if (this.name === undefined) return false;
+    const { rowCount } = await client.query(LEDGER_CONTAINS, [this.name, delivery.first]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Called once a delivery missing from the old ledger has committed under the new name.
+   * Deliveries are acknowledged in order, so every one older than it is acknowledged and every
+   * later one is new: the old name is never needed again.
+   */
+  async retire(pool: pg.Pool): Promise<void> {
+    const name = this.name;
+    if (name === undefined) return;
+    this.name = undefined;
+    this.state.delete(LEGACY_KEY);
+    await pool.query('DELETE FROM thermocline_batches WHERE sink = $1', [name]);
+  }
+}
+
+/**
+ * Deletes the stream's rows older than `retentionMs`, except its newest row: the delivery that can
+ * be replayed is always the last one committed (deliveries are acknowledged in order), so it stays
  * recognisable after downtime of any length.
  */
-export async function pruneLedger(pool: pg.Pool, name: string, retentionMs: number): Promise<number> {
+export async function pruneLedger(pool: pg.Pool, stream: string, retentionMs: number): Promise<number> {
   const result = await pool.query(
     `DELETE FROM thermocline_batches
       WHERE sink = $1
         AND committed_at < now() - make_interval(secs => $2::double precision)
         AND seq < (SELECT max(seq) FROM thermocline_batches WHERE sink = $1)`,
-    [name, retentionMs / 1000],
+    [stream, retentionMs / 1000],
   );
   return result.rowCount ?? 0;
 }

@@ -12,7 +12,8 @@ export interface MaintenanceOptions {
   readonly connection: SinkConnection;
   readonly params: Readonly<MigrationParams>;
   readonly guard: PartitionGuard;
-  readonly ledger: () => string;
+  /** The ledger rows to prune: this sink's stream (ledger.ts), once a delivery has named it. */
+  readonly ledger: () => string | undefined;
   readonly ledgerRetentionMs: number;
   readonly intervalMs: number;
   readonly logger: Logger;
@@ -74,7 +75,8 @@ export class Maintenance {
         if (steps.length > 0) this.o.logger.info({ created, dropped, steps: steps.map((s) => s.name) }, 'partition maintenance');
         await guard.refresh(pool);
       }
-      counters.ledgerPruned.inc(await pruneLedger(pool, this.o.ledger(), this.o.ledgerRetentionMs));
+      const stream = this.o.ledger();
+      if (stream !== undefined) counters.ledgerPruned.inc(await pruneLedger(pool, stream, this.o.ledgerRetentionMs));
     } catch (err) {
       counters.failures.inc();
       this.log.warn(

@@ -10,7 +10,7 @@ import { SinkConnection } from './connection.js';
 import { FOREIGN_KEY_VIOLATION } from './copy.js';
 import type { PostgresHandle } from './handle.js';
 import { checkHealth } from './healthcheck.js';
-import { ledgerName } from './ledger.js';
+import { LegacyLedger } from './ledger.js';
 import { Maintenance } from './maintenance.js';
 import { resolveSinkParams } from './params.js';
 import { PartitionGuard } from './partitions.js';
@@ -21,7 +21,7 @@ import { PG_SINK_ERRORS } from './errors.js';
 
 const CHECK_VIOLATION = '23514';
 
-/** The postgres sink (issue 8): see README.md for what it stores and what it guarantees. */
+/** The postgres sink: see README.md for what it stores and what it guarantees. */
 export class PostgresSink implements SinkInstance {
   readonly params: Readonly<MigrationParams>;
   private readonly connection: SinkConnection;
@@ -31,7 +31,9 @@ export class PostgresSink implements SinkInstance {
   private readonly maintenance: Maintenance;
   private readonly log: RateLimitedLog;
   private readonly counters;
-  private ledger: string | undefined;
+  private readonly legacy: LegacyLedger;
+  /** The ledger stream of the deliveries written so far (ledger.ts). */
+  private stream: string | undefined;
 
   constructor(
     config: PostgresSinkConfig,
@@ -54,6 +56,7 @@ export class PostgresSink implements SinkInstance {
       maintenanceFailures: m.counter('maintenance_failures_total', 'Maintenance passes (partitions, ledger pruning) that failed; the next pass tries again.'),
     };
     this.log = new RateLimitedLog(ctx.logger);
+    this.legacy = new LegacyLedger(ctx.id, ctx.state);
     this.connection = new SinkConnection({
       config,
       params: this.params,
@@ -70,7 +73,7 @@ export class PostgresSink implements SinkInstance {
       connection: this.connection,
       params: this.params,
       guard: this.guard,
-      ledger: () => this.ledgerName(),
+      ledger: () => this.stream,
       ledgerRetentionMs: config.ledger_retention,
       intervalMs: config.maintenance_interval,
       logger: ctx.logger,
@@ -83,7 +86,7 @@ export class PostgresSink implements SinkInstance {
     });
   }
 
-  /** What `ctx.publish` offers the rollup exporter; usable before `start()` (it connects on demand). */
+  /** What the sink provides as `PostgresConnection` (api.ts); usable before `start()` (it connects on demand). */
   handle(): PostgresHandle {
     return {
       kind: 'postgres',
@@ -97,11 +100,6 @@ export class PostgresSink implements SinkInstance {
   /** Maintenance now (tests pass a clock); also runs at start and every `maintenance_interval`. */
   runMaintenance(now?: Date): Promise<void> {
     return this.maintenance.run(now);
-  }
-
-  private ledgerName(): string {
-    this.ledger ??= ledgerName(this.ctx.id, this.ctx.state);
-    return this.ledger;
   }
 
   async start(): Promise<void> {
@@ -122,8 +120,8 @@ export class PostgresSink implements SinkInstance {
       const delivery = new Delivery(events, { pool, cleaner: this.cleaner, series: this.series, ...(flavour === 'plain' ? { partitions: this.guard } : {}) });
       await delivery.prepare();
       const outcome = await commitDelivery(pool, delivery, {
-        ledger: this.ledgerName(),
-        seq: meta.seq,
+        identity: meta.delivery,
+        legacy: this.legacy,
         beforeIsolating: async (err) => {
           // No DEFAULT partition: 23514 may mean a partition was dropped under us, not a bad row.
           if (flavour !== 'plain' || sqlStateOf(err) !== CHECK_VIOLATION) return;
@@ -133,9 +131,11 @@ export class PostgresSink implements SinkInstance {
           }
         },
       });
+      this.stream = meta.delivery.stream;
+      if (outcome === 'written' && this.legacy.active) await this.retireLegacy(pool);
       if (outcome === 'replayed') {
         this.counters.replayed.inc();
-        this.ctx.logger.info({ seq: meta.seq, last_seq: meta.lastSeq }, 'delivery already committed (ledger); acknowledged without writing');
+        this.ctx.logger.info({ seq: meta.delivery.first, last_seq: meta.delivery.last }, 'delivery already committed (ledger); acknowledged without writing');
         // A replay gets the rejections that depend on the events alone (see README: delivery guarantee).
         return this.result(delivery.plannedRejections());
       }
@@ -156,6 +156,16 @@ export class PostgresSink implements SinkInstance {
     } finally {
       this.counters.replaced.inc(this.cleaner.take());
       this.counters.cacheEntries.set(this.series.size);
+    }
+  }
+
+  private async retireLegacy(pool: Parameters<LegacyLedger['retire']>[0]): Promise<void> {
+    try {
+      await this.legacy.retire(pool);
+      this.ctx.logger.info('ledger rows now named by the delivery identity; the rows under the old name were removed');
+    } catch (err) {
+      // The delivery is committed; an old row left behind is only clutter.
+      this.ctx.logger.warn({ err }, 'could not delete the ledger rows under the old name');
     }
   }
 

@@ -2,14 +2,16 @@ import type pg from 'pg';
 import { classify, sqlStateOf } from './classify.js';
 import { copyIsolating, copyRows, copyStream, FOREIGN_KEY_VIOLATION } from './copy.js';
 import type { Delivery } from './delivery.js';
-import { LEDGER_INSERT } from './ledger.js';
+import { LEDGER_INSERT, type LegacyLedger } from './ledger.js';
+import type { Delivery as DeliveryIdentity } from '../../../core/delivery.js';
 
 export type CommitOutcome = 'written' | 'replayed';
 
 export interface CommitOptions {
-  /** The ledger's `sink` value and the delivery's `meta.seq`. */
-  readonly ledger: string;
-  readonly seq: number;
+  /** Which delivery this is: its ledger row is `(identity.stream, identity.first)` (ledger.ts). */
+  readonly identity: DeliveryIdentity;
+  /** The ledger name of an older version, still checked for the delivery in flight at the upgrade. */
+  readonly legacy?: LegacyLedger;
   /**
    * Called with the first data error, before rows are isolated; may throw to retry the delivery
    * instead (a partition dropped under the sink).
@@ -18,7 +20,7 @@ export interface CommitOptions {
 }
 
 /**
- * Commits one delivery (issue 8): the ledger row and the COPYs into every table in one
+ * Commits one delivery: the ledger row and the COPYs into every table in one
  * transaction. The ledger row goes first: if it already exists the delivery was committed before
  * (a replay after a crash, or a retry whose COMMIT reply was lost) and nothing is written.
  *
@@ -66,8 +68,8 @@ export async function commitDelivery(pool: pg.Pool, delivery: Delivery, o: Commi
 async function inLedgerTransaction(client: pg.PoolClient, o: CommitOptions, body: () => Promise<void>): Promise<CommitOutcome> {
   await client.query('BEGIN');
   try {
-    const { rowCount } = await client.query(LEDGER_INSERT, [o.ledger, o.seq]);
-    if (rowCount === 0) {
+    const { rowCount } = await client.query(LEDGER_INSERT, [o.identity.stream, o.identity.first]);
+    if (rowCount === 0 || (await o.legacy?.contains(client, o.identity))) {
       await client.query('ROLLBACK');
       return 'replayed';
     }

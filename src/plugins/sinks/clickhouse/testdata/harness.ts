@@ -8,9 +8,11 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import type { LogEvent, SpanEvent } from '../../../../core/events.js';
 import type { SinkInstance, WriteMeta } from '../../../../core/plugin/types.js';
+import { Delivery } from '../../../../core/delivery.js';
 import { activeChdbPath } from '../../../../storage/clickhouse/chdb.js';
 import { standaloneContext, type TestClickHouse, withClickHouse, tempDir } from '../../../../testing/index.js';
 import { clickhouseConfig } from '../config.js';
+import { ClickHouseConnection } from '../api.js';
 import type { ClickHouseHandle } from '../handle.js';
 import { type SinkInternals, createClickHouseSink } from '../sink.js';
 
@@ -71,11 +73,11 @@ export function openSink(t: Test, url: string, options: Record<string, unknown> 
   const config = clickhouseConfig.parse({ url, ...options });
   const sink = createClickHouseSink(config, { ...ctx, logger: logs.logger }, internals);
   t.teardown(() => sink.stop?.());
-  return { sink, logs, handle: ctx.lookup('ch') as ClickHouseHandle };
+  return { sink, logs, handle: ctx.use(ClickHouseConnection, 'ch') as ClickHouseHandle };
 }
 
-export function meta(seq: number, attempt = 1): WriteMeta {
-  return { sink: 'ch', seq, lastSeq: seq, attempt, instance: 'test', token: `ch@test:${seq}` };
+export function meta(seq: number, attempt = 1, instance = 'test'): WriteMeta {
+  return { delivery: new Delivery('ch', instance, seq), attempt };
 }
 
 /** Rows of a query, with every value as the engine's JSON gives it (64-bit integers: use toString() in SQL). */

@@ -5,6 +5,9 @@
 import pino from 'pino';
 import type { BusinessEvent, Labels, MetricHistogram, MetricPoint, TelemetryEvent } from '../../../../core/events.js';
 import type { ComponentContext, Json, WriteMeta } from '../../../../core/plugin/types.js';
+import { Delivery } from '../../../../core/delivery.js';
+import { ResourceRegistry } from '../../../../core/plugin/resource.js';
+import { PostgresConnection } from '../api.js';
 import { MetricsRegistry } from '../../../../core/telemetry/metrics.js';
 import { postgresSinkConfig } from '../config.js';
 import plugin from '../index.js';
@@ -27,6 +30,7 @@ export function createSink(t: TestContext, options: Record<string, unknown>, o: 
   const registry = new MetricsRegistry({ processMetrics: false });
   const state = o.state ?? new Map<string, Json>();
   const published = new Map<string, unknown>();
+  const resources = new ResourceRegistry();
   const ctx: ComponentContext = {
     id,
     kind: 'sink',
@@ -36,6 +40,8 @@ export function createSink(t: TestContext, options: Record<string, unknown>, o: 
     dataDir: o.dataDir ?? tempDir(t, 'thermocline-pg-sink-'),
     state: { get: (k) => state.get(k), set: (k, v) => void state.set(k, v), delete: (k) => void state.delete(k) },
     signal: new AbortController().signal,
+    provide: (key, value) => resources.provide(id, key, value),
+    use: (key, from) => resources.use(key, from),
     publish: (v) => void published.set(id, v),
     lookup: (other) => published.get(other),
   };
@@ -44,7 +50,7 @@ export function createSink(t: TestContext, options: Record<string, unknown>, o: 
   t.teardown(() => sink.stop());
   return {
     sink,
-    handle: published.get(id) as PostgresHandle,
+    handle: resources.use(PostgresConnection, id) as PostgresHandle,
     registry,
     state,
     counter: async (name) => {
@@ -69,8 +75,8 @@ export async function openSink(
 let nextSeq = 1_700_000_000_000_000;
 
 /** Delivery metadata as the runtime makes it; a fresh seq unless given. */
-export function meta(seq = nextSeq++, sink = 'pg'): WriteMeta {
-  return { sink, seq, lastSeq: seq, attempt: 1, instance: 'test', token: `${sink}@test:${seq}` };
+export function meta(seq = nextSeq++, sink = 'pg', instance = 'test'): WriteMeta {
+  return { delivery: new Delivery(sink, instance, seq), attempt: 1 };
 }
 
 /** Now, in whole microseconds, plus an offset. */

@@ -1,4 +1,4 @@
-import { defineSink } from '../../../core/plugin/define.js';
+import { ClickHouseConnection, defineTask, PostgresConnection } from '../../../index.js';
 import type { PluginIssue } from '../../../core/plugin/types.js';
 import { errorMessage } from '../../../core/errors.js';
 import { COMPONENT_ID } from '../../../core/config/schema.js';
@@ -6,20 +6,23 @@ import { parseClickHouseUrl } from '../../../storage/clickhouse/connect.js';
 import { validatePostgresUrl } from '../../../storage/postgres/connect.js';
 import { caggExporterConfig, isConnectionUrl } from './config.js';
 import { CAGG_ERRORS } from './errors.js';
-import { createExporterSink } from './sink.js';
+import { createExporterTask } from './task.js';
 
 /**
- * Keeps ClickHouse `metrics_1m` equal to PostgreSQL's, late data included (issue 10; README.md):
+ * Keeps ClickHouse `metrics_1m` equal to PostgreSQL's, late data included (README.md):
  * a watermark, a re-export window and versioned rows in a ReplacingMergeTree.
  */
-export default defineSink({
-  type: 'cagg_exporter',
+export default defineTask({
+  type: 'rollup_exporter',
+  formerly: [{ kind: 'sink', type: 'cagg_exporter' }],
   summary: 'Copies the 1-minute rollup metrics_1m from PostgreSQL to ClickHouse every minute, re-exporting buckets that late points changed.',
   errors: CAGG_ERRORS,
   config: caggExporterConfig,
   example: { postgres: 'embedded', clickhouse: 'chdb://clickhouse' },
-  acceptsInputs: false,
-  dependsOn: (config) => [config.postgres, config.clickhouse].filter((v) => !isConnectionUrl(v)),
+  uses: (config) => [
+    ...(isConnectionUrl(config.postgres) ? [] : [{ key: PostgresConnection, from: config.postgres }]),
+    ...(isConnectionUrl(config.clickhouse) ? [] : [{ key: ClickHouseConnection, from: config.clickhouse }]),
+  ],
   validate(config) {
     const issues: PluginIssue[] = [];
     const check = (key: 'postgres' | 'clickhouse', validateUrl: (url: string) => void) => {
@@ -40,5 +43,5 @@ export default defineSink({
     if (config.interval < 1000) issues.push({ path: ['interval'], message: 'must be at least 1s' });
     return issues;
   },
-  create: (config, ctx) => createExporterSink(config, ctx),
+  create: (config, ctx) => createExporterTask(config, ctx),
 });

@@ -1,12 +1,11 @@
 /**
- * The exporter as a component: no inputs and no queue (`acceptsInputs: false`); it runs its own
- * loop from `start()` to `stop()`. A cycle that fails is logged (rate-limited), counted in
+ * The exporter as a task: no inputs and no queue; it runs its own loop from `start()` to `stop()`
+ * (not the runtime's schedule: a cycle that fell behind runs again at once). A cycle that fails is logged (rate-limited), counted in
  * `thermocline_component_errors_total{error_type="cycle"}`, and simply run again at the next
  * interval: the watermark did not move, so nothing is skipped. While it is behind (backfill,
  * downtime) cycles run back to back.
  */
-import { PermanentError } from '../../../core/errors.js';
-import type { ComponentContext, SinkInstance } from '../../../core/plugin/types.js';
+import type { ComponentContext, TaskInstance } from '../../../core/plugin/types.js';
 import { RateLimitedLog } from '../../../core/runtime/logger.js';
 import { sleep } from '../../../core/runtime/timing.js';
 import type { CaggExporterConfig } from './config.js';
@@ -16,16 +15,16 @@ import { checkClickHouseSchema, checkPostgresSchema } from './schema.js';
 
 const FIRST_CYCLE_DELAY_MS = 5000;
 
-export function createExporterSink(config: CaggExporterConfig, ctx: ComponentContext): SinkInstance {
-  // The named sinks were created first (dependsOn) and published their handles: a name that is
+export function createExporterTask(config: CaggExporterConfig, ctx: ComponentContext): TaskInstance {
+  // The named sinks were created first (`uses`) and provide their connections: a name that is
   // not a sink of the right type is a configuration error the agent does not start with.
-  checkNamedSinks({ postgres: config.postgres, clickhouse: config.clickhouse, lookup: (id) => ctx.lookup(id) });
+  checkNamedSinks({ postgres: config.postgres, clickhouse: config.clickhouse, use: ctx.use });
   const endpoints: Endpoints = resolveEndpoints({
     postgres: config.postgres,
     clickhouse: config.clickhouse,
     dataDir: ctx.dataDir,
     logger: ctx.logger,
-    lookup: (id) => ctx.lookup(id),
+    use: ctx.use,
     applicationName: `thermocline ${ctx.id}`,
   });
   const exporter = new RollupExporter({
@@ -44,7 +43,7 @@ export function createExporterSink(config: CaggExporterConfig, ctx: ComponentCon
   let stopped: Promise<void> | undefined;
 
   const run = async () => {
-    // Not at once: `thermocline validate --healthchecks` starts and stops every sink, and should not
+    // Not at once: `thermocline validate --healthchecks` starts and stops every component, and should not
     // set an export going; the sinks the exporter names also get a moment to finish starting.
     if (!(await sleep(Math.min(config.interval, FIRST_CYCLE_DELAY_MS), signal))) return;
     let failing = false;
@@ -74,9 +73,6 @@ export function createExporterSink(config: CaggExporterConfig, ctx: ComponentCon
       // runtime) rather than a running component that never exports.
       await Promise.all([endpoints.postgres(), endpoints.clickhouse()]);
       loop ??= run();
-    },
-    async write() {
-      throw new PermanentError('the cagg_exporter sink takes no inputs: it reads PostgreSQL itself');
     },
     /**
      * Both connections and both tables. A failure at start marks the component degraded, which

@@ -28,9 +28,9 @@ t.test('a first cycle backfills a day of history in bounded chunks, with progres
   t.match(logs.messages().at(-1), /^exported 17280 metrics_1m rows \(1440 buckets\) in [\d.]+ s, \d+ rows\/s$/);
   t.equal(await assertSameRollups(t, tg, from, to), 24 * 60 * 12);
   const metrics = await registry.text();
-  t.match(metrics, /thermocline_component_sent_events_total\{component_id="rollups",component_kind="sink",component_type="cagg_exporter"\} 17280/);
-  t.match(metrics, /thermocline_cagg_exporter_rows_refreshed_total\{component_id="rollups"\} 17280/);
-  t.match(metrics, /thermocline_cagg_exporter_lag_seconds\{component_id="rollups"\} \d/);
+  t.match(metrics, /thermocline_component_sent_events_total\{component_id="rollups",component_kind="task",component_type="rollup_exporter"\} 17280/);
+  t.match(metrics, /thermocline_rollup_exporter_rows_refreshed_total\{component_id="rollups"\} 17280/);
+  t.match(metrics, /thermocline_rollup_exporter_lag_seconds\{component_id="rollups"\} \d/);
 
   const again = await run(exporter);
   t.equal(again.from, minutesAgo(1) - 5 * MINUTE, 'the next cycle goes back `lateness` behind the watermark, no further');
@@ -188,7 +188,7 @@ t.test('chunks: a bucket with more rows than max_rows_per_cycle goes whole; ever
   const report = await run(exporter);
   t.equal(report.rows, 7);
   t.equal(report.chunks, 2, 'the 5-row bucket alone, then the two 1-row buckets together');
-  t.match(await registry.text(), /thermocline_cagg_exporter_chunks_total\{component_id="rollups"\} 2/);
+  t.match(await registry.text(), /thermocline_rollup_exporter_chunks_total\{component_id="rollups"\} 2/);
   await assertSameRollups(t, tg, bucket, minutesAgo(0));
 });
 

@@ -100,8 +100,8 @@ rollup = { end_offset_minutes = 2, start_offset_minutes = 60 }
 type = "clickhouse"
 inputs = ["m"]
 url = ${JSON.stringify(tg.chUrl)}
-[sinks.longterm]
-type = "cagg_exporter"
+[tasks.longterm]
+type = "rollup_exporter"
 postgres = "pg"
 clickhouse = "ch"
 max_rows_per_cycle = 1
@@ -129,7 +129,7 @@ max_rows_per_cycle = 1
 
   const unknown = await cli(['--once', '-c', file, '--component', 'nope']);
   t.equal(unknown.code, 1);
-  t.match(unknown.err[0], /no cagg_exporter component "nope" in .* \(there is "longterm"\)/);
+  t.match(unknown.err[0], /no rollup_exporter component "nope" in .* \(there is "longterm"\)/);
 });
 
 t.test('usage errors', async (t) => {

@@ -1,7 +1,7 @@
 /**
- * Where the exporter reads and writes (issue 10): `postgres` and `clickhouse` each name a sink of
- * the same config, whose published handle gives its connection, or are URLs the exporter connects
- * to itself. Handles are looked up on every use rather than kept, so that after a reload that
+ * Where the exporter reads and writes: `postgres` and `clickhouse` each name a sink of
+ * the same config, whose connection it uses (`PostgresConnection`, `ClickHouseConnection`), or are URLs the exporter connects
+ * to itself. Connections are looked up on every use rather than kept, so that after a reload that
  * replaced the sink the exporter uses the new one.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -10,11 +10,10 @@ import { ThermoclineError } from '../../../core/errors.js';
 import type { StorageLogger } from '../../../storage/logger.js';
 import type { PgFlavour } from '../../../storage/migrate/types.js';
 import { DEFAULT_MIGRATION_PARAMS, type MigrationParams } from '../../../storage/params.js';
-import { type ClickHouseConnection, connectClickHouse } from '../../../storage/clickhouse/connect.js';
-import { type PostgresConnection, connectPostgres } from '../../../storage/postgres/connect.js';
+import { type ClickHouseConnection as OwnClickHouse, connectClickHouse } from '../../../storage/clickhouse/connect.js';
+import { type PostgresConnection as OwnPostgres, connectPostgres } from '../../../storage/postgres/connect.js';
 import { detectFlavour } from '../../../storage/postgres/flavour.js';
-import { isClickHouseHandle } from '../clickhouse/handle.js';
-import { isPostgresHandle } from '../postgres/handle.js';
+import { ClickHouseConnection, PostgresConnection, type ResourceKey } from '../../../index.js';
 import { isConnectionUrl } from './config.js';
 import { CAGG_ERRORS } from './errors.js';
 
@@ -48,8 +47,8 @@ export interface EndpointOptions {
   readonly clickhouse: string;
   readonly dataDir: string;
   readonly logger: StorageLogger;
-  /** `ctx.lookup`. */
-  readonly lookup: (componentId: string) => unknown;
+  /** `ctx.use`: the named sinks' connections (none outside the agent). */
+  readonly use: <T>(key: ResourceKey<T>, from: string) => T | undefined;
   /** `application_name` of the exporter's own PostgreSQL sessions. */
   readonly applicationName: string;
 }
@@ -76,32 +75,25 @@ function lazily<T>(open: () => Promise<T>): { get(): Promise<T>; peek(): Promise
   };
 }
 
-function wrongSink(option: string, id: string, expected: string, found: unknown): ThermoclineError {
-  const what = typeof found === 'object' && found !== null && 'kind' in found ? `a ${String((found as { kind: unknown }).kind)} sink` : 'not a sink that shares its connection';
+function wrongSink(option: string, id: string, key: ResourceKey<unknown>): ThermoclineError {
   return new ThermoclineError(
     CAGG_ERRORS.TC_CAGG_WRONG_SINK,
-    `${option} = "${id}": that component is ${found === undefined ? 'not running (or publishes no connection)' : what}; name a ${expected} sink of this config or give a URL`,
+    `${option} = "${id}": that component offers no ${key.name} (it is not a running ${option} sink); name a ${option} sink of this config or give a URL`,
   );
 }
 
 /**
- * Checks, without I/O, that sink names resolve to handles of the right kind. Called at create, when
- * the named sinks (declared in dependsOn) have already been created and published their handles.
+ * Checks, without I/O, that sink names resolve to connections of the right kind. Called at
+ * create, when the named sinks (declared in `uses`) have already been created and provide them.
  */
-export function checkNamedSinks(options: Pick<EndpointOptions, 'postgres' | 'clickhouse' | 'lookup'>): void {
-  if (!isConnectionUrl(options.postgres)) {
-    const found = options.lookup(options.postgres);
-    if (!isPostgresHandle(found)) throw wrongSink('postgres', options.postgres, 'postgres', found);
-  }
-  if (!isConnectionUrl(options.clickhouse)) {
-    const found = options.lookup(options.clickhouse);
-    if (!isClickHouseHandle(found)) throw wrongSink('clickhouse', options.clickhouse, 'clickhouse', found);
-  }
+export function checkNamedSinks(options: Pick<EndpointOptions, 'postgres' | 'clickhouse' | 'use'>): void {
+  if (!isConnectionUrl(options.postgres) && !options.use(PostgresConnection, options.postgres)) throw wrongSink('postgres', options.postgres, PostgresConnection);
+  if (!isConnectionUrl(options.clickhouse) && !options.use(ClickHouseConnection, options.clickhouse)) throw wrongSink('clickhouse', options.clickhouse, ClickHouseConnection);
 }
 
 export function resolveEndpoints(o: EndpointOptions): Endpoints {
   let released = false;
-  const ownPg = lazily<{ conn: PostgresConnection; flavour: PgFlavour }>(async () => {
+  const ownPg = lazily<{ conn: OwnPostgres; flavour: PgFlavour }>(async () => {
     const conn = await connectPostgres(o.postgres, {
       dataDir: o.dataDir,
       logger: o.logger,
@@ -121,7 +113,7 @@ export function resolveEndpoints(o: EndpointOptions): Endpoints {
       throw err;
     }
   });
-  const ownCh = lazily<ClickHouseConnection>(() => connectClickHouse(o.clickhouse, { dataDir: o.dataDir, logger: o.logger }));
+  const ownCh = lazily<OwnClickHouse>(() => connectClickHouse(o.clickhouse, { dataDir: o.dataDir, logger: o.logger }));
   const closed = () => new ThermoclineError(CAGG_ERRORS.TC_CAGG_EXPORT_FAILED, 'the rollup exporter has stopped');
 
   return {
@@ -131,8 +123,8 @@ export function resolveEndpoints(o: EndpointOptions): Endpoints {
         const { conn, flavour } = await ownPg.get();
         return { pool: conn.pool, flavour, params: DEFAULT_MIGRATION_PARAMS, display: conn.displayUrl };
       }
-      const handle = o.lookup(o.postgres);
-      if (!isPostgresHandle(handle)) throw wrongSink('postgres', o.postgres, 'postgres', handle);
+      const handle = o.use(PostgresConnection, o.postgres);
+      if (!handle) throw wrongSink('postgres', o.postgres, PostgresConnection);
       const [pool, flavour] = await Promise.all([handle.pool(), handle.flavour()]);
       return { pool, flavour, params: handle.params, display: `sink "${o.postgres}"` };
     },
@@ -142,8 +134,8 @@ export function resolveEndpoints(o: EndpointOptions): Endpoints {
         const conn = await ownCh.get();
         return { client: conn.client, database: conn.database, engine: conn.kind, display: conn.displayUrl };
       }
-      const handle = o.lookup(o.clickhouse);
-      if (!isClickHouseHandle(handle)) throw wrongSink('clickhouse', o.clickhouse, 'clickhouse', handle);
+      const handle = o.use(ClickHouseConnection, o.clickhouse);
+      if (!handle) throw wrongSink('clickhouse', o.clickhouse, ClickHouseConnection);
       const { client, database, engine } = await handle.connection();
       return { client, database, engine, display: `sink "${o.clickhouse}"` };
     },

@@ -44,8 +44,8 @@ type = "clickhouse"
 inputs = ["logs"]
 url = ${JSON.stringify(chUrl)}
 
-[sinks.rollups]
-type = "cagg_exporter"
+[tasks.rollups]
+type = "rollup_exporter"
 interval = "1s"
 ${exporter}
 `;
@@ -92,27 +92,18 @@ t.test('the exporter takes no inputs and names sinks of the right type', async (
   const dataDir = tempDir(t);
   // An http url: this process's embedded engine is bound to the test engine's directory.
   const base = `[sources.metrics]\ntype = "manual"\n[sinks.pg]\ntype = "postgres"\ninputs = ["metrics"]\n[sinks.ch]\ntype = "clickhouse"\ninputs = ["metrics"]\nurl = "http://127.0.0.1:1/db"\n`;
-  const load = (exporter: string) => loadTestConfig(`${base}[sinks.rollups]\ntype = "cagg_exporter"\n${exporter}`, { dataDir, extra: [manualSource] });
+  const load = (exporter: string) => loadTestConfig(`${base}[tasks.rollups]\ntype = "rollup_exporter"\n${exporter}`, { dataDir, extra: [manualSource] });
   await t.resolves(load('postgres = "pg"\nclickhouse = "ch"'), 'names of sinks');
   await t.resolves(load('postgres = "postgres://u:p@127.0.0.1:5432/db"\nclickhouse = "http://127.0.0.1:8123/db"'), 'URLs');
-  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninputs = ["metrics"]'), {
-    code: 'TC_TOPOLOGY',
-    message: /sinks\.rollups\.inputs: this sink reads on its own and takes no inputs/,
-  });
-  await t.rejects(load('postgres = "nope"\nclickhouse = "ch"'), {
-    code: 'TC_TOPOLOGY',
-    message: /sinks\.rollups\.?: refers to "nope", which is not a sink in this config/,
-  });
+  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninputs = ["metrics"]'), { code: 'TC_CONFIG_INVALID', message: /tasks\.rollups\.inputs: unknown key "inputs"/ });
+  await t.rejects(load('postgres = "nope"\nclickhouse = "ch"'), { code: 'TC_TOPOLOGY', message: /tasks\.rollups\.?: refers to "nope", which is not a sink in this config/ });
   await t.rejects(load('postgres = "not a url!"\nclickhouse = "ftp://x"'), {
-    message: /sinks\.rollups\.postgres: "not a url!" is neither a URL nor the id of a postgres sink[\s\S]*sinks\.rollups\.clickhouse: unsupported scheme ftp:/,
+    message: /tasks\.rollups\.postgres: "not a url!" is neither a URL nor the id of a postgres sink[\s\S]*tasks\.rollups\.clickhouse: unsupported scheme ftp:/,
   });
-  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninterval = "10ms"'), { message: /sinks\.rollups\.interval: must be at least 1s/ });
+  await t.rejects(load('postgres = "pg"\nclickhouse = "ch"\ninterval = "10ms"'), { message: /tasks\.rollups\.interval: must be at least 1s/ });
 
-  const err = await startPipeline(t, `${base}[sinks.rollups]\ntype = "cagg_exporter"\npostgres = "ch"\nclickhouse = "pg"\n`, {
-    dataDir,
-    extra: [manualSource],
-  }).catch((e: unknown) => e);
-  t.match(err, { code: 'TC_PLUGIN_CREATE', message: /postgres = "ch": that component is a clickhouse sink; name a postgres sink/ });
+  const err = await startPipeline(t, `${base}[tasks.rollups]\ntype = "rollup_exporter"\npostgres = "ch"\nclickhouse = "pg"\n`, { dataDir, extra: [manualSource] }).catch((e: unknown) => e);
+  t.match(err, { code: 'TC_PLUGIN_CREATE', message: /postgres = "ch": that component offers no postgres\.connection \(it is not a running postgres sink\); name a postgres sink/ });
   t.equal(((err as ThermoclineError).cause as ThermoclineError | undefined)?.code, 'TC_CAGG_WRONG_SINK');
 });
 
@@ -120,7 +111,7 @@ t.test('a failing cycle is logged and counted, and the next cycles recover by th
   const e = await engines(t);
   if (!e.chUrl) return void t.pass('skipped: the testcontainers ClickHouse does not expose its url; run with CH_URL');
   // PostgreSQL migrated by the postgres sink; ClickHouse not migrated yet (no clickhouse sink).
-  const config = `[sources.metrics]\ntype = "manual"\n[sinks.pg]\ntype = "postgres"\ninputs = ["metrics"]\nurl = ${JSON.stringify(e.db.url)}\nbatch = { timeout_secs = 0.05 }\n[sinks.rollups]\ntype = "cagg_exporter"\ninterval = "1s"\npostgres = ${JSON.stringify(e.db.url)}\nclickhouse = ${JSON.stringify(e.chUrl)}\n`;
+  const config = `[sources.metrics]\ntype = "manual"\n[sinks.pg]\ntype = "postgres"\ninputs = ["metrics"]\nurl = ${JSON.stringify(e.db.url)}\nbatch = { timeout_secs = 0.05 }\n[tasks.rollups]\ntype = "rollup_exporter"\ninterval = "1s"\npostgres = ${JSON.stringify(e.db.url)}\nclickhouse = ${JSON.stringify(e.chUrl)}\n`;
   const { runtime, logs } = await startPipeline(t, config, { extra: [manualSource] });
   await eventually(() => manualSources.has('metrics'), 10_000, 'the source');
   const bucket = realMinutesAgo(2);
@@ -128,10 +119,7 @@ t.test('a failing cycle is logged and counted, and the next cycles recover by th
   await eventually(() => logs.lines.some((l) => /^rollup export failed, retrying in 1 s/.test(String(l.msg))), 20_000, 'the failure log');
   const failure = logs.lines.find((l) => /^rollup export failed/.test(String(l.msg)));
   t.match(failure, { level: 50, err: { code: 'TC_CAGG_SCHEMA' }, msg: /does not exist: run `thermocline migrate/ });
-  t.match(
-    await runtime.metrics.text(),
-    /thermocline_component_errors_total\{component_id="rollups",component_kind="sink",component_type="cagg_exporter",error_type="cycle"\} [1-9]/,
-  );
+  t.match(await runtime.metrics.text(), /thermocline_component_errors_total\{component_id="rollups",component_kind="task",component_type="rollup_exporter",error_type="cycle"\} [1-9]/);
   const status = runtime.statuses().find((s) => s.id === 'rollups');
   t.equal(status?.state, 'degraded', 'the health check at start found the missing table');
   t.match(status?.error, /metrics_1m .*does not exist/);
@@ -147,7 +135,7 @@ t.test('an unreachable database is a failed start, retried in the background; st
   const dataDir = tempDir(t);
   const { runtime, logs } = await startPipeline(
     t,
-    `[sinks.rollups]\ntype = "cagg_exporter"\ninterval = "1s"\npostgres = "postgres://nobody:x@127.0.0.1:1/none"\nclickhouse = "http://127.0.0.1:1/none"\n`,
+    `[tasks.rollups]\ntype = "rollup_exporter"\ninterval = "1s"\npostgres = "postgres://nobody:x@127.0.0.1:1/none"\nclickhouse = "http://127.0.0.1:1/none"\n`,
     { dataDir },
   );
   const status = runtime.statuses().find((s) => s.id === 'rollups');

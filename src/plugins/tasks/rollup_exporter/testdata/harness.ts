@@ -99,7 +99,7 @@ export function exporterOn(
     latenessMs: 5 * MINUTE,
     maxRowsPerCycle: 100_000,
     logger: logs.logger,
-    metrics: registry.forComponent('rollups', 'sink', 'cagg_exporter'),
+    metrics: registry.forComponent('rollups', 'task', 'rollup_exporter'),
     endpoints: fixedEndpoints(tg.pg, tg.chEndpoint),
     clock: () => NOW,
     ...options,
