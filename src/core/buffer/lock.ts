@@ -8,7 +8,6 @@
  * (a pid file would, and containers reuse pid 1 every time). `queue.db` itself stays shareable,
  * because `thermocline export-rollups -c` reads the exporter's watermark next to a running agent.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ThermoclineError } from '../errors.js';
