@@ -101,7 +101,7 @@ export function decideFlavour(facts: ServerFacts): FlavourProbe {
     flavour: 'plain',
     reason: "cannot tell whether timescaledb is preloaded (this role may not read shared_preload_libraries, and the loader's settings are absent)",
     warnings: [
-      'cannot tell whether timescaledb is preloaded: using plain PostgreSQL; if it is preloaded, set flavour = "timescaledb" (or grant pg_read_all_settings) to use it',
+      'cannot tell whether timescaledb is preloaded: using plain PostgreSQL; if it is preloaded, grant pg_read_all_settings to this role (or migrate with flavour timescaledb) to use it',
     ],
     certain: false,
   };
