@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { exited, freePorts, runCli, spawnAgent, stoppedGracefully } from './helpers/agent-process.js';
+import { exited, freePorts, repoRoot, runCli, spawnAgent, stoppedGracefully } from './helpers/agent-process.js';
 import { eventually, tempDir } from './helpers/pipeline.js';
 
 const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string };
@@ -84,7 +84,10 @@ t.test('run: a data_dir that cannot be written is a clear error, exit 1', async 
   const dir = tempDir(t);
   fs.writeFileSync(path.join(dir, 'blocker'), 'x');
   const file = path.join(dir, 'c.toml');
-  fs.writeFileSync(file, `data_dir = "${dir}/blocker/data"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\n`);
+  fs.writeFileSync(
+    file,
+    `data_dir = "${dir}/blocker/data"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\n`,
+  );
   const res = await runCli(['run', '-c', file]);
   t.equal(res.code, 1);
   t.match(res.stderr, /error\[TC_DATA_DIR\]: data_dir ".*blocker\/data" is not a writable directory/);
@@ -94,7 +97,10 @@ t.test('run: a data_dir that cannot be written is a clear error, exit 1', async 
 t.test('run: a second agent on the same data_dir refuses to start; the lock dies with its holder (SIGKILL)', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'c.toml');
-  fs.writeFileSync(file, `data_dir = "${dir}/data"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\nrate = 10\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\n`);
+  fs.writeFileSync(
+    file,
+    `data_dir = "${dir}/data"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\nrate = 10\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\n`,
+  );
   const first = spawnAgent(file);
   await eventually(() => /pipeline started/.test(first.output()), 20_000, 'first start');
   const second = await runCli(['run', '-c', file]);
@@ -120,7 +126,10 @@ t.test('run: SIGHUP reloads (an invalid new config keeps the old pipeline); SIGT
   fs.writeFileSync(file, `${base}[sinks.o]\ntype = "blackhole"\ninputs = ["nope"]\n`);
   agent.kill('SIGHUP');
   await eventually(() => /new configuration is invalid; keeping the running pipeline/.test(agent.output()), 10_000, 'rejected reload');
-  fs.writeFileSync(file, `${base}[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0.1\n[sinks.p]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0\n[queue]\nsynchronous = "full"\n`);
+  fs.writeFileSync(
+    file,
+    `${base}[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0.1\n[sinks.p]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0\n[queue]\nsynchronous = "full"\n`,
+  );
   agent.kill('SIGHUP');
   await eventually(() => /configuration reloaded/.test(agent.output()), 10_000, 'reload');
   t.match(agent.output(), /\[queue\] changed; it takes effect when the agent restarts/, 'a section read only at start is named, not silently ignored');
@@ -138,7 +147,10 @@ t.test('run: an agent whose sources have all finished keeps running until it is 
   // that exit killed it.
   const dir = tempDir(t);
   const file = path.join(dir, 'c.toml');
-  fs.writeFileSync(file, `data_dir = "${dir}/data"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\nrate = 0\ncount = 50\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0\n`);
+  fs.writeFileSync(
+    file,
+    `data_dir = "${dir}/data"\n[api]\nenabled = false\n[sources.g]\ntype = "generator"\nrate = 0\ncount = 50\n[sinks.o]\ntype = "blackhole"\ninputs = ["g"]\nprint_interval_secs = 0\n`,
+  );
   const agent = spawnAgent(file);
   t.teardown(() => agent.kill('SIGKILL'));
   await eventually(() => /all events generated/.test(agent.output()) || agent.exitCode !== null, 20_000, 'the generator finishing');
@@ -150,17 +162,51 @@ t.test('run: an agent whose sources have all finished keeps running until it is 
   t.match(agent.output(), /"msg":"pipeline stopped"/);
 });
 
+t.test('run: an error nobody handles is logged and the agent keeps running; an existing data_dir others can read is warned about', async (t) => {
+  const dir = tempDir(t);
+  const dataDir = path.join(dir, 'data');
+  fs.mkdirSync(dataDir, { mode: 0o755 });
+  fs.chmodSync(dataDir, 0o755);
+  const plugin = path.join(repoRoot, 'test/fixtures/plugins/misbehaving-sink.ts');
+  const file = path.join(dir, 'c.toml');
+  fs.writeFileSync(
+    file,
+    `data_dir = "${dataDir}"\n[api]\nenabled = false\n[plugins]\nload = [${JSON.stringify(plugin)}]\n[sources.g]\ntype = "generator"\nrate = 20\n[sinks.o]\ntype = "misbehaving"\ninputs = ["g"]\n`,
+  );
+  const agent = spawnAgent(file);
+  t.teardown(() => agent.kill('SIGKILL'));
+  await eventually(() => /an error event nobody listens to/.test(agent.output()) || agent.exitCode !== null, 20_000, 'the third unhandled error');
+  t.match(agent.output(), /uncaught exception; the agent keeps running.*thrown from a timer/);
+  t.match(agent.output(), /unhandled promise rejection; the agent keeps running.*rejected and never handled/);
+  t.match(agent.output(), /data_dir .* has mode 0755: other users can list it/);
+  const before = (agent.output().match(/misbehaving sink totals/g) ?? []).length;
+  await eventually(
+    () => (agent.output().match(/misbehaving sink totals/g) ?? []).length > before + 2 || agent.exitCode !== null,
+    20_000,
+    'deliveries after the errors',
+  );
+  t.equal(agent.exitCode, null, 'still running');
+  agent.kill('SIGTERM');
+  t.ok(stoppedGracefully(await exited(agent), agent.output()));
+});
+
 t.test('tap and top read a running agent through its API', async (t) => {
   const dir = tempDir(t);
   const [port] = (await freePorts(1)) as [number];
   const file = path.join(dir, 'c.toml');
-  fs.writeFileSync(file, `data_dir = "${dir}/data"\n[api]\naddress = "127.0.0.1:${port}"\n[sources.gen]\ntype = "generator"\nrate = 200\nkinds = ["log"]\n[sinks.o]\ntype = "blackhole"\ninputs = ["gen"]\nprint_interval_secs = 0\n`);
+  fs.writeFileSync(
+    file,
+    `data_dir = "${dir}/data"\n[api]\naddress = "127.0.0.1:${port}"\n[sources.gen]\ntype = "generator"\nrate = 200\nkinds = ["log"]\n[sinks.o]\ntype = "blackhole"\ninputs = ["gen"]\nprint_interval_secs = 0\n`,
+  );
   const agent = spawnAgent(file);
   t.teardown(() => agent.kill('SIGKILL'));
   await eventually(() => /API listening/.test(agent.output()), 20_000, 'API up');
   const tap = await runCli(['tap', 'gen', '--limit', '3', '--api', `127.0.0.1:${port}`]);
   t.equal(tap.code, 0, tap.stderr);
-  const lines = tap.stdout.trim().split('\n').map((l) => JSON.parse(l) as { component: string; event: { kind: string } });
+  const lines = tap.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { component: string; event: { kind: string } });
   t.equal(lines.length, 3);
   t.ok(lines.every((l) => l.component === 'gen' && l.event.kind === 'log'));
   const top = await runCli(['top', '--once', '-c', file]);

@@ -93,7 +93,8 @@ function show(db: Database.Database, id: number, io: DeadLetterIo): number {
   try {
     events = decodeBatch(row.data);
   } catch (err) {
-    io.err(`error: the stored batch cannot be decoded (${(err as Error).message}); it was written by another version of the agent`);
+    // A corrupt entry's raw bytes are what was found in the queue; they do not decode by definition.
+    io.err(`error: the stored batch cannot be decoded (${(err as Error).message}); the bytes are in the dead_letter table's data column`);
     return EXIT_FAILURE;
   }
   // With per-row reasons only the rejected rows are in `data`; `index` is the position there.

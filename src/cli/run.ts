@@ -1,7 +1,9 @@
 import { ApiServer } from '../core/api/server.js';
+import { dataDirExposure } from '../core/buffer/private-files.js';
 import { createLogger } from '../core/runtime/logger.js';
 import { Runtime } from '../core/runtime/runtime.js';
 import { configPath, EXIT_CONFIG, EXIT_FAILURE, loadOrExplain, printError } from './config.js';
+import { installProcessGuards } from './process-guards.js';
 
 export interface RunFlags {
   config?: string;
@@ -15,11 +17,16 @@ export interface RunFlags {
  * is invalid).
  */
 export async function runCommand(flags: RunFlags): Promise<number | undefined> {
+  // First of all: nothing that starts below (config plugins, sinks' clients) may end the process.
+  const guards = installProcessGuards(createLogger({ level: 'info' }));
   const file = configPath(flags.config);
   const config = await loadOrExplain(file);
   if (!config) return EXIT_CONFIG;
   const level = flags.quiet ? 'error' : flags.verbose >= 2 ? 'trace' : flags.verbose === 1 ? 'debug' : config.log.level;
   const logger = createLogger({ level, secrets: config.secrets });
+  guards.useLogger(logger);
+  const exposure = dataDirExposure(config.dataDir);
+  if (exposure) logger.warn({ data_dir: config.dataDir }, exposure);
   // Signals are handled from the first moment: a stop that arrives while the sinks are still
   // starting (an embedded PostgreSQL's initdb takes seconds) must stop gracefully too, not kill.
   let runtime: Runtime | undefined;
@@ -75,12 +82,6 @@ export async function runCommand(flags: RunFlags): Promise<number | undefined> {
         logger.error({ err }, `reload failed: ${(err as Error).message}`);
       }
     })();
-  });
-  // A bug in one plugin must not take every pipeline down with it: log it and keep serving.
-  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
-  process.on('uncaughtException', (err) => {
-    logger.fatal({ err }, 'uncaught exception; stopping gracefully (queued data is safe on disk)');
-    void (runtime?.stop() ?? Promise.resolve()).finally(() => process.exit(70));
   });
   // The agent runs until it is told to stop, even when nothing else holds the event loop (a
   // generator that reached its count, the API disabled): a process that exits because its loop

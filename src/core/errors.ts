@@ -120,6 +120,10 @@ export const CORE_ERRORS = defineErrorCodes({
     title: 'The queue database is corrupt or is not a Thermocline queue.',
     hint: 'Stop the agent, move `<data_dir>/queue.db*` aside (keep it for inspection) and start again; undelivered batches in the old file are not replayed.',
   },
+  TC_QUEUE_BATCH_CORRUPT: {
+    title: 'A queued batch failed its checksum or cannot be decoded; it was moved to the dead-letter table and not forwarded.',
+    hint: 'The bytes changed on disk after they were written (a failing disk, a file system error, something else writing into queue.db). Check the disk (`dmesg`, SMART) and run `sqlite3 <data_dir>/queue.db "PRAGMA integrity_check"`; the entry in `thermocline dead-letter` keeps the raw bytes. Counted in `thermocline_component_errors_total{error_type="decode"}`.',
+  },
   TC_QUEUE_FULL: {
     title: 'A sink queue is full.',
     hint: 'The sink is slower than its inputs or its destination is down. Raise `buffer.max_bytes`, fix the destination, or choose `when_full = "drop_newest"` if loss is acceptable.',

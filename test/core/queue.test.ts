@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import t from 'tap';
 import { QueueStore } from '../../src/core/buffer/store.js';
 import { DiskQueue } from '../../src/core/buffer/queue.js';
@@ -19,7 +20,10 @@ t.test('batches are delivered in order and removed only after the sink acknowled
   const queue = runtime.queueOf('rec')!;
   t.ok(queue.batches > 0, 'queued while the sink is busy');
   await eventually(() => received('rec').length === 100);
-  t.same(received('rec').map(seqOf), Array.from({ length: 100 }, (_, i) => i));
+  t.same(
+    received('rec').map(seqOf),
+    Array.from({ length: 100 }, (_, i) => i),
+  );
   await eventually(() => queue.batches === 0, 5000, 'queue drained');
   t.equal(queue.events, 0);
   t.equal(queue.bytes, 0);
@@ -41,7 +45,11 @@ t.test('backpressure, block: emit waits while the queue is full, and {wait:false
   t.notOk(resolved, 'still waiting while the sink is busy');
   await waiting;
   await eventually(() => received('rec').length === 20);
-  t.same(received('rec').map(seqOf), Array.from({ length: 20 }, (_, i) => i), 'nothing lost, nothing duplicated');
+  t.same(
+    received('rec').map(seqOf),
+    Array.from({ length: 20 }, (_, i) => i),
+    'nothing lost, nothing duplicated',
+  );
   t.equal(runtime.metrics.componentStats().find((s) => s.id === 'rec')?.dropped.size, 0);
 });
 
@@ -110,15 +118,63 @@ t.test('a restart resumes exactly where the queue stands, replaying a pinned del
   for (const f of fs.readdirSync(dataDir)) fs.copyFileSync(path.join(dataDir, f), path.join(copy, f));
   const second = await startPipeline(t, toml.replace('delay_ms = 100000', 'delay_ms = 0'), { dataDir: copy, extra });
   await eventually(() => received('rec').length === 20);
-  t.same(received('rec').map(seqOf), Array.from({ length: 20 }, (_, i) => i));
+  t.same(
+    received('rec').map(seqOf),
+    Array.from({ length: 20 }, (_, i) => i),
+  );
   const writes = recorded.get('rec')!.writes;
   t.equal(writes[0]?.delivery.first, pinned?.first_seq, 'the first delivery after restart is the pinned one');
   t.equal(writes[0]?.delivery.last, pinned?.last_seq);
   t.same(second.runtime.store.getCheckpoint('m'), { at: 4 }, 'the checkpoint committed with the last batch');
 });
 
+t.test('a queued batch whose bytes changed on disk is dead-lettered as corrupt, counted, and never forwarded', async (t) => {
+  const dataDir = tempDir(t);
+  // A short shutdown: the abandoned first agent's held write would otherwise keep teardown waiting.
+  const toml = `[shutdown]\ntimeout_secs = 1\n[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 100000\n`;
+  const first = await startPipeline(t, toml, { dataDir, extra });
+  for (let i = 0; i < 3; i++) await manualSources.get('m')!.emit(logs(i * 4, 4, 'untouched message'));
+  // Abandon this agent as a crash would, and damage the middle batch in a copy of its files.
+  const copy = tempDir(t);
+  first.runtime.store.db.pragma('wal_checkpoint(FULL)');
+  for (const f of fs.readdirSync(dataDir)) fs.copyFileSync(path.join(dataDir, f), path.join(copy, f));
+  const db = new Database(path.join(copy, 'queue.db'));
+  const table = (db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'q\\_%' ESCAPE '\\'").get() as { name: string }).name;
+  const rows = db.prepare(`SELECT seq, data FROM ${table} ORDER BY seq`).all() as Array<{ seq: number; data: Buffer }>;
+  t.equal(rows.length, 3);
+  const middle = rows[1]!;
+  const damaged = Buffer.from(middle.data);
+  const at = damaged.indexOf('untouched');
+  damaged[at] = 'U'.charCodeAt(0); // still valid UTF-8 and still decodable: only the checksum can tell
+  db.prepare(`UPDATE ${table} SET data = ? WHERE seq = ?`).run(damaged, middle.seq);
+  db.close();
+
+  const second = await startPipeline(t, toml.replace('delay_ms = 100000', 'delay_ms = 0'), { dataDir: copy, extra });
+  await eventually(() => second.runtime.store.deadLetterCount('rec') === 1 && received('rec').length === 8, 10_000, 'delivery around the corrupt batch');
+  t.same(received('rec').map(seqOf), [0, 1, 2, 3, 8, 9, 10, 11], 'the corrupt batch is not forwarded');
+  t.ok(
+    received('rec').every((e) => (e as LogEvent).message === `untouched message ${seqOf(e)}`),
+    'no altered event reached the sink',
+  );
+  const [letter] = second.runtime.store.deadLetters('rec');
+  t.match(letter, { seq: middle.seq, events: 4, error: /corrupt: checksum mismatch/ });
+  t.same(letter?.data, damaged, 'the raw bytes are kept for inspection');
+  t.equal(
+    second.runtime.metrics
+      .componentStats()
+      .find((s) => s.id === 'rec')
+      ?.errors.get('decode'),
+    1,
+    'counted',
+  );
+});
+
 t.test('memory buffers deliver without touching the queue tables', async (t) => {
-  const { runtime } = await startPipeline(t, `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\nbuffer = { type = "memory", max_bytes = 1000000 }\n`, { extra });
+  const { runtime } = await startPipeline(
+    t,
+    `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\nbuffer = { type = "memory", max_bytes = 1000000 }\n`,
+    { extra },
+  );
   await manualSources.get('m')!.emit(logs(0, 10));
   await eventually(() => received('rec').length === 10);
   const tables = runtime.store.db.prepare("select name from sqlite_master where name like 'q_%'").all();
@@ -158,7 +214,11 @@ t.test('the next delivery is read while a write is in flight, without skipping o
   failures.set('rec', ['retryable', 'unclassified', 'retryable']);
   for (let i = 10; i < 20; i++) await src.emit(logs(i * 10, 10));
   await eventually(() => received('rec').length === 200, 15_000, '200 events');
-  t.same(received('rec').map(seqOf), Array.from({ length: 200 }, (_, i) => i), 'in order, exactly once');
+  t.same(
+    received('rec').map(seqOf),
+    Array.from({ length: 200 }, (_, i) => i),
+    'in order, exactly once',
+  );
   const writes = recorded.get('rec')!.writes;
   t.ok(writes.every((w, i) => i === 0 || w.delivery.first > writes[i - 1]!.delivery.last), 'ranges increase and never overlap');
   t.ok(writes.every((w) => w.delivery.instance === runtime.store.instance && w.delivery.token() === `rec@${w.delivery.instance}:${w.delivery.first}`), 'tokens carry the queue instance');

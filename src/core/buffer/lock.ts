@@ -8,10 +8,10 @@
  * (a pid file would, and containers reuse pid 1 every time). `queue.db` itself stays shareable,
  * because `thermocline export-rollups -c` reads the exporter's watermark next to a running agent.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { ThermoclineError, CORE_ERRORS } from '../errors.js';
+import { createPrivateFile, makePrivateDir } from './private-files.js';
 
 export class DataDirLock {
   private constructor(private readonly db: Database.Database) {}
@@ -20,7 +20,8 @@ export class DataDirLock {
     const file = path.join(dataDir, 'agent.lock');
     let db: Database.Database;
     try {
-      fs.mkdirSync(dataDir, { recursive: true });
+      makePrivateDir(dataDir);
+      createPrivateFile(file);
       db = new Database(file, { timeout: 0 });
     } catch (err) {
       throw new ThermoclineError(CORE_ERRORS.TC_DATA_DIR, `data_dir "${dataDir}" is not a writable directory: ${(err as Error).message}`, { cause: err });

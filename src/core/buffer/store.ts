@@ -3,6 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { ThermoclineError, CORE_ERRORS } from '../errors.js';
+import { createPrivateFile, makePrivateDir } from './private-files.js';
 import type { Json } from '../plugin/types.js';
 
 /**
@@ -56,8 +57,9 @@ export class QueueStore {
 
   static open(dataDir: string, options: { synchronous?: Synchronous } = {}): QueueStore {
     try {
-      fs.mkdirSync(dataDir, { recursive: true });
+      makePrivateDir(dataDir);
       fs.accessSync(dataDir, fs.constants.W_OK);
+      createPrivateFile(path.join(dataDir, 'queue.db'));
     } catch (err) {
       throw new ThermoclineError(CORE_ERRORS.TC_DATA_DIR, `data_dir "${dataDir}" is not a writable directory: ${(err as Error).message}`, { cause: err });
     }

@@ -1,11 +1,32 @@
 import t from 'tap';
 import type { TelemetryEvent } from '../events.js';
 import { batchCount, decodeBatch, encodeBatch } from './batch.js';
+import { CorruptBatchError } from './corrupt.js';
 import { ByteWriter } from './writer.js';
 
 const sample: TelemetryEvent[] = [
-  { kind: 'log', time_us: 1_763_700_000_123_456, service: 'api', host: 'h1', level: 'info', trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16), message: 'hello', labels: { a: '1', b: '2' } },
-  { kind: 'log', time_us: 1_763_700_000_123_457, service: 'api', host: 'h1', level: 'info', trace_id: '', span_id: '', message: 'héllo wörld ✓ 🚀', labels: { a: '1', b: '2' } },
+  {
+    kind: 'log',
+    time_us: 1_763_700_000_123_456,
+    service: 'api',
+    host: 'h1',
+    level: 'info',
+    trace_id: 'a'.repeat(32),
+    span_id: 'b'.repeat(16),
+    message: 'hello',
+    labels: { a: '1', b: '2' },
+  },
+  {
+    kind: 'log',
+    time_us: 1_763_700_000_123_457,
+    service: 'api',
+    host: 'h1',
+    level: 'info',
+    trace_id: '',
+    span_id: '',
+    message: 'héllo wörld ✓ 🚀',
+    labels: { a: '1', b: '2' },
+  },
   { kind: 'log', time_us: 0, service: '', host: '', level: '', trace_id: '', span_id: '', message: '', labels: {} },
   { kind: 'metric', type: 'gauge', name: 'cpu', labels: { core: '0' }, time_us: 5, value: 0.25 },
   { kind: 'metric', type: 'counter', name: 'req_total', labels: { core: '0' }, time_us: 6, value: 1e300 },
@@ -61,12 +82,47 @@ t.test('repeats are cheap: a thousand similar logs encode far smaller than JSON'
   t.ok(size * 5 < JSON.stringify(logs).length, `${size} bytes`);
 });
 
-t.test('damaged batches are rejected, not misread', async (t) => {
+t.test('damaged batches are rejected as corrupt, not misread', async (t) => {
   const buf = Buffer.from(encodeBatch(sample));
-  t.throws(() => decodeBatch(buf.subarray(0, buf.length - 3)), RangeError);
-  t.throws(() => decodeBatch(Buffer.concat([buf, Buffer.from([0])])), /trailing bytes/);
-  t.throws(() => decodeBatch(Buffer.from('{"json":true}')), /not a Thermocline batch/);
+  t.throws(() => decodeBatch(buf.subarray(0, buf.length - 3)), CorruptBatchError);
+  t.throws(() => decodeBatch(Buffer.concat([buf, Buffer.from([0])])), /corrupt: checksum mismatch/);
+  t.throws(() => decodeBatch(Buffer.from('{"json":true}')), /corrupt: not a Thermocline batch/);
   const wrongVersion = Buffer.from(buf);
   wrongVersion[1] = 9;
   t.throws(() => decodeBatch(wrongVersion), /unsupported batch version 9/);
 });
+
+t.test('every single flipped bit in the body fails the checksum: no batch decodes to altered events', async (t) => {
+  const buf = Buffer.from(encodeBatch(sample));
+  let rejected = 0;
+  for (let i = 2; i < buf.length; i++) {
+    for (const bit of [0x01, 0x10, 0x80]) {
+      const damaged = Buffer.from(buf);
+      damaged[i] = (damaged[i] as number) ^ bit;
+      try {
+        decodeBatch(damaged);
+      } catch (err) {
+        if (err instanceof CorruptBatchError && err.code === 'TC_QUEUE_BATCH_CORRUPT' && err.reason === 'corrupt') rejected++;
+      }
+    }
+  }
+  t.equal(rejected, (buf.length - 2) * 3, 'each damaged copy is a CorruptBatchError');
+});
+
+t.test('batches written before the checksum (version 1) are still read after an upgrade', async (t) => {
+  // Version 1 is version 2 without the 4 checksum bytes: magic, version, count, events.
+  const v2 = Buffer.from(encodeBatch(sample));
+  const v1 = Buffer.concat([Buffer.from([0x54, 1]), v2.subarray(6)]);
+  t.equal(batchCount(v1), sample.length);
+  t.same(decodeBatch(v1), sample);
+  t.throws(() => decodeBatch(v1.subarray(0, v1.length - 3)), CorruptBatchError, 'an unreadable old batch is corrupt too');
+});
+
+t.test('a version 1 batch from the previous release decodes (fixture bytes)', async (t) => {
+  const fixture = Buffer.from(V1_FIXTURE, 'base64');
+  t.same(decodeBatch(fixture), [sample[0], sample[3]]);
+});
+
+/** `encodeBatch([sample[0], sample[3]])` as written by the release before the checksum (version 1). */
+const V1_FIXTURE =
+  'VAECAQCp/Z9NEBlDCGFwaQZoMQppbmZvwgBhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYSJiYmJiYmJiYmJiYmJiYmJiDGhlbGxvAwAEYQQxAARiBDICAAhjcHUCAApjb3JlBDAAAAAAAAAUQAAAAAAAANA/';

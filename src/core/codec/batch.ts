@@ -1,4 +1,6 @@
+import { crc32 } from 'node:zlib';
 import type { HistogramValue, Labels, MetricType, SpanStatusCode, TelemetryEvent } from '../events.js';
+import { CorruptBatchError } from './corrupt.js';
 import { ByteReader, ByteWriter } from './writer.js';
 
 /**
@@ -12,11 +14,22 @@ import { ByteReader, ByteWriter } from './writer.js';
  * returns shared strings and shared label objects for repeats: events handed to sinks are
  * read-only.
  *
- * Layout: magic 'T', version 1, varint count, then per event a kind byte and its fields.
+ * Layout: magic 'T', version 2, the CRC-32 of everything after it (4 bytes, little-endian),
+ * varint count, then per event a kind byte and its fields. Version 1, written before the
+ * checksum, is the same without the CRC; it is still read, so batches queued before an upgrade
+ * are delivered after it.
+ *
+ * Why a checksum: SQLite checks its own pages, not the bytes we store in them. A flipped bit in a
+ * blob can still decode (a span name turns into another string) and would be forwarded as if it
+ * were good. A batch that fails the check is dead-lettered as corrupt instead (see
+ * docs/delivery.md#what-is-not-covered). CRC-32 is node's zlib.crc32, native, about 2 GB/s.
  */
 
 const MAGIC = 0x54;
-const VERSION = 1;
+const VERSION = 2;
+const VERSION_UNCHECKED = 1;
+/** Magic, version byte and CRC-32: the checksum covers the bytes from here on. */
+const HEADER = 6;
 const enum Kind {
   Log = 1,
   Metric = 2,
@@ -317,28 +330,52 @@ export function encodeBatch(events: readonly TelemetryEvent[], writer = new Byte
   writer.reset();
   writer.u8(MAGIC);
   writer.u8(VERSION);
+  writer.u32(0); // the checksum, written once the body is
   writer.varint(events.length);
   const enc = new Encoder(writer);
   for (const e of events) enc.event(e);
-  return writer.bytes();
-}
-
-export function decodeBatch(buf: Buffer): TelemetryEvent[] {
-  const r = new ByteReader(buf);
-  if (r.u8() !== MAGIC) throw new RangeError('not a Thermocline batch');
-  const version = r.u8();
-  if (version !== VERSION) throw new RangeError(`unsupported batch version ${version}`);
-  const n = r.varint();
-  const dec = new Decoder(r);
-  const out = new Array<TelemetryEvent>(n);
-  for (let i = 0; i < n; i++) out[i] = dec.event();
-  if (r.off !== buf.length) throw new RangeError('trailing bytes after batch');
+  const out = writer.bytes();
+  out.writeUInt32LE(crc32(out.subarray(HEADER)), 2);
   return out;
 }
+
+/**
+ * Decode a queued batch. Every failure is a {@link CorruptBatchError}: a batch whose checksum
+ * does not match its bytes, and (for batches written before the checksum) one whose bytes do not
+ * parse. The runtime dead-letters such a batch and never forwards it.
+ */
+export function decodeBatch(buf: Buffer): TelemetryEvent[] {
+  if (buf.length < 2 || buf[0] !== MAGIC) throw new CorruptBatchError('not a Thermocline batch');
+  const version = buf[1];
+  let start = 2;
+  if (version === VERSION) {
+    if (buf.length < HEADER) throw new CorruptBatchError('batch truncated');
+    const stored = buf.readUInt32LE(2);
+    const actual = crc32(buf.subarray(HEADER));
+    if (stored !== actual) throw new CorruptBatchError(`checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`);
+    start = HEADER;
+  } else if (version !== VERSION_UNCHECKED) {
+    throw new CorruptBatchError(`unsupported batch version ${version}`);
+  }
+  try {
+    const r = new ByteReader(buf);
+    r.off = start;
+    const n = r.varint();
+    const dec = new Decoder(r);
+    const out = new Array<TelemetryEvent>(n);
+    for (let i = 0; i < n; i++) out[i] = dec.event();
+    if (r.off !== buf.length) throw new RangeError('trailing bytes after batch');
+    return out;
+  } catch (err) {
+    throw new CorruptBatchError((err as Error).message, { cause: err });
+  }
+}
+
+const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
 
 /** Number of events in an encoded batch, without decoding it. */
 export function batchCount(buf: Buffer): number {
   const r = new ByteReader(buf);
-  r.off = 2;
+  r.off = buf[1] === VERSION_UNCHECKED ? 2 : HEADER;
   return r.varint();
 }

@@ -54,6 +54,13 @@ export class ByteWriter {
     b[this.off++] = v;
   }
 
+  /** A fixed-width little-endian 32-bit unsigned integer. */
+  u32(v: number): void {
+    this.ensure(4);
+    this.buf.writeUInt32LE(v, this.off);
+    this.off += 4;
+  }
+
   f64(v: number): void {
     this.ensure(8);
     this.buf.writeDoubleLE(v, this.off);

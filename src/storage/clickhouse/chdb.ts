@@ -38,7 +38,8 @@ export async function acquireChdb(absolutePath: string, logger: StorageLogger = 
   }
   return engines.acquire(absolutePath, async () => {
     const { createChdbConnection } = await loadChdb();
-    await mkdir(absolutePath, { recursive: true });
+    // Private like data_dir: the engine holds every stored event (docs/operations.md#security-defaults).
+    await mkdir(absolutePath, { recursive: true, mode: 0o700 });
     try {
       // chdb types its connection against @clickhouse/client-common 1.23.0, while @clickhouse/client
       // 1.23.1 bundles its own copy of those types; same shape at runtime, distinct declarations.

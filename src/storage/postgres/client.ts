@@ -10,12 +10,36 @@ export type PgDatabase = pg.Pool | pg.ClientBase;
  */
 export async function withPgClient<T>(db: PgDatabase, fn: (client: pg.ClientBase) => Promise<T>): Promise<T> {
   if (!(db instanceof pg.Pool)) return fn(db);
-  const client = await db.connect();
+  const client = await checkOut(db);
+  let broken: unknown;
   try {
     return await fn(client);
+  } catch (err) {
+    broken = err;
+    throw err;
   } finally {
-    client.release();
+    // After a failure the connection may be dead (a FATAL, a reset): never hand it back.
+    client.release(broken !== undefined ? (broken instanceof Error ? broken : true) : undefined);
   }
+}
+
+/**
+ * A client checked out of `pool`, with an 'error' listener for as long as it is out. The pool
+ * listens on idle clients only; a checked-out client whose server ends the session (a FATAL
+ * such as an extension that must be preloaded, an administrator's pg_terminate_backend, a reset
+ * connection) emits 'error', and an 'error' event nobody listens to ends the process. The query
+ * in flight, or the next one, reports the failure to its caller.
+ */
+export async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  const ignore = () => undefined;
+  client.on('error', ignore);
+  const release = client.release.bind(client);
+  client.release = (err?: Error | boolean) => {
+    client.removeListener('error', ignore);
+    release(err);
+  };
+  return client;
 }
 
 /** BEGIN … COMMIT, rolled back on any error (which is rethrown). The client must be idle. */

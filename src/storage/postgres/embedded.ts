@@ -191,6 +191,8 @@ function lastLines(text: string, n: number): string {
 
 async function ensureDatabase(url: string): Promise<void> {
   const admin = new pg.Client({ connectionString: url.replace(/\/[^/]*$/, '/postgres') });
+  // A server that ends the session emits 'error' on the client; unheard, that ends the process.
+  admin.on('error', () => undefined);
   await admin.connect();
   try {
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);

@@ -157,6 +157,80 @@ t.test('a 30 MB body gets 413, whether its Content-Length announces it or it is 
   await stillServes(t, rx);
 });
 
+t.test('times the stores cannot hold are refused in partial_success with a reason, never acknowledged as a plain success', async (t) => {
+  const rx = await startReceiver(t);
+  // 2319-01-01 in nanoseconds: a valid fixed64, past ClickHouse DateTime64(6)'s 2299-12-31.
+  const YEAR_2319_NS = String(BigInt(Date.UTC(2319, 0, 1)) * 1_000_000n);
+  const late = { ...span('from 2319'), startTimeUnixNano: YEAR_2319_NS, endTimeUnixNano: YEAR_2319_NS };
+  const proto = await send(`${rx.base}/v1/traces`, { headers: PROTOBUF, body: traces(span('good'), late) });
+  t.equal(proto.status, 200);
+  const response = otlp.collector.trace.v1.ExportTraceServiceResponse.toObject(otlp.collector.trace.v1.ExportTraceServiceResponse.decode(proto.body), {
+    longs: String,
+  });
+  t.equal(response.partialSuccess?.rejectedSpans, '1');
+  t.match(
+    response.partialSuccess?.errorMessage,
+    /^1 spans refused: span "from 2319": start_time_unix_nano \d+ µs is outside the storable range \(1900-01-01 to 2299-12-31 UTC\)$/,
+  );
+
+  const logs = await send(`${rx.base}/v1/logs`, {
+    headers: JSON_TYPE,
+    body: JSON.stringify({
+      resourceLogs: [
+        {
+          scopeLogs: [
+            {
+              logRecords: [
+                { timeUnixNano: YEAR_2319_NS, body: { stringValue: 'late' } },
+                { timeUnixNano: '1700000000000000000', body: { stringValue: 'ok' } },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  });
+  t.equal(logs.status, 200);
+  t.match(JSON.parse(logs.body.toString()), {
+    partialSuccess: { rejectedLogRecords: '1', errorMessage: /log record: time_unix_nano .* outside the storable range/ },
+  });
+
+  const metrics = await send(`${rx.base}/v1/metrics`, {
+    headers: JSON_TYPE,
+    body: JSON.stringify({
+      resourceMetrics: [
+        {
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'temperature',
+                  gauge: {
+                    dataPoints: [
+                      { timeUnixNano: YEAR_2319_NS, asDouble: 1 },
+                      { timeUnixNano: '1700000000000000000', asDouble: 2 },
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }),
+  });
+  t.equal(metrics.status, 200);
+  t.match(JSON.parse(metrics.body.toString()), {
+    partialSuccess: { rejectedDataPoints: '1', errorMessage: /metric "temperature": time_unix_nano .* outside the storable range/ },
+  });
+  const events = await rx.waitFor(3);
+  t.same(
+    events.map((e) => e.kind),
+    ['span', 'log', 'metric'],
+    'only the storable items were queued',
+  );
+});
+
 t.test('a gzip bomb gets 413 once the inflated size passes max_body_bytes; corrupt gzip gets 400', async (t) => {
   const rx = await startReceiver(t, 'max_body_bytes = "1MiB"');
   const bomb = zlib.gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });

@@ -1,4 +1,5 @@
 import type { Labels, SpanEventEntry, SpanStatusCode, TelemetryEvent } from '../../../core/events.js';
+import { timeProblem } from './storable.js';
 
 /**
  * Mapping rules shared by the protobuf and the JSON decoders (README, "Mapping to events"), so
@@ -190,14 +191,25 @@ export function newSpanFields(service: string, attr: Labels): SpanFields {
   };
 }
 
-/** Queue the span event, or refuse it in partial success when an id is unusable. */
+function spanEventsTimeProblem(events: readonly SpanEventEntry[]): string {
+  for (const e of events) {
+    const problem = timeProblem(e.time_us, `event "${e.name}" time_unix_nano`);
+    if (problem !== '') return problem;
+  }
+  return '';
+}
+
+/** Queue the span, or refuse it in partial success when an id or a time cannot be stored. */
 export function pushSpan(out: Decoded, s: SpanFields): void {
   const { traceId, spanId } = s;
   const parent = s.parentSpanId === ZERO_SPAN ? '' : s.parentSpanId;
   const problem =
     (traceId === undefined ? 'trace_id is not hex' : traceIdProblem(traceId)) ||
     (spanId === undefined ? 'span_id is not hex' : spanIdProblem(spanId)) ||
-    (parent === undefined ? 'parent_span_id is not hex' : parent === '' ? '' : spanIdProblem(parent, 'parent_span_id'));
+    (parent === undefined ? 'parent_span_id is not hex' : parent === '' ? '' : spanIdProblem(parent, 'parent_span_id')) ||
+    timeProblem(s.startUs, 'start_time_unix_nano') ||
+    timeProblem(s.endUs, 'end_time_unix_nano') ||
+    spanEventsTimeProblem(s.events);
   if (problem !== '' || traceId === undefined || spanId === undefined || parent === undefined) return reject(out, `span "${s.name}": ${problem}`);
   const attr = s.attr;
   if (s.kind > 0 && s.kind < SPAN_KINDS.length) attr['span.kind'] = SPAN_KINDS[s.kind] as string;

@@ -1,5 +1,6 @@
 import type { Labels, MetricEvent } from '../../../core/events.js';
 import { reject, setKey, type Decoded } from './mapping.js';
+import { timeProblem } from './storable.js';
 
 /**
  * OTLP metric data points → metric events (README, "Metrics"). Both decoders fill the neutral
@@ -80,7 +81,12 @@ export function mapMetric(m: OtlpMetric, base: Labels, nowUs: number, out: Decod
     if (n > 0) reject(out, 'a metric without a name', n);
     return;
   }
-  const push = (e: MetricEvent) => out.events.push(e);
+  // A point whose time cannot be stored is refused with its reason (storable.ts).
+  const push = (e: MetricEvent) => {
+    const problem = timeProblem(e.time_us, 'time_unix_nano');
+    if (problem === '') out.events.push(e);
+    else reject(out, `${where()}: ${problem}`);
+  };
   const labelsOf = (p: PointBase): Labels => {
     const labels = Object.assign({}, base);
     for (const k of Object.keys(p.attrs)) setKey(labels, k, p.attrs[k] as string);

@@ -15,7 +15,12 @@ const negatable = z.union([
   scalar,
   z.array(scalar).min(1, 'a list needs at least one value'),
   z.strictObject({
-    regex: z.string().optional().describe('A regular expression (JavaScript syntax, unanchored) the value must contain a match of.'),
+    regex: z
+      .string()
+      .optional()
+      .describe(
+        'A regular expression in RE2 syntax (unanchored; no backreferences or lookaround, so it runs in linear time) the value must contain a match of.',
+      ),
     exists: z.boolean().optional().describe('true: the value must be present and non-empty; false: absent or empty.'),
   }),
 ]);
@@ -29,7 +34,12 @@ export const conditionSchema = z
     scalar,
     z.array(scalar).min(1, 'a list needs at least one value'),
     z.strictObject({
-      regex: z.string().optional().describe('A regular expression (JavaScript syntax, unanchored) the value must contain a match of.'),
+      regex: z
+        .string()
+        .optional()
+        .describe(
+          'A regular expression in RE2 syntax (unanchored; no backreferences or lookaround, so it runs in linear time) the value must contain a match of.',
+        ),
       exists: z.boolean().optional().describe('true: the value must be present and non-empty; false: absent or empty.'),
       not: negatable.optional().describe('The value must NOT satisfy this: a value, a list, or a `{ regex }` / `{ exists }` table.'),
     }),

@@ -1,5 +1,6 @@
 import { EVENT_KINDS, type TelemetryEvent } from '../../../core/events.js';
 import type { PluginIssue } from '../../../core/plugin/types.js';
+import { compileLinearRegex } from './linear-regex.js';
 import { MATCHER_FIELDS, matcherSchema, type ConditionConfig, type MatcherConfig, type MatcherField } from './matcher-schema.js';
 
 /**
@@ -142,17 +143,13 @@ class Compiler {
   }
 
   private regex(source: string, path: Path): ValueTest {
-    let re: RegExp;
-    try {
-      re = new RegExp(source);
-    } catch (err) {
-      this.issues.push({
-        path,
-        message: `invalid regular expression ${JSON.stringify(source)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
-      });
+    const compiled = compileLinearRegex(source);
+    if (!compiled.ok) {
+      this.issues.push({ path, message: compiled.message });
       return () => false;
     }
-    return (v) => v !== undefined && re.test(v);
+    const test = compiled.test;
+    return (v) => v !== undefined && test(v);
   }
 
   private checkClosed(values: string[], path: Path, closed?: readonly string[]): void {

@@ -129,6 +129,13 @@ t.test('tmp.trace is sanitized to tmp_trace before drop runs, so the regex remov
   t.same(entries(m.labels), [['a', '1']]);
 });
 
+t.test('drop patterns run in linear time: a catastrophic-backtracking pattern on a hostile label name completes', async (t) => {
+  const { run } = build({ drop: [{ regex: '^(\\w+\\s?)*$' }] });
+  const hostile = `${'a'.repeat(32)}!`;
+  const [out] = run([metric({ labels: { [hostile]: 'x', plain_name: 'y' } })]) as MetricEvent[];
+  t.same(out?.labels, { [hostile]: 'x' }, 'the word-only name is dropped, the hostile one does not match and stays');
+});
+
 t.test('keep is an allow-list (exact names and regexes); added labels survive it', async (t) => {
   const { run } = build({ keep: ['method', { regex: '^http_' }], add: { region: 'eu' } });
   const [m] = run([metric({ labels: { method: 'GET', code: '200', http_route: '/x', instance: 'i' } })]) as [MetricEvent];

@@ -48,9 +48,22 @@ t.test('the DESIGN section 3 table (no options) is valid, with the documented de
 
 t.test('a bad regex in drop or keep names its list index and line', async (t) => {
   t.same(await problems('drop = ["pid", { regex = "^tmp_(" }]\nkeep = [{ regex = "[a-" }]'), [
-    ['transforms.labels.drop[1].regex', 10, 'invalid regular expression "^tmp_(": /^tmp_(/: Unterminated group'],
-    ['transforms.labels.keep[0].regex', 11, 'invalid regular expression "[a-": /[a-/: Unterminated character class'],
+    ['transforms.labels.drop[1].regex', 10, 'invalid regular expression "^tmp_(": missing closing ): `^tmp_(`'],
+    ['transforms.labels.keep[0].regex', 11, 'invalid regular expression "[a-": missing closing ]: `[a-`'],
   ]);
+});
+
+t.test('a drop or keep pattern that needs backtracking is a config error naming its key and why', async (t) => {
+  const found = await problems("drop = [{ regex = '(x)\\1' }]\nkeep = [{ regex = '^(?!tmp_)' }]");
+  t.same(
+    found.map(([path, line]) => [path, line]),
+    [
+      ['transforms.labels.drop[0].regex', 10],
+      ['transforms.labels.keep[0].regex', 11],
+    ],
+  );
+  t.match(found[0]?.[2], /cannot run in linear time: backreferences are not supported/);
+  t.match(found[1]?.[2], /cannot run in linear time: lookahead and lookbehind are not supported/);
 });
 
 t.test('on_limit must be drop, pass or drop_label:<name>', async (t) => {

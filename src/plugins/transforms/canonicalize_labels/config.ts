@@ -1,11 +1,15 @@
 import { z } from 'zod';
 
-/** A label name, or `{ regex = "..." }` for every name containing a match (JavaScript syntax, unanchored, as in matchers). */
+/** A label name, or `{ regex = "..." }` for every name containing a match (RE2 syntax, unanchored, as in matchers). */
 const nameSelector = z.union(
   [
     z.string().min(1, 'a label name cannot be empty'),
     z.strictObject({
-      regex: z.string().describe('A regular expression (JavaScript syntax, unanchored: write `^...$` to match whole names).'),
+      regex: z
+        .string()
+        .describe(
+          'A regular expression in RE2 syntax (unanchored: write `^...$` to match whole names; no backreferences or lookaround, so it runs in linear time).',
+        ),
     }),
   ],
   { error: 'must be a label name or a table `{ regex = "..." }`' },

@@ -1,5 +1,6 @@
 import type { CanonicalizeLabelsConfig } from './config.js';
 import { sanitizeLabelName } from './prometheus-names.js';
+import { compileLinearRegex, type LinearRegex } from '../_shared/linear-regex.js';
 
 /** The fate of one input label name: its final name (null: removed) and whether its value is lower-cased. */
 export interface NameRule {
@@ -14,6 +15,13 @@ export interface NameRule {
  */
 const CACHE_LIMIT = 10_000;
 
+/** A selector's pattern; validate.ts reported every pattern that does not compile before a component is built. */
+function linearRegex(source: string): LinearRegex {
+  const compiled = compileLinearRegex(source);
+  if (!compiled.ok) throw new Error(compiled.message);
+  return compiled.test;
+}
+
 /**
  * The name pipeline, in the documented order: trim, `key_case`, `rename`, Prometheus sanitizing
  * (metrics only), then `drop` and `keep` on the resulting name; `lowercase_values` is looked up
@@ -23,9 +31,9 @@ export class NameRules {
   private readonly cache = new Map<string, NameRule>();
   private readonly rename: Map<string, string>;
   private readonly dropExact: Set<string>;
-  private readonly dropPatterns: RegExp[];
+  private readonly dropPatterns: LinearRegex[];
   private readonly keepExact: Set<string> | undefined;
-  private readonly keepPatterns: RegExp[];
+  private readonly keepPatterns: LinearRegex[];
   private readonly lowerValues: Set<string>;
   private readonly trim: boolean;
   private readonly lowerKeys: boolean;
@@ -35,7 +43,7 @@ export class NameRules {
     private readonly sanitize: boolean,
   ) {
     const exact = (list: CanonicalizeLabelsConfig['drop']) => new Set(list.filter((s): s is string => typeof s === 'string'));
-    const patterns = (list: CanonicalizeLabelsConfig['drop']) => list.flatMap((s) => (typeof s === 'string' ? [] : [new RegExp(s.regex)]));
+    const patterns = (list: CanonicalizeLabelsConfig['drop']) => list.flatMap((s) => (typeof s === 'string' ? [] : [linearRegex(s.regex)]));
     this.rename = new Map(Object.entries(config.rename));
     this.dropExact = exact(config.drop);
     this.dropPatterns = patterns(config.drop);
@@ -64,8 +72,8 @@ export class NameRules {
     const dropped =
       name === '' ||
       this.dropExact.has(name) ||
-      this.dropPatterns.some((re) => re.test(name)) ||
-      (this.keepExact !== undefined && !this.keepExact.has(name) && !this.keepPatterns.some((re) => re.test(name)));
+      this.dropPatterns.some((test) => test(name)) ||
+      (this.keepExact !== undefined && !this.keepExact.has(name) && !this.keepPatterns.some((test) => test(name)));
     return { name: dropped ? null : name, lowerValue: this.lowerValues.has(name) };
   }
 }

@@ -1,3 +1,4 @@
+import { compileLinearRegex } from '../_shared/linear-regex.js';
 import type { PluginIssue } from '../../../core/plugin/types.js';
 import { parseOnLimit } from './canonicalizer.js';
 import type { CanonicalizeLabelsConfig } from './config.js';
@@ -9,14 +10,8 @@ export function validateConfig(config: CanonicalizeLabelsConfig): PluginIssue[] 
   for (const list of ['drop', 'keep'] as const) {
     (config[list] ?? []).forEach((sel, i) => {
       if (typeof sel === 'string') return;
-      try {
-        new RegExp(sel.regex);
-      } catch (err) {
-        issues.push({
-          path: [list, i, 'regex'],
-          message: `invalid regular expression ${JSON.stringify(sel.regex)}: ${(err as Error).message.replace(/^Invalid regular expression: /, '')}`,
-        });
-      }
+      const compiled = compileLinearRegex(sel.regex);
+      if (!compiled.ok) issues.push({ path: [list, i, 'regex'], message: compiled.message });
     });
   }
   const policy = parseOnLimit(config.on_limit);

@@ -120,9 +120,15 @@ t.test('a bad regex is a config error with its full key path and line', async (t
       path: 'transforms.split.route.slow.labels.http.route.regex',
       code: 'TC_CONFIG_INVALID',
       line: 11,
-      message: 'invalid regular expression "^/api/(cart": /^/api/(cart/: Unterminated group',
+      message: 'invalid regular expression "^/api/(cart": missing closing ): `^/api/(cart`',
     },
   ]);
+});
+
+t.test('a route pattern with a backreference is a config error with its key path, line and reason', async (t) => {
+  const err = await configError(pipeline('route.dup = { kind = "log", message = { regex = \'(a)\\1\' } }'));
+  t.equal(err.code, 'TC_CONFIG_INVALID');
+  t.match(err.issues, [{ path: 'transforms.split.route.dup.message.regex', line: 10, message: /cannot run in linear time: backreferences are not supported/ }]);
 });
 
 t.test('an unknown field is a config error with its path and line', async (t) => {

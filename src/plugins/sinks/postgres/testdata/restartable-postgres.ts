@@ -18,9 +18,12 @@ export interface RestartablePostgres {
   readonly url: string;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGKILL the postmaster, as the OOM killer would; its backends notice and exit. */
+  kill(): Promise<void>;
 }
 
-export async function restartablePostgres(t: TestContext): Promise<RestartablePostgres> {
+/** `settings` override the test defaults (a kill test needs `synchronous_commit = on`: with it off, commits acknowledged but not yet in the WAL are lost with the server). */
+export async function restartablePostgres(t: TestContext, overrides: Record<string, string> = {}): Promise<RestartablePostgres> {
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const owner = await serverOwner();
   const base = await mkdtemp(path.join(os.tmpdir(), 'thermocline-pg-restart-'));
@@ -33,7 +36,14 @@ export async function restartablePostgres(t: TestContext): Promise<RestartablePo
   }
   const [port] = (await freePorts(1)) as [number];
   const password = 'thermocline-test';
-  const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+  const settings = {
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    fsync: 'off',
+    synchronous_commit: 'off',
+    full_page_writes: 'off',
+    ...overrides,
+  };
   const server = new EmbeddedPostgres({
     databaseDir: pgdata,
     port,
@@ -62,11 +72,19 @@ export async function restartablePostgres(t: TestContext): Promise<RestartablePo
     running = false;
     await server.stop();
   };
+  const kill = async () => {
+    const proc = child();
+    if (!running || !proc) return;
+    running = false;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGKILL');
+    await exited;
+  };
   await server.initialise();
   await start();
   t.teardown(async () => {
     await stop();
     await rm(base, { recursive: true, force: true });
   });
-  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop, start };
+  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, stop, start, kill };
 }

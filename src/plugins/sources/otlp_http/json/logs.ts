@@ -13,6 +13,7 @@ import {
 } from '../mapping.js';
 import { anyValueText, attributes, resourceAttributes, scopeInfo } from './common.js';
 import { JsonReader, type JsonObject } from './reader.js';
+import { timeProblem } from '../storable.js';
 
 const ZERO_TRACE_ID = '0'.repeat(32);
 const ZERO_SPAN_ID = '0'.repeat(16);
@@ -56,11 +57,13 @@ function logRecord(j: JsonReader, lr: JsonObject, res: ResourceInfo, inherited: 
   const problem =
     (traceId === undefined ? 'trace_id is not hex' : traceId === '' ? '' : traceIdProblem(traceId)) ||
     (spanId === undefined ? 'span_id is not hex' : spanId === '' ? '' : spanIdProblem(spanId));
-  if (problem !== '' || traceId === undefined || spanId === undefined) return reject(out, `log record: ${problem}`);
+  const timeUs = time || observed || nowUs;
+  const why = problem || timeProblem(timeUs, 'time_unix_nano');
+  if (why !== '' || traceId === undefined || spanId === undefined) return reject(out, `log record: ${why}`);
   if (eventName !== '') labels['event.name'] = eventName;
   out.events.push({
     kind: 'log',
-    time_us: time || observed || nowUs,
+    time_us: timeUs,
     service: res.service,
     host: res.host,
     level: lvl,

@@ -13,6 +13,7 @@ import {
 } from '../mapping.js';
 import { anyValueText, keyValue, prescan, resource, scope } from './common.js';
 import { I64, LEN, VARINT, createReader, enter, hex, leave, skip, str, tag, timeUs, type Reader } from './wire.js';
+import { timeProblem } from '../storable.js';
 
 /*
  * opentelemetry/proto/collector/logs/v1/logs_service.proto and logs/v1/logs.proto
@@ -135,11 +136,13 @@ function logRecord(r: Reader, res: ResourceInfo, inherited: Labels, out: Decoded
   if (traceId === ZERO_TRACE_ID) traceId = '';
   if (spanId === ZERO_SPAN_ID) spanId = '';
   const problem = (traceId === '' ? '' : traceIdProblem(traceId)) || (spanId === '' ? '' : spanIdProblem(spanId));
-  if (problem !== '') return reject(out, `log record: ${problem}`);
+  const recordUs = time || observed || nowUs;
+  const why = problem || timeProblem(recordUs, 'time_unix_nano');
+  if (why !== '') return reject(out, `log record: ${why}`);
   if (eventName !== '') labels['event.name'] = eventName;
   out.events.push({
     kind: 'log',
-    time_us: time || observed || nowUs,
+    time_us: recordUs,
     service: res.service,
     host: res.host,
     level: level(severityText, severityNumber),
