@@ -38,7 +38,10 @@ t.test('the image is multi-stage, small, non-root, with data_dir as a volume and
   t.ok(build, 'a build stage named "build"');
   t.not(runtime, build, 'the runtime is a stage of its own');
   t.match(runtime.from, /-slim$|alpine/, 'the runtime starts from a slim base image');
-  t.notOk(runtime.instructions.some((i) => i.keyword === 'RUN' && /npm (ci|install)/.test(i.args)), 'no dependency install in the runtime stage');
+  t.notOk(
+    runtime.instructions.some((i) => i.keyword === 'RUN' && /npm (ci|install)/.test(i.args)),
+    'no dependency install in the runtime stage',
+  );
   const user = only(runtime, 'USER');
   t.match(user, /^[1-9]\d*:[1-9]\d*$/, 'a numeric non-root user and group (Kubernetes runAsNonRoot can check it)');
   const env = envPairs(only(runtime, 'ENV'));
@@ -163,13 +166,27 @@ t.test('build and runtime steps, run as the image runs them', async (t) => {
   const health = `http://127.0.0.1:${apiPort}/health`;
   let healthy = false;
   for (let i = 0; i < 300 && !healthy && child.exitCode === null; i++) {
-    healthy = await fetch(health).then((r) => r.ok, () => false);
+    healthy = await fetch(health).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (!healthy) await new Promise((r) => setTimeout(r, 100));
   }
   t.ok(healthy, `/health answers 200 (agent output: ${output.slice(-2000)})`);
 
-  const body = { resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'image-test' } }] }, scopeLogs: [{ logRecords: [{ timeUnixNano: `${Date.now()}000000`, body: { stringValue: 'hello from the image test' } }] }] }] };
-  const posted = await fetch(`http://127.0.0.1:${otlpPort}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const body = {
+    resourceLogs: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'image-test' } }] },
+        scopeLogs: [{ logRecords: [{ timeUnixNano: `${Date.now()}000000`, body: { stringValue: 'hello from the image test' } }] }],
+      },
+    ],
+  };
+  const posted = await fetch(`http://127.0.0.1:${otlpPort}/v1/logs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   t.equal(posted.status, 200, 'an OTLP request is accepted (durable in the queue under data_dir)');
 
   const check = healthcheck(only(runtime, 'HEALTHCHECK')).command;
@@ -187,7 +204,11 @@ t.test('build and runtime steps, run as the image runs them', async (t) => {
 
   // Read-only root: the image user could only have written where anyone may write, or data_dir.
   const written = await filesOwnedBy(uid, [root, os.tmpdir(), '/var/tmp', '/dev/shm'], marker);
-  t.same(written.filter((f) => f !== dataDir && !f.startsWith(`${dataDir}${path.sep}`)), [], 'the agent wrote nothing outside data_dir');
+  t.same(
+    written.filter((f) => f !== dataDir && !f.startsWith(`${dataDir}${path.sep}`)),
+    [],
+    'the agent wrote nothing outside data_dir',
+  );
 });
 
 /** The repository's installed production dependencies (what `npm ci` + prune would leave). */

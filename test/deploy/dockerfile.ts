@@ -83,6 +83,12 @@ export function copyArgs(args: string): { from?: string; sources: string[]; dest
 export function healthcheck(args: string): { options: Record<string, string>; command: string[] } {
   const m = /^((?:--[a-z-]+=\S+\s+)*)CMD\s+(.*)$/.exec(args);
   if (!m) throw new Error(`HEALTHCHECK must be [options] CMD [exec form]: ${args}`);
-  const options = Object.fromEntries((m[1] as string).trim().split(/\s+/).filter(Boolean).map((o) => o.slice(2).split('=') as [string, string]));
+  const options = Object.fromEntries(
+    (m[1] as string)
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((o) => o.slice(2).split('=') as [string, string]),
+  );
   return { options, command: execForm(m[2] as string) };
 }
