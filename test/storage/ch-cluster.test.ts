@@ -5,13 +5,14 @@
  * shard-local tables with the replication arguments taken out, and the sharding keys evaluated
  * against them) runs on chdb.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { LOCAL_SUFFIX, SHARDING_KEYS, clusterStatements } from '../../src/storage/clickhouse/cluster.js';
 import { migrateClickHouse, setupStatements } from '../../src/storage/clickhouse/migrate.js';
 import { splitStatements } from '../../src/storage/migrate/split.js';
-import { repoRoot } from '../helpers/agent-process.js';
+import { repoRoot, runCli } from '../helpers/agent-process.js';
 import { withClickHouse } from '../helpers/clickhouse.js';
 
 const CLUSTER = 'thermocline';
@@ -94,3 +95,17 @@ t.test('a statement the rewriter does not know is refused, not passed through', 
 function quote(sql: string): string {
   return `'${sql.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
+
+t.test('thermocline migrate --clickhouse-cluster plans the cluster DDL; a bad name is refused', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'tc-cluster-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const config = path.join(dir, 'thermocline.toml');
+  await writeFile(config, `data_dir = "${dir}"\n[sources.g]\ntype = "generator"\n[sinks.b]\ntype = "blackhole"\ninputs = ["g"]\n`);
+  const planned = await runCli(['migrate', '--clickhouse', 'chdb://ch', '--clickhouse-cluster', CLUSTER, '--dry-run', '-c', config]);
+  t.equal(planned.code, 0, planned.stderr);
+  t.match(planned.stdout, /cluster thermocline/);
+  t.match(planned.stdout, /0001_logs_events\.sql/);
+  const refused = await runCli(['migrate', '--clickhouse', 'chdb://ch', '--clickhouse-cluster', 'no such', '--dry-run', '-c', config]);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /TC_MIGRATION_PARAMS_INVALID/);
+});

@@ -65,7 +65,7 @@ export async function migrateClickHouse(client: ClickHouseClient, options: ChMig
   if (!dryRun) for (const step of ttls) await applyStep(client, database, step, logger);
   for (const warning of warnings) logger.warn({ database }, warning);
   const steps = [...migrations, ...ttls].map(({ checksum: _checksum, ...step }) => step);
-  return { target: 'clickhouse', dryRun, database, storagePolicy, steps, warnings };
+  return { target: 'clickhouse', dryRun, database, storagePolicy, steps, warnings, ...(cluster === undefined ? {} : { cluster }) };
 }
 
 /** The database and the history table, created before any migration file runs. */
