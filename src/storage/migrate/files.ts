@@ -103,10 +103,7 @@ function findClashes(files: readonly (VersionedFile | RepeatableFile)[], flavour
 }
 
 /** The files that apply to one flavour (common files plus that flavour's variants), in order. */
-export function filesForFlavour(
-  files: MigrationFiles,
-  flavour: string | undefined,
-): {
+export function filesForFlavour(files: MigrationFiles, flavour: string | undefined): {
   versioned: VersionedFile[];
   repeatable: RepeatableFile[];
 } {
