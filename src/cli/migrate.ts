@@ -6,12 +6,12 @@ import { EXIT_FAILURE, loadOrExplain, printError } from './config.js';
 import type { Subcommand } from './commands.js';
 
 /**
- * `thermocline migrate --pg <url> --clickhouse <url> [--dry-run] [-c FILE]`. Embedded engines
+ * `thermocline migrate --pg <url> --clickhouse <url> [--clickhouse-cluster NAME] [--dry-run] [-c FILE]`. Embedded engines
  * (`embedded`, `chdb://dir`) live under the data_dir of the config given with -c, or ./data.
  */
 export const migrateCommand: Subcommand = {
   name: 'migrate',
-  usage: 'migrate [--pg URL] [--clickhouse URL] [--dry-run] [-c FILE]',
+  usage: 'migrate [--pg URL] [--clickhouse URL] [--clickhouse-cluster NAME] [--dry-run] [-c FILE]',
   summary: 'create or upgrade the PostgreSQL and ClickHouse schemas',
   async run(args) {
     const { values } = parseArgs({
@@ -19,6 +19,7 @@ export const migrateCommand: Subcommand = {
       options: {
         pg: { type: 'string' },
         clickhouse: { type: 'string' },
+        'clickhouse-cluster': { type: 'string' },
         'dry-run': { type: 'boolean' },
         config: { type: 'string', short: 'c' },
       },
@@ -32,7 +33,14 @@ export const migrateCommand: Subcommand = {
     }
     const logger = createLogger({ level: 'warn', destination: process.stderr });
     try {
-      await runMigrateCommand({ pg: values.pg, clickhouse: values.clickhouse, dryRun: values['dry-run'] ?? false, dataDir, logger });
+      await runMigrateCommand({
+        pg: values.pg,
+        clickhouse: values.clickhouse,
+        ...(values['clickhouse-cluster'] === undefined ? {} : { clickhouseCluster: values['clickhouse-cluster'] }),
+        dryRun: values['dry-run'] ?? false,
+        dataDir,
+        logger,
+      });
       return 0;
     } catch (err) {
       printError(err);

@@ -13,13 +13,23 @@ export interface AppliedMigration {
   readonly checksum: string;
 }
 
-export function createHistorySql(database: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${plainIdentifier(database)}.schema_migrations (
+/**
+ * On a cluster the history is one replica set spanning every node (the replica name joins the
+ * shard and replica macros), so whichever node a later run connects to knows what was applied.
+ */
+export function createHistorySql(database: string, cluster?: string): string {
+  const db = plainIdentifier(database);
+  const on = cluster === undefined ? '' : ` ON CLUSTER ${plainIdentifier(cluster)}`;
+  const engine =
+    cluster === undefined
+      ? 'ReplacingMergeTree(applied_at)'
+      : `ReplicatedReplacingMergeTree('/clickhouse/tables/all/${db}/schema_migrations', '{shard}-{replica}', applied_at)`;
+  return `CREATE TABLE IF NOT EXISTS ${db}.schema_migrations${on} (
     version    String,
     name       String,
     checksum   String,
     applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
-  ) ENGINE = ReplacingMergeTree(applied_at) ORDER BY version`;
+  ) ENGINE = ${engine} ORDER BY version`;
 }
 
 export async function readHistory(client: ClickHouseClient, database: string): Promise<Map<string, AppliedMigration>> {

@@ -14,6 +14,7 @@ import { identifierLiteral, isPlainIdentifier, plainIdentifier } from '../migrat
 import { type TemplateValues, renderTemplate } from '../migrate/template.js';
 import type { MigrateOptions, MigrateResult, MigrationStep } from '../migrate/types.js';
 import { type MigrationParams, resolveMigrationParams } from '../params.js';
+import { clusterDatabaseSql, clusterName, clusterStatements, localTable } from './cluster.js';
 import { type AppliedMigration, createHistorySql, readHistory, recordMigration } from './history.js';
 import { type StoragePolicyChoice, chooseStoragePolicy, tableStoragePolicies } from './storage-policy.js';
 import { TIERED_POLICY, TTL_TABLES, renderTtlStatement } from './ttl.js';
@@ -23,6 +24,11 @@ export interface ChMigrateOptions extends MigrateOptions {
   readonly database?: string;
   /** `auto` (default): hot_warm_cold when the server has it. */
   readonly storagePolicy?: StoragePolicyChoice;
+  /**
+   * A cluster of the server's `remote_servers`: tables are created ON CLUSTER as Replicated*MergeTree
+   * `<table>_local` with Distributed tables under the usual names (cluster.ts, docs/storage.md#clusters).
+   */
+  readonly cluster?: string;
 }
 
 interface PendingStep extends MigrationStep {
@@ -38,6 +44,7 @@ export async function migrateClickHouse(client: ClickHouseClient, options: ChMig
   const dryRun = options.dryRun === true;
   const database = options.database ?? 'default';
   if (!isPlainIdentifier(database)) throw new StorageError('TC_CH_URL_INVALID', `invalid ClickHouse database name ${JSON.stringify(database)}`);
+  const cluster = options.cluster === undefined || options.cluster === '' ? undefined : clusterName(options.cluster);
   const params = resolveMigrationParams(options.params ?? {});
   const files = await loadMigrationFiles(options.dir ?? packagedMigrationsDir('clickhouse'), []);
   const storagePolicy = await chooseStoragePolicy(client, options.storagePolicy ?? 'auto');
@@ -46,20 +53,34 @@ export async function migrateClickHouse(client: ClickHouseClient, options: ChMig
   const values = chTemplateValues(database, storagePolicy);
   const migrations: PendingStep[] = files.versioned
     .filter((f) => !history.has(f.id))
-    .map((f) => ({ kind: 'migration', id: f.id, name: f.name, sql: renderTemplate(f.name, f.template, values), checksum: f.checksum }));
-  logger.info({ database, storage_policy: storagePolicy, pending: migrations.length, dry_run: dryRun }, 'clickhouse migration plan');
+    .map((f) => ({ kind: 'migration', id: f.id, name: f.name, sql: forCluster(renderTemplate(f.name, f.template, values), cluster), checksum: f.checksum }));
+  logger.info({ database, storage_policy: storagePolicy, cluster, pending: migrations.length, dry_run: dryRun }, 'clickhouse migration plan');
 
   if (!dryRun) {
-    await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${plainIdentifier(database)}` });
-    await client.command({ query: createHistorySql(database) });
+    for (const query of setupStatements(database, cluster)) await client.command({ query });
     for (const step of migrations) await applyStep(client, database, step, logger);
   }
   // After the files: the tables exist now (or, under dry-run, are planned with `storagePolicy`).
-  const ttls = await pendingTtls(client, { database, params, history, storagePolicy });
+  const ttls = await pendingTtls(client, { database, params, history, storagePolicy, cluster });
   if (!dryRun) for (const step of ttls) await applyStep(client, database, step, logger);
   for (const warning of warnings) logger.warn({ database }, warning);
   const steps = [...migrations, ...ttls].map(({ checksum: _checksum, ...step }) => step);
-  return { target: 'clickhouse', dryRun, database, storagePolicy, steps, warnings };
+  return { target: 'clickhouse', dryRun, database, storagePolicy, steps, warnings, ...(cluster === undefined ? {} : { cluster }) };
+}
+
+/** The database and the history table, created before any migration file runs. */
+export function setupStatements(database: string, cluster: string | undefined): string[] {
+  const create = cluster === undefined ? `CREATE DATABASE IF NOT EXISTS ${plainIdentifier(database)}` : clusterDatabaseSql(database, cluster);
+  return [create, createHistorySql(database, cluster)];
+}
+
+/** A rendered file, rewritten statement by statement for a cluster (unchanged without one). */
+function forCluster(sql: string, cluster: string | undefined): string {
+  if (cluster === undefined) return sql;
+  return splitStatements(sql)
+    .flatMap((s) => clusterStatements(s.sql, cluster))
+    .map((s) => `${s};\n`)
+    .join('\n');
 }
 
 function checkChecksums(history: ReadonlyMap<string, AppliedMigration>, files: readonly VersionedFile[], dir: string): string[] {
@@ -68,7 +89,10 @@ function checkChecksums(history: ReadonlyMap<string, AppliedMigration>, files: r
     return applied !== undefined && applied.checksum !== f.checksum;
   });
   if (edited.length > 0) {
-    throw new StorageError('TC_MIGRATION_CHECKSUM_MISMATCH', `applied migrations changed on disk since they ran: ${edited.map((f) => f.name).join(', ')} (in ${dir})`);
+    throw new StorageError(
+      'TC_MIGRATION_CHECKSUM_MISMATCH',
+      `applied migrations changed on disk since they ran: ${edited.map((f) => f.name).join(', ')} (in ${dir})`,
+    );
   }
   const known = new Set([...files.map((f) => f.id), ...TTL_TABLES.map((t) => ttlStepId(t.table))]);
   return [...history.values()]
@@ -87,13 +111,15 @@ function ttlStepId(table: string): string {
  */
 async function pendingTtls(
   client: ClickHouseClient,
-  context: { database: string; params: MigrationParams; history: ReadonlyMap<string, AppliedMigration>; storagePolicy: string },
+  context: { database: string; params: MigrationParams; history: ReadonlyMap<string, AppliedMigration>; storagePolicy: string; cluster: string | undefined },
 ): Promise<PendingStep[]> {
   const policies = await tableStoragePolicies(client, context.database);
   const steps: PendingStep[] = [];
   for (const spec of TTL_TABLES) {
-    const policy = policies.get(spec.table) ?? context.storagePolicy;
-    const sql = renderTtlStatement(context.database, spec, context.params, policy === TIERED_POLICY);
+    // On a cluster the data (and its TTL) is in the shard-local table.
+    const table = context.cluster === undefined ? spec.table : localTable(spec.table);
+    const policy = policies.get(table) ?? context.storagePolicy;
+    const sql = renderTtlStatement(context.database, spec, context.params, policy === TIERED_POLICY, context.cluster);
     const checksum = sha256(sql);
     const id = ttlStepId(spec.table);
     if (context.history.get(id)?.checksum !== checksum) steps.push({ kind: 'repeatable', id, name: `ttl ${spec.table}`, sql, checksum });

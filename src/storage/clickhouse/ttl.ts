@@ -37,7 +37,11 @@ export function renderTtl(spec: TtlTable, params: MigrationParams, withVolumes: 
   ].join(', ');
 }
 
-/** `ALTER TABLE db.t MODIFY TTL …` for one table. */
-export function renderTtlStatement(database: string, spec: TtlTable, params: MigrationParams, withVolumes: boolean): string {
-  return `ALTER TABLE ${plainIdentifier(database)}.${plainIdentifier(spec.table)} MODIFY TTL ${renderTtl(spec, params, withVolumes)}`;
+/**
+ * `ALTER TABLE db.t MODIFY TTL …` for one table; on a cluster, for the shard-local table on every
+ * node (cluster.ts).
+ */
+export function renderTtlStatement(database: string, spec: TtlTable, params: MigrationParams, withVolumes: boolean, cluster?: string): string {
+  const table = cluster === undefined ? plainIdentifier(spec.table) : `${plainIdentifier(spec.table)}_local ON CLUSTER ${plainIdentifier(cluster)}`;
+  return `ALTER TABLE ${plainIdentifier(database)}.${table} MODIFY TTL ${renderTtl(spec, params, withVolumes)}`;
 }

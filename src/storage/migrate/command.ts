@@ -18,6 +18,8 @@ export interface MigrateCommandOptions {
   readonly pg?: string;
   /** ClickHouse url: http(s)://… or chdb://<dir>. */
   readonly clickhouse?: string;
+  /** A ClickHouse cluster name: Replicated + Distributed tables ON CLUSTER (docs/storage.md#clusters). */
+  readonly clickhouseCluster?: string;
   readonly dryRun: boolean;
   /** The agent's data_dir (embedded engines live under it). */
   readonly dataDir: string;
@@ -52,7 +54,11 @@ export async function runMigrateCommand(options: MigrateCommandOptions): Promise
   if (options.clickhouse !== undefined) {
     const connection = await connectClickHouse(options.clickhouse, { dataDir: options.dataDir, logger: options.logger });
     try {
-      clickhouse = await migrateClickHouse(connection.client, { ...common, database: connection.database });
+      clickhouse = await migrateClickHouse(connection.client, {
+        ...common,
+        database: connection.database,
+        ...(options.clickhouseCluster === undefined ? {} : { cluster: options.clickhouseCluster }),
+      });
       out.write(formatMigrateResult(clickhouse, connection.displayUrl));
     } finally {
       await connection.release();

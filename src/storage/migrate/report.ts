@@ -7,7 +7,7 @@ export function formatMigrateResult(result: MigrateResult, displayUrl: string): 
   const facts =
     result.target === 'postgres'
       ? `flavour ${result.flavour ?? 'unknown'}`
-      : `database ${result.database ?? 'default'}, storage policy ${result.storagePolicy ?? 'default'}`;
+      : `database ${result.database ?? 'default'}, storage policy ${result.storagePolicy ?? 'default'}${result.cluster === undefined ? '' : `, cluster ${result.cluster}`}`;
   const lines = [`${result.target} ${displayUrl} (${facts})`];
   if (result.steps.length === 0) {
     lines.push('  up to date, nothing to do');

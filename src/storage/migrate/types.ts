@@ -44,4 +44,6 @@ export interface MigrateResult {
   /** ClickHouse only: the database migrated and whether the hot_warm_cold policy is used. */
   readonly database?: string;
   readonly storagePolicy?: 'hot_warm_cold' | 'default';
+  /** ClickHouse only: the cluster the tables were created on, when one was given. */
+  readonly cluster?: string;
 }

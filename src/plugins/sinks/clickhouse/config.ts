@@ -16,6 +16,12 @@ export const clickhouseConfig = z.strictObject({
     .describe(
       'Create or upgrade the tables (`logs_events`, `spans`, `span_events`, `metrics_1m`) when the sink starts, as `thermocline migrate` does. Turn it off when a DBA owns the schema; the user then needs only INSERT on the tables.',
     ),
+  cluster: z
+    .union([z.literal(''), z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a cluster name of the server (a plain identifier)')])
+    .optional()
+    .describe(
+      "A cluster of the server's `remote_servers`. With `migrate = true` the tables are created `ON CLUSTER` as `Replicated*MergeTree` tables `<table>_local` with `Distributed` tables under the usual names, which this sink and the rollup exporter write to (docs/storage.md#clusters). The servers must run inserts into Distributed tables synchronously (`distributed_foreground_insert = 1` in the user's profile) for deduplication to hold. Empty or unset: single-node tables.",
+    ),
   tables: z
     .strictObject({
       log: tableName().default('logs_events').describe('The table that receives `log` events.'),

@@ -46,7 +46,7 @@ export class SinkConnection {
 
   constructor(
     private readonly url: string,
-    private readonly options: { dataDir: string; logger: StorageLogger; migrate: boolean },
+    private readonly options: { dataDir: string; logger: StorageLogger; migrate: boolean; cluster?: string | undefined },
   ) {}
 
   get(): Promise<ClickHouseConnection> {
@@ -65,7 +65,11 @@ export class SinkConnection {
     const connection = await connectClickHouse(this.url, { dataDir: this.options.dataDir, logger: this.options.logger });
     if (!this.options.migrate) return connection;
     try {
-      await migrateClickHouse(connection.client, { database: connection.database, logger: this.options.logger });
+      await migrateClickHouse(connection.client, {
+        database: connection.database,
+        logger: this.options.logger,
+        ...(this.options.cluster ? { cluster: this.options.cluster } : {}),
+      });
       return connection;
     } catch (err) {
       await connection.release().catch(() => undefined);

@@ -34,7 +34,7 @@ interface Prepared {
 
 export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentContext, internals: SinkInternals = {}): SinkInstance {
   const releaseClaim = claimChdbDirectory(config.url, ctx.dataDir);
-  const connection = new SinkConnection(config.url, { dataDir: ctx.dataDir, logger: ctx.logger, migrate: config.migrate });
+  const connection = new SinkConnection(config.url, { dataDir: ctx.dataDir, logger: ctx.logger, migrate: config.migrate, cluster: config.cluster });
   const tables = mappedTables(config.tables);
   const options: InsertOptions = {
     compression: config.compression,
