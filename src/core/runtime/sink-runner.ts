@@ -60,10 +60,28 @@ export class SinkRunner {
   }
 
   start(): void {
-    this.loop ??= this.run().catch((err: unknown) => {
-      this.o.status.fail(err);
-      this.o.logger.error({ err }, 'sink delivery loop ended unexpectedly');
-    });
+    this.loop ??= this.supervise();
+  }
+
+  /**
+   * Runs the delivery loop until stop. An error the loop did not expect (the queue database
+   * answering SQLITE_BUSY, an I/O error) restarts it after a backoff instead of ending the sink:
+   * the pinned range and the queue are on disk, so the restarted loop picks up where it was
+   * (docs/delivery.md#when-the-queue-database-fails).
+   */
+  private async supervise(): Promise<void> {
+    for (let failures = 1; !this.stopped; failures++) {
+      try {
+        await this.run();
+        return;
+      } catch (err) {
+        this.o.status.degrade(err);
+        this.o.metrics.error('queue');
+        const wait = backoffMs(failures, this.o.retry.initial_backoff_secs, this.o.retry.max_backoff_secs);
+        this.log.error('loop', { err: { message: errorMessage(err), code: (err as { code?: string }).code }, retry_in_ms: wait }, `sink delivery loop failed, restarting it: ${errorMessage(err)}`);
+        if (!(await sleep(wait, this.stopController.signal))) return;
+      }
+    }
   }
 
   /** Stop after the delivery in flight. Memory queues drain first, until `drainSignal` aborts. */
@@ -190,8 +208,33 @@ export class SinkRunner {
       const now = Date.now();
       for (const m of p.metas) this.o.registry.deliveryLatency.observe({ component_id: id }, Math.max(0, now - m.createdUs / 1000) / 1000);
     }
-    queue.ack(p.range, p.metas, deadLetters);
+    await this.acknowledge(p, deadLetters);
     return next;
+  }
+
+  /**
+   * Removes a written delivery from the queue, retrying with backoff until the queue database
+   * accepts it (a full disk, SQLITE_BUSY). The delivery stays in memory meanwhile and is never
+   * written again while the agent runs; only a restart before the acknowledgement lands replays
+   * it, under the same identity, which the destination recognises.
+   */
+  private async acknowledge(p: Prepared, deadLetters: DeadLetterInput[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.o.queue.ack(p.range, p.metas, deadLetters);
+        if (attempt > 1) {
+          this.o.status.ok();
+          this.o.logger.info({ attempts: attempt, seq: p.range.first }, 'acknowledgement recovered');
+        }
+        return;
+      } catch (err) {
+        this.o.status.degrade(err);
+        this.o.metrics.error('ack');
+        const wait = backoffMs(attempt, this.o.retry.initial_backoff_secs, this.o.retry.max_backoff_secs);
+        this.log.error('ack', { err: { message: errorMessage(err), code: (err as { code?: string }).code }, seq: p.range.first, attempt, retry_in_ms: wait }, `delivered, but the queue database refused the acknowledgement; retrying it (the batch is not sent again): ${errorMessage(err)}`);
+        if (!(await sleep(wait, this.stopController.signal))) return;
+      }
+    }
   }
 
   private async attempt(events: TelemetryEvent[], range: DeliveryRange): Promise<Outcome> {
