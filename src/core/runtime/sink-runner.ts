@@ -187,7 +187,7 @@ export class SinkRunner {
 
   /** Write, then acknowledge; returns the next delivery if it was prefetched meanwhile. */
   private async deliver(p: Prepared): Promise<Prepared | undefined> {
-    const { queue, id, metrics } = this.o;
+    const { id, metrics } = this.o;
     const writing = p.events.length === 0 ? Promise.resolve<Outcome>({ kind: 'delivered', result: undefined }) : this.attempt(p.events, p.range);
     const next = this.prefetchAfter(p.range.last);
     const outcome = await writing;
