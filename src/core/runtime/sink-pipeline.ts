@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { DiskQueue, MemoryQueue, type SinkQueue } from '../buffer/queue.js';
+import { DiskQueue, type SinkQueue } from '../buffer/queue.js';
+import { MemoryQueue } from '../buffer/memory-queue.js';
 import type { QueueStore } from '../buffer/store.js';
 import type { ComponentSpec, SinkSettings } from '../config/load.js';
 import type { BatchDefaults, SinkInstance, SinkPlugin } from '../plugin/types.js';
