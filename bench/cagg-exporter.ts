@@ -1,5 +1,5 @@
 /**
- * The rollup exporter's backfill throughput (issue 10): rows/s from PostgreSQL `metrics_1m` into
+ * The rollup exporter's backfill throughput: rows/s from PostgreSQL `metrics_1m` into
  * ClickHouse `metrics_1m`, beside the seed's approach on the same rows.
  *
  *   exporter  RollupExporter.runCycle() with an empty watermark: the whole history in chunks of

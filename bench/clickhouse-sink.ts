@@ -1,5 +1,5 @@
 /**
- * ClickHouse sink benchmark (issue #9), on the embedded engine (chdb), in one process:
+ * ClickHouse sink benchmark, on the embedded engine (chdb), in one process:
  *
  * 1. sink: rows/s into `logs_events` from the durable queue. The queue is filled first (the sink's
  *    url points nowhere, so nothing drains), then a runtime with the real sink drains it: SQLite

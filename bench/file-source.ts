@@ -1,5 +1,5 @@
 /**
- * Throughput of the file source (issue 4): `file → queue → blackhole`, in-process through the
+ * Throughput of the file source: `file → queue → blackhole`, in-process through the
  * real runtime and the SQLite queue, on a file of ~170-byte JSON log lines, beside a bare Node
  * line splitter that reads the same file in the same big chunks and builds one object per line
  * (the most a single-threaded Node reader could do). Reported for `format = "plain"` (the

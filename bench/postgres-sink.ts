@@ -1,5 +1,5 @@
 /**
- * The postgres sink's throughput (issue 8): points/s from the queue into `metrics_points`, beside a
+ * The postgres sink's throughput: points/s from the queue into `metrics_points`, beside a
  * bare COPY of the same rows into the same schema, with and without the series foreign key.
  *
  *   sink        a real Runtime drains a queue pre-filled with N gauge points over 5,000 series

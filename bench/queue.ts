@@ -1,5 +1,5 @@
 /**
- * Queue benchmark (issue 2): generator → durable queue → blackhole, in one process, beside a raw
+ * Queue benchmark: generator → durable queue → blackhole, in one process, beside a raw
  * better-sqlite3 loop appending the same encoded blobs (WAL, synchronous=NORMAL, one transaction
  * per blob, as the queue commits one per emit). The pipeline also encodes, reads back, decodes and
  * deletes; the baseline only appends.

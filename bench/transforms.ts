@@ -1,5 +1,5 @@
 /**
- * Throughput of `canonicalize_labels -> route` (issue 7) beside a pass-through transform, in
+ * Throughput of `canonicalize_labels -> route` beside a pass-through transform, in
  * three settings:
  *
  *   1. process():  the two transforms' `process` called directly on 1,000-event batches, in a
@@ -147,7 +147,7 @@ function measure(run: (batch: TelemetryEvent[]) => number): number {
 const fmt = (r: number) => `${Math.round(r).toLocaleString('en-US').padStart(12)} events/s`;
 const ROUTES = { metrics: { kind: 'metric' }, errors: { kind: 'log', level: ['error', 'fatal'] } };
 const CONFIGS: Array<{ name: string; options: Record<string, unknown> }> = [
-  { name: 'defaults (DESIGN §3)', options: {} },
+  { name: 'defaults (no options)', options: {} },
   {
     name: 'typical (add, rename, drop)',
     options: { add: { cluster: 'eu-1' }, rename: { pod: 'k8s_pod' }, drop: ['container', { regex: '^tmp_' }], max_label_value_bytes: 256 },

@@ -1,5 +1,5 @@
 /**
- * Regenerates the files that would otherwise drift from the code (STYLE 3):
+ * Regenerates the files that would otherwise drift from the code (`--check` in CI catches drift):
  *   src/plugins/builtin.ts       the list of built-in plugins, from the plugin folders
  *   docs/errors.md               the error catalogue
  *   config.schema.json           the JSON Schema of the config file, for editors

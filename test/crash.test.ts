@@ -5,9 +5,9 @@ import { exited, repoRoot, spawnAgent, stoppedGracefully } from './helpers/agent
 import { eventually, tempDir } from './helpers/pipeline.js';
 
 /**
- * The engine's crash guarantee (issue 2). A generator feeds a sink that appends every delivery to
- * a file; the agent is SIGKILLed at random moments several times, then run until everything is
- * delivered. What this proves:
+ * The engine's crash guarantee (docs/delivery.md#what-a-sigkill-can-and-cannot-do). A generator
+ * feeds a sink that appends every delivery to a file; the agent is SIGKILLed at random moments
+ * several times, then run until everything is delivered. What this proves:
  *
  * 1. Nothing is lost: every generated sequence number reaches the sink.
  * 2. A delivery that is repeated (killed after the sink wrote it but before the queue removed it)

@@ -66,7 +66,7 @@ t.test('the shipped configs are valid: the default pipeline and config/examples/
     t.same(loaded.warnings, [], `${file}: no warnings`);
     t.ok(loaded.components.length >= 3, `${file}: ${loaded.components.map((c) => c.id).join(', ')}`);
   }
-  // The default config must start with no environment at all (issue 11).
+  // The default config must start with no environment at all, so that a first run needs nothing.
   const bare = await loadConfigFile(path.join(repoRoot, 'config/thermocline.toml'), { registry: builtinRegistry(), env: {} });
   t.match(
     bare.components.find((c) => c.id === 'pg'),

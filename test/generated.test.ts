@@ -3,7 +3,7 @@ import t from 'tap';
 import { repoRoot } from './helpers/agent-process.js';
 
 /**
- * STYLE 3: files generated from code (plugin registry, docs/errors.md, config.schema.json, README
+ * Files generated from code (plugin registry, docs/errors.md, config.schema.json, README
  * option tables) must match what the code generates now.
  */
 t.test('generated files are up to date (run `npm run generate`)', async (t) => {

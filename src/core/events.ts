@@ -1,5 +1,5 @@
 /**
- * The event model (DESIGN section 2). Four kinds, shaped after the tables they land in.
+ * The event model (docs/ARCHITECTURE.md#events). Four kinds, shaped after the tables they land in.
  * Times are integers in microseconds since the Unix epoch (safe in a JS number and equal to
  * ClickHouse DateTime64(6) ticks); durations are nanoseconds.
  */

@@ -1,5 +1,5 @@
 /**
- * `thermocline demo` (`npm run demo`, issue 11): runs the default pipeline in this process on a
+ * `thermocline demo` (`npm run demo`): runs the default pipeline in this process on a
  * scratch directory, sends a burst of real OTLP traces, logs and metrics with the OpenTelemetry JS
  * SDK plus an application's own JSON log lines, and prints what landed where: rows per table, one
  * trace joined with its logs on trace_id in ClickHouse, and the 1-minute rollup in both stores.

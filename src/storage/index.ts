@@ -1,5 +1,5 @@
 /**
- * The storage layer's public surface (issue #3): migrations for PostgreSQL/TimescaleDB and
+ * The storage layer's public surface: migrations for PostgreSQL/TimescaleDB and
  * ClickHouse, connection strings for servers and embedded engines, plain-flavour partition
  * maintenance, and the `thermocline migrate` command.
  */

@@ -1,8 +1,8 @@
 /**
  * Migration parameters: retention periods, compression age, the continuous-aggregate refresh window
- * and the series foreign key. Defaults come from the seed design (§1.2–1.4 and §5); they are
- * parameters, never literals edited in SQL (DESIGN §5). Every value is a whole number with its unit
- * in the name (STYLE §11), so nothing but digits ever reaches the SQL text.
+ * and the series foreign key. Defaults come from the seed schema
+ * (docs/storage.md#retention-parameters); they are parameters, never literals edited in SQL. Every
+ * value is a whole number with its unit in the name, so nothing but digits ever reaches the SQL text.
  */
 import { z } from 'zod';
 import { StorageError } from './errors.js';
@@ -84,7 +84,7 @@ export const DEFAULT_MIGRATION_PARAMS: Readonly<MigrationParams> = Object.freeze
 
 /**
  * Merges overrides onto the defaults and validates the result, reporting every problem at once with
- * its key (STYLE §4). Accepts `unknown` because overrides come from user config.
+ * its key. Accepts `unknown` because overrides come from user config.
  */
 export function resolveMigrationParams(overrides: unknown = {}): Readonly<MigrationParams> {
   if (overrides === null || typeof overrides !== 'object' || Array.isArray(overrides)) {

@@ -1,6 +1,6 @@
 /**
- * Connection strings carry passwords; logs and errors must not (DESIGN §3: "secrets never appear
- * in logs"). Every URL the storage layer prints goes through `redactUrl`.
+ * Connection strings carry passwords; logs and errors must not (docs/operations.md#security-defaults).
+ * Every URL the storage layer prints goes through `redactUrl`.
  */
 
 /** Query parameters that hold secrets in libpq / ClickHouse URLs. */

@@ -1,7 +1,7 @@
 /**
  * A process-wide, reference-counted resource keyed by a string: the embedded PostgreSQL server per
  * data directory and the embedded ClickHouse engine per path are each opened once and shared by
- * every component that asks for them, and closed when the last one lets go (issue #3).
+ * every component that asks for them, and closed when the last one lets go.
  */
 interface Entry<T> {
   refs: number;

@@ -5,7 +5,7 @@ import { components, defaultAgent, hex, openStores, promTarget } from './harness
 import { LogWriter, OtlpLoad, crash, embeddedPostgresPids, killPid, pinnedDeliveries, prng, settled, type ExportRecord } from './load.js';
 
 /**
- * Issue 11, "Crash": the default pipeline (config/thermocline.toml) under continuous load from
+ * Crash: the default pipeline (config/thermocline.toml) under continuous load from
  * its three sources — an application appending JSON lines to a log file (renamed away once, as
  * logrotate does), OTLP/protobuf traces and logs from exporters that retry like the OpenTelemetry
  * SDKs, and a prom-client target found through file_sd — is SIGKILLed ten times at random

@@ -1,5 +1,5 @@
 /**
- * `thermocline demo` (`npm run demo`, issue 11), run in this process through its exported
+ * `thermocline demo` (`npm run demo`), run in this process through its exported
  * function: the default pipeline on a scratch directory, a burst from the OpenTelemetry SDK and a
  * log file, and a report that shows rows in every table the demo fills, a trace joined with logs
  * from both sources, and the rollup in both stores. Then a second run on the same directory, which

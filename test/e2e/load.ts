@@ -5,7 +5,7 @@ import type { Agent } from './harness.js';
 import { components, logLine, otlpBodies, otlpLog, postOtlp, span } from './harness.js';
 
 /**
- * Continuous load for the end-to-end reliability tests (issue 11): an application appending JSON
+ * Continuous load for the end-to-end reliability tests: an application appending JSON
  * lines to a log file, OTLP exporters that retry like the OpenTelemetry SDKs, and helpers to
  * crash the agent the way a supervisor does.
  */

@@ -5,7 +5,7 @@ import type { MetricEvent } from '../../src/core/events.js';
 import { otlpBodies, postOtlp } from './harness.js';
 
 /**
- * Load for the outage test (issue 11, "Outage"): OTLP clients that behave like an SDK exporter
+ * Load for the outage test: OTLP clients that behave like an SDK exporter
  * (retry a refused request after `Retry-After`, until it is accepted) and writers appending lines
  * to log files, each recording what it did so the test can check the stores against it.
  */

@@ -10,7 +10,7 @@ import { defaultAgent, drained, otlpBodies, postOtlp, span } from './harness.js'
 import { LOAD_METRIC, LineWriter, OtlpClient, committedCheckpoint, component, sleep } from './outage-load.js';
 
 /**
- * Issue 11, "Outage": PostgreSQL stops for 60 s under load. The default pipeline, with a small
+ * Outage: PostgreSQL stops for 60 s under load. The default pipeline, with a small
  * queue in front of the postgres sink so that it fills within seconds:
  *
  * - OTLP metrics (→ PostgreSQL) from clients that retry after `Retry-After` as SDKs do: once the

@@ -4,7 +4,7 @@ import { TTL_TABLES, renderTtl, renderTtlStatement } from '../../src/storage/cli
 import { resolveMigrationParams } from '../../src/storage/params.js';
 import { withClickHouse } from '../helpers/clickhouse.js';
 
-/** Column types as the seed (§2) declares them, plus metrics_1m.version (issue #3). */
+/** Column types as the migrations declare them, plus metrics_1m.version. */
 const SEED_COLUMNS: Record<string, Record<string, string>> = {
   logs_events: {
     timestamp: "DateTime64(3, 'UTC')",

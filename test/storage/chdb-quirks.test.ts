@@ -1,6 +1,6 @@
 /**
  * Pins behaviour of the embedded engine that the ClickHouse sink must design around (found while
- * building issue #3). If chdb changes, these fail and the sink's workaround can be revisited.
+ * building the storage layer). If chdb changes, these fail and the sink's workaround can be revisited.
  */
 import t from 'tap';
 import { withClickHouse } from '../helpers/clickhouse.js';

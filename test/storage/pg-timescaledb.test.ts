@@ -1,5 +1,5 @@
 /**
- * The TimescaleDB flavour. TimescaleDB is not installable on the development machines (DESIGN §7),
+ * The TimescaleDB flavour. TimescaleDB is not installable on the development machines,
  * so what runs here depends on the server:
  *   - any PostgreSQL: the rendered SQL contains the seed's calls with the parameters, and
  *     PostgreSQL's own parser accepts every statement. That proves syntax, not semantics: function

@@ -6,9 +6,9 @@ import type { Runtime } from '../runtime/runtime.js';
 import { componentsView } from './components.js';
 
 /**
- * The agent's HTTP API (DESIGN section 6): `/health`, `/metrics` (Prometheus text),
- * `/components` (JSON) and `/tap/<component>` (sampled events as JSON lines). Loopback by default
- * and read-only.
+ * The agent's HTTP API (docs/operations.md#health-and-the-api): `/health`, `/metrics` (Prometheus
+ * text), `/components` (JSON) and `/tap/<component>` (sampled events as JSON lines). Loopback by
+ * default and read-only.
  */
 export class ApiServer {
   private server: http.Server | undefined;

@@ -7,8 +7,8 @@ import { createPrivateFile, makePrivateDir } from './private-files.js';
 import type { Json } from '../plugin/types.js';
 
 /**
- * The agent's one SQLite database under `data_dir` (DESIGN section 1): a queue table per sink
- * holding whole encoded batches, source checkpoints, the pinned delivery of each sink, the
+ * The agent's one SQLite database under `data_dir` (docs/ARCHITECTURE.md#data-flow): a queue table
+ * per sink holding whole encoded batches, source checkpoints, the pinned delivery of each sink, the
  * dead-letter table and small per-component state. WAL mode; a batch and its source's checkpoint
  * commit in one transaction.
  *

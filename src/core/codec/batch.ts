@@ -4,13 +4,13 @@ import { CorruptBatchError } from './corrupt.js';
 import { ByteReader, ByteWriter } from './writer.js';
 
 /**
- * The queue's batch encoding. A batch is stored as one blob (DESIGN section 1). Events in a batch
- * repeat most of their strings (service, host, level, label sets), so each string field keeps the
- * value it had in the previous event of the batch and a repeat costs one byte. Label keys go
- * through a per-batch dictionary, and each key remembers its last value, so a label set that
- * differs from the previous one only in `seq` costs the new `seq` value. Values are never hashed:
- * a dictionary of values would pay a hash insert for every unique request id or sequence number.
- * Decoding
+ * The queue's batch encoding. A batch is stored as one blob (docs/ARCHITECTURE.md#data-flow).
+ * Events in a batch repeat most of their strings (service, host, level, label sets), so each
+ * string field keeps the value it had in the previous event of the batch and a repeat costs one
+ * byte. Label keys go through a per-batch dictionary, and each key remembers its last value, so a
+ * label set that differs from the previous one only in `seq` costs the new `seq` value. Values are
+ * never hashed: a dictionary of values would pay a hash insert for every unique request id or
+ * sequence number. Decoding
  * returns shared strings and shared label objects for repeats: events handed to sinks are
  * read-only.
  *

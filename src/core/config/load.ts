@@ -292,7 +292,7 @@ function validSections(raw: unknown): TopLevelConfig {
   return out as TopLevelConfig;
 }
 
-/** Validated config is frozen (STYLE: Fastify freezes its config). Topology and registry are live objects and stay as they are. */
+/** Validated config is frozen (as Fastify freezes its config). Topology and registry are live objects and stay as they are. */
 function deepFreeze<T extends LoadedConfig>(cfg: T): T {
   const freeze = (v: unknown): void => {
     if (v === null || typeof v !== 'object' || Object.isFrozen(v)) return;

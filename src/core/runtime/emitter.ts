@@ -11,7 +11,7 @@ import type { Router } from './router.js';
 import { aborted } from './timing.js';
 
 /**
- * The commit path of every source (DESIGN section 1): wait while a blocking sink queue downstream
+ * The commit path of every source (docs/delivery.md#how): wait while a blocking sink queue downstream
  * is full, run the transforms, then append the results to each sink's queue together with the
  * source's checkpoint in one SQLite transaction. The promise a source awaits resolves only after
  * that transaction committed.

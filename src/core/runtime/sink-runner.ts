@@ -39,10 +39,11 @@ interface Prepared {
 }
 
 /**
- * Reads a sink's queue in order and delivers it (DESIGN section 1). A delivery may merge several
+ * Reads a sink's queue in order and delivers it (docs/delivery.md#how). A delivery may merge several
  * queued batches; its range is pinned in the queue database before the first attempt, so a replay
  * after a crash covers exactly the same batches and carries the same identity. Only after the sink
- * resolves is the range removed. The runner owns retry and backoff (STYLE 7).
+ * resolves is the range removed. The runner owns retry and backoff; sinks only classify
+ * (docs/plugins.md#sinks).
  *
  * While a write is in flight, the next full delivery is read and decoded, so that work overlaps
  * the destination's (measured by the postgres sink: ~1 µs per point that otherwise sat between

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ComponentKind } from '../plugin/types.js';
 
 /**
- * The agent's own telemetry (DESIGN section 6, STYLE 10). Hot paths bump plain numbers on a
+ * The agent's own telemetry (docs/operations.md#metrics-reference). Hot paths bump plain numbers on a
  * per-component stats object; prom-client reads them only when /metrics is scraped, so counting
  * costs an addition, not a label lookup.
  */

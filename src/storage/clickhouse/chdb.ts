@@ -1,8 +1,8 @@
 /**
  * The embedded ClickHouse engine (chdb) behind `chdb://<dir>` urls. libchdb binds ONE data
- * directory per process (DESIGN §7): every component asking for the same directory shares one
- * `@clickhouse/client` over one chdb connection, closed with the last release; asking for a
- * second directory while one is open is TC_CHDB_PATH_CONFLICT.
+ * directory per process (docs/storage.md#connection-strings): every component asking for the same
+ * directory shares one `@clickhouse/client` over one chdb connection, closed with the last
+ * release; asking for a second directory while one is open is TC_CHDB_PATH_CONFLICT.
  */
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { mkdir } from 'node:fs/promises';

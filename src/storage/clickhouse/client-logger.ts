@@ -1,6 +1,6 @@
 /**
  * Routes @clickhouse/client's own log lines (e.g. failed pings) into the agent's logger instead of
- * the console it writes to by default (DESIGN §6: pino JSON logs on stdout).
+ * the console it writes to by default (pino JSON logs on stdout, docs/operations.md#logs).
  */
 import type { ErrorLogParams, Logger, LogParams, WarnLogParams } from '@clickhouse/client';
 import type { StorageLogger } from '../logger.js';

@@ -1,7 +1,8 @@
 /**
- * ClickHouse connection strings (DESIGN §3): `http(s)://user:pass@host:8123/database` for a
- * server, `chdb://<dir>[?database=name]` for the embedded engine (a relative dir is resolved
- * against data_dir). Both give a `@clickhouse/client`, so sinks run the same code on either.
+ * ClickHouse connection strings (docs/storage.md#connection-strings):
+ * `http(s)://user:pass@host:8123/database` for a server, `chdb://<dir>[?database=name]` for the
+ * embedded engine (a relative dir is resolved against data_dir). Both give a `@clickhouse/client`,
+ * so sinks run the same code on either.
  *
  * The client's own current database stays `default` on both: chdb ignores a client-level
  * database, and on a server a not-yet-created database would make every request fail, including

@@ -1,9 +1,9 @@
 /**
- * `migrateClickHouse`: applies migrations/clickhouse to one database (DESIGN §5). ClickHouse DDL is
- * not transactional, so every statement is idempotent (IF NOT EXISTS): a run that failed half-way
- * is completed by the next one, and a file is recorded only once all its statements succeeded.
- * TTLs are repeatable steps: set after the tables exist and set again whenever the retention
- * parameters (or the table's storage policy) change.
+ * `migrateClickHouse`: applies migrations/clickhouse to one database
+ * (docs/storage.md#running-migrations). ClickHouse DDL is not transactional, so every statement is
+ * idempotent (IF NOT EXISTS): a run that failed half-way is completed by the next one, and a file
+ * is recorded only once all its statements succeeded. TTLs are repeatable steps: set after the
+ * tables exist and set again whenever the retention parameters (or the table's storage policy) change.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { MigrationFailedError, StorageError, messageOf } from '../errors.js';

@@ -1,7 +1,8 @@
 /**
- * Whether to create tables on the hot_warm_cold storage policy (seed §2.1, DESIGN §5): only when the
- * server defines it with its `warm` and `cold` volumes (config/clickhouse/storage.xml). The
- * embedded engine never has it.
+ * Whether to create tables on the hot_warm_cold storage policy
+ * (docs/storage.md#the-storage-policy-and-configclickhousestoragexml): only when the server
+ * defines it with its `warm` and `cold` volumes (config/clickhouse/storage.xml). The embedded
+ * engine never has it.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { StorageError } from '../errors.js';

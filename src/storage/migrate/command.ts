@@ -1,7 +1,8 @@
 /**
- * `thermocline migrate --pg <url> --clickhouse <url> [--dry-run]` (DESIGN §5), minus argument
- * parsing, which src/cli.ts owns. Connects, migrates PostgreSQL then ClickHouse, prints the plan
- * or the result to stdout, and releases the connections (stopping embedded engines it started).
+ * `thermocline migrate --pg <url> --clickhouse <url> [--dry-run]`
+ * (docs/storage.md#running-migrations), minus argument parsing, which src/cli.ts owns. Connects,
+ * migrates PostgreSQL then ClickHouse, prints the plan or the result to stdout, and releases the
+ * connections (stopping embedded engines it started).
  */
 import { connectClickHouse } from '../clickhouse/connect.js';
 import { migrateClickHouse } from '../clickhouse/migrate.js';

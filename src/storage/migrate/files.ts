@@ -1,6 +1,6 @@
 /**
- * Migration files on disk (DESIGN §5): `NNNN_name.sql` applies to every flavour,
- * `NNNN_name.<flavour>.sql` to one PostgreSQL flavour only, and `R__name[.<flavour>].sql` is a
+ * Migration files on disk (docs/storage.md#running-migrations): `NNNN_name.sql` applies to every
+ * flavour, `NNNN_name.<flavour>.sql` to one PostgreSQL flavour only, and `R__name[.<flavour>].sql` is a
  * repeatable step, re-applied whenever its rendered text changes (used for retention policies, so a
  * change of parameters takes effect without editing an applied file).
  */

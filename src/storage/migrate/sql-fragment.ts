@@ -1,7 +1,7 @@
 /**
  * Values substituted into migration templates. A template placeholder only accepts a `SqlFragment`,
  * and fragments are only made here, from validated integers and identifiers: untrusted text can
- * never reach the SQL (issue #3).
+ * never reach the SQL.
  */
 declare const sqlFragmentBrand: unique symbol;
 export type SqlFragment = string & { readonly [sqlFragmentBrand]: true };

@@ -1,7 +1,8 @@
 /**
- * PostgreSQL connection strings (DESIGN §3): `postgres://…` / `postgresql://…` (libpq-style TLS
- * options such as `?sslmode=verify-full&sslrootcert=…` are understood by node-postgres), or
- * `embedded` for the server the agent starts under `<data_dir>/postgres`.
+ * PostgreSQL connection strings (docs/storage.md#connection-strings): `postgres://…` /
+ * `postgresql://…` (libpq-style TLS options such as `?sslmode=verify-full&sslrootcert=…` are
+ * understood by node-postgres), or `embedded` for the server the agent starts under
+ * `<data_dir>/postgres`.
  */
 import pg from 'pg';
 import { StorageError, messageOf } from '../errors.js';

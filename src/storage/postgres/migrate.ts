@@ -1,9 +1,9 @@
 /**
- * `migratePostgres`: applies migrations/pg to a database (DESIGN §5). Each numbered file runs in its
- * own transaction together with its schema_migrations row, so a failed file leaves nothing behind.
- * A session advisory lock serialises agents that start at once: the second waits, then finds
- * nothing left to do. Repeatable steps (retention policies) run when their rendered text changes;
- * on the plain flavour, partition maintenance runs last.
+ * `migratePostgres`: applies migrations/pg to a database (docs/storage.md#running-migrations).
+ * Each numbered file runs in its own transaction together with its schema_migrations row, so a
+ * failed file leaves nothing behind. A session advisory lock serialises agents that start at once:
+ * the second waits, then finds nothing left to do. Repeatable steps (retention policies) run when
+ * their rendered text changes; on the plain flavour, partition maintenance runs last.
  */
 import type pg from 'pg';
 import { MigrationFailedError, StorageError, messageOf } from '../errors.js';

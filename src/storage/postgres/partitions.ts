@@ -1,7 +1,7 @@
 /**
- * Daily range partitions for the plain flavour (DESIGN §5: "native range partitioning by day
- * maintained by the agent"). Partitions are named `<table>_pYYYYMMDD` and cover one UTC day;
- * partitions with other names are never touched.
+ * Daily range partitions for the plain flavour, maintained by the agent
+ * (docs/storage.md#plain-flavour-partitions-and-rollups). Partitions are named `<table>_pYYYYMMDD`
+ * and cover one UTC day; partitions with other names are never touched.
  *
  * Pass a pool (or an idle client): each partition is created or dropped in its own short
  * transaction with a lock timeout, because CREATE/DROP of a partition locks the parent table

@@ -1,7 +1,8 @@
 /**
- * The plain flavour's stand-in for the TimescaleDB continuous aggregate (seed §1.3, DESIGN §5):
- * recomputes whole 1-minute buckets of metrics_1m from metrics_points over a window, so late
- * points are folded in. The query mirrors 0005_metrics_1m.timescaledb.sql; keep them together.
+ * The plain flavour's stand-in for the TimescaleDB continuous aggregate
+ * (docs/storage.md#plain-flavour-partitions-and-rollups): recomputes whole 1-minute buckets of
+ * metrics_1m from metrics_points over a window, so late points are folded in. The query mirrors
+ * 0005_metrics_1m.timescaledb.sql; keep them together.
  */
 import type { MigrationParams } from '../params.js';
 import { type PgDatabase, inTransaction, withPgClient } from './client.js';

@@ -1,5 +1,5 @@
 /**
- * What a failed insert means (issue #9, STYLE 7). The sink classifies; the runtime retries.
+ * What a failed insert means. The sink classifies; the runtime retries (docs/plugins.md#sinks).
  *
  * - `rows`: ClickHouse could not read or store some value (parse and type errors). Retrying the
  *   same rows cannot help: the sink isolates the bad rows and writes the rest (isolate.ts).

@@ -1,5 +1,5 @@
 /**
- * Failures that must keep the data queued and say what to do (issue #9): a read-only user, a
+ * Failures that must keep the data queued and say what to do: a read-only user, a
  * missing table or column. Real engine errors: READONLY (164) comes from the engine itself, with
  * `readonly = 1` added to the sink's statements (the embedded engine has one user, so a read-only
  * user cannot be created there).

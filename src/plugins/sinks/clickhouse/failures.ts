@@ -1,8 +1,8 @@
 /**
- * Turns anything a write or a health check throws into the error the runtime acts on (STYLE 7):
- * `RetryableError` keeps the batch queued; a plain ThermoclineError is "unclassified" (a few
- * attempts, then dead-letter). Nothing here is a PermanentError: bad rows are isolated instead
- * (isolate.ts), and every failure that is not about the rows may go away.
+ * Turns anything a write or a health check throws into the error the runtime acts on
+ * (docs/plugins.md#sinks): `RetryableError` keeps the batch queued; a plain ThermoclineError is
+ * "unclassified" (a few attempts, then dead-letter). Nothing here is a PermanentError: bad rows
+ * are isolated instead (isolate.ts), and every failure that is not about the rows may go away.
  */
 import { RetryableError, ThermoclineError } from '../../../core/errors.js';
 import { type Failure, classify, describeCode } from './classify.js';

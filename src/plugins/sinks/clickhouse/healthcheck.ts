@@ -1,7 +1,8 @@
 /**
- * The health check does what a write does, without writing (STYLE: "health checks that mimic a
- * real write", after Vector): connect as the sink's user, read each mapped table's columns (the
- * same DESCRIBE the writer uses), then run an INSERT into each table that selects no rows:
+ * The health check does what a write does, without writing (a health
+ * check that mimics a real write, after Vector, finds a missing grant before data does): connect
+ * as the sink's user, read each mapped table's columns (the same DESCRIBE the writer uses), then
+ * run an INSERT into each table that selects no rows:
  *
  *   INSERT INTO db.logs_events (timestamp, …, labels) SELECT defaultValueOfTypeName('…'), … WHERE 0
  *

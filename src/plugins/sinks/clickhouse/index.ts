@@ -8,7 +8,7 @@ import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
 import { createClickHouseSink } from './sink.js';
 import { mappedTables } from './tables.js';
 
-/** Logs and traces into ClickHouse in large batches, exactly once (issue #9; README.md). */
+/** Logs and traces into ClickHouse in large batches, exactly once (README.md). */
 export default defineSink({
   type: 'clickhouse',
   provides: [ClickHouseConnection],

@@ -1,5 +1,5 @@
 /**
- * Writes one table's rows, isolating the rows ClickHouse cannot store (issue #9). An INSERT is
+ * Writes one table's rows, isolating the rows ClickHouse cannot store. An INSERT is
  * all-or-nothing (a delivery stays below `min_insert_block_size_rows`/`_bytes`, so it is one
  * block), so a parse or type error in one row fails all of them. The failing range is split and
  * the parts retried until each bad row stands alone; good rows are written, bad ones are returned

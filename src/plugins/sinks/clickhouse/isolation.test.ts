@@ -1,5 +1,5 @@
 /**
- * Bad rows are isolated (issue #9): the rows ClickHouse itself refuses are found by splitting the
+ * Bad rows are isolated: the rows ClickHouse itself refuses are found by splitting the
  * batch, the good rows are written once, and the bad ones come back with ClickHouse's message.
  * The bad values are ones the real engine rejects: a negative `duration_ns` for a UInt64 column
  * (code 72) and a NaN time (code 27).

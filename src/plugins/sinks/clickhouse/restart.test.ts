@@ -1,5 +1,5 @@
 /**
- * The agent as a child process, restarted and killed (issue #9): what one process wrote into the
+ * The agent as a child process, restarted and killed: what one process wrote into the
  * embedded engine is there for the next (chdb binds one directory per process, hence the child
  * processes, and testdata/query.ts to read the directory in a process of its own), and SIGKILL in
  * the middle of deliveries neither loses nor repeats a row: the replayed delivery carries the same

@@ -3,7 +3,7 @@
  * sink fills, and how to write its time columns. Times are sent as integer ticks of the column's
  * own precision: ticks are epoch-based, so they do not depend on the column's or the server's time
  * zone (a 'YYYY-MM-DD hh:mm:ss' string would), and JSON rejects fractional seconds for DateTime64
- * (code 27, DESIGN §7). A `DateTime64(3)` column counts milliseconds, `DateTime64(6)`
+ * (code 27, verified on chdb). A `DateTime64(3)` column counts milliseconds, `DateTime64(6)`
  * microseconds, `DateTime` seconds: sending one precision's ticks to another would shift every
  * timestamp by a factor of 1000, silently, hence the lookup instead of assuming the seed's types.
  */

@@ -1,5 +1,5 @@
 /**
- * The columns the sink fills in each kind of table (DESIGN §2, seed §2.2–2.3). The seed tables
+ * The columns the sink fills in each kind of table (docs/ARCHITECTURE.md#events). The seed tables
  * come from migrations/clickhouse; `metric` and `event` tables are the user's (README). A mapped
  * table may have more columns (they get their defaults) but must have these.
  */

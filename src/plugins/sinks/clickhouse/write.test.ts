@@ -1,5 +1,5 @@
 /**
- * What lands in ClickHouse, exactly (issue #9): logs, spans and span events with their times to the
+ * What lands in ClickHouse, exactly: logs, spans and span events with their times to the
  * column's precision, Map labels and ids; and replays that insert nothing. Real engine (chdb, or
  * the server of CH_URL).
  */

@@ -3,7 +3,7 @@ import { StorageError, STORAGE_ERRORS } from '../../../storage/errors.js';
 import { PG_SINK_ERRORS } from './errors.js';
 
 /**
- * How a failure is handled (issue 8, STYLE 7):
+ * How a failure is handled; the runtime retries, the sink classifies (docs/plugins.md#sinks):
  * - `data`: the server rejected a value (classes 22 data exception, 23 integrity constraint, 54
  *   program limit exceeded such as an index row too large). Row-specific: the writer isolates the
  *   bad rows and writes the others.

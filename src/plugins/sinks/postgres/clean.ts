@@ -1,5 +1,5 @@
 /**
- * What PostgreSQL cannot store (issue 8): NUL in `text` and `jsonb` (text values end at NUL, and
+ * What PostgreSQL cannot store: NUL in `text` and `jsonb` (text values end at NUL, and
  * jsonb rejects `\u0000` with SQLSTATE 22P05), and unpaired UTF-16 surrogates, which are not
  * Unicode scalar values (jsonb rejects an escaped one with 22P02; in text columns Node's UTF-8
  * encoder would turn them into U+FFFD silently). Both become U+FFFD, and each replacement is

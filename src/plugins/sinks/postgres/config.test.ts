@@ -5,7 +5,7 @@ import { postgresSinkConfig } from './config.js';
 import plugin from './index.js';
 import { resolveSinkParams } from './params.js';
 
-/** Options: defaults, units, and problems reported at the sink's own key paths (STYLE 4). */
+/** Options: defaults, units, and problems reported at the sink's own key paths, all at once. */
 
 t.test('defaults', async (t) => {
   const config = postgresSinkConfig.parse({});

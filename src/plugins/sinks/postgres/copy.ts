@@ -20,7 +20,7 @@ export async function copyRows(client: pg.PoolClient, table: TableRows, rows: re
 export const FOREIGN_KEY_VIOLATION = '23503';
 
 /**
- * Writes `rows` inside the caller's transaction, isolating rows the server rejects (issue 8): each
+ * Writes `rows` inside the caller's transaction, isolating rows the server rejects: each
  * attempt runs under a savepoint; a failed attempt is rolled back to it and split. When PostgreSQL
  * names the failing row ("COPY metrics_points, line 3") that row is tried alone first, so k bad rows
  * cost about k + 1 COPYs; otherwise the set is halved. A hint that proves wrong (the row alone

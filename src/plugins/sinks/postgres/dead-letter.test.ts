@@ -6,7 +6,7 @@ import { manualSource, manualSources, eventually, startPipeline, withPostgres } 
 import { event, logEvent, meta, openSink, point } from './testdata/harness.js';
 
 /**
- * Issue 8: a row PostgreSQL rejects goes to the dead-letter table with the server's message while
+ * A row PostgreSQL rejects goes to the dead-letter table with the server's message while
  * its neighbours land. The values are ones the server really refuses: a business event `type` too
  * large for the (type, ts) index, and a label set too large for metric_series' unique index
  * (both SQLSTATE 54000). Random text, because PostgreSQL compresses repetitive index values.

@@ -4,9 +4,9 @@ import type { PgFlavour } from '../../../storage/migrate/types.js';
 
 /**
  * What a `postgres` sink publishes (`ctx.publish`) for components that reuse its connection, such
- * as the rollup exporter (`postgres = "<sink id>"`, DESIGN §3). The consumer finds it with
- * `ctx.lookup(sinkId)` and should declare the sink in `dependsOn` so that it starts after the sink
- * and stops before it.
+ * as the rollup exporter (`postgres = "<sink id>"`, docs/plugins.md#shared-resources). The
+ * consumer finds it with `ctx.lookup(sinkId)` and should declare the sink in `dependsOn` so that
+ * it starts after the sink and stops before it.
  *
  * It is published in `create`, so it is usable before the sink's `start()` has finished: the first
  * call to `pool()` or `flavour()` connects (and migrates, with `migrate = true`), sharing the

@@ -5,7 +5,7 @@ import { migratePostgres } from '../../../storage/postgres/migrate.js';
 import type { MigrationParams } from '../../../storage/params.js';
 import { PG_SINK_ERRORS } from './errors.js';
 
-/** What a delivery and the sink's maintenance do to each table (STYLE: a health check mimics a real write). */
+/** What a delivery and the sink's maintenance do to each table (a health check mimics a real write). */
 const NEEDS: ReadonlyArray<readonly [table: string, privileges: readonly string[]]> = [
   ['metric_series', ['SELECT', 'INSERT']],
   ['metrics_points', ['INSERT']],
@@ -33,7 +33,7 @@ SELECT has_sequence_privilege(pg_get_serial_sequence('metric_series', 'series_id
  WHERE to_regclass('metric_series') IS NOT NULL`;
 
 /**
- * The sink's health check (issue 8): the connection works, the migrations are applied, and the
+ * The sink's health check: the connection works, the migrations are applied, and the
  * role may do what deliveries and maintenance do: insert into every target table and the ledger,
  * read and insert series (and use their sequence), prune its ledger rows, and on plain PostgreSQL
  * create and drop partitions, which requires owning the partitioned tables.

@@ -4,7 +4,7 @@ import { TextCleaner } from './clean.js';
 import { event, meta, openSink, point } from './testdata/harness.js';
 
 /**
- * Issue 8: every byte a label or payload can hold round-trips. What PostgreSQL cannot store (NUL,
+ * Every byte a label or payload can hold round-trips. What PostgreSQL cannot store (NUL,
  * unpaired surrogates) becomes U+FFFD and is counted; everything else comes back byte for byte.
  */
 

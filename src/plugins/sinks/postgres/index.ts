@@ -9,7 +9,7 @@ import { paramIssues } from './params.js';
 import { PostgresSink } from './sink.js';
 
 /**
- * The hot tier (issue 8): metric points, histograms and business events into PostgreSQL or
+ * The hot tier: metric points, histograms and business events into PostgreSQL or
  * TimescaleDB with binary COPY, through a cached `metric_series` lookup, exactly once thanks to the
  * `thermocline_batches` ledger. Publishes a `PostgresHandle` (handle.ts) for the rollup exporter.
  */

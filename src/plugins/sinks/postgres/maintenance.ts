@@ -21,10 +21,11 @@ export interface MaintenanceOptions {
 }
 
 /**
- * The sink's periodic upkeep (issue 8, docs/storage.md): on plain PostgreSQL, the coming days'
- * partitions are created and those past retention dropped (TimescaleDB does this with its own
- * policies); on both flavours the sink's old ledger rows are pruned. Runs once at start and then
- * every `maintenance_interval`; a failure is logged and counted and the next run tries again.
+ * The sink's periodic upkeep (docs/storage.md#plain-flavour-partitions-and-rollups): on plain
+ * PostgreSQL, the coming days' partitions are created and those past retention dropped
+ * (TimescaleDB does this with its own policies); on both flavours the sink's old ledger rows are
+ * pruned. Runs once at start and then every `maintenance_interval`; a failure is logged and
+ * counted and the next run tries again.
  */
 export class Maintenance {
   private timer: NodeJS.Timeout | undefined;

@@ -6,9 +6,10 @@ import { point } from './testdata/harness.js';
 import { restartablePostgres } from './testdata/restartable-postgres.js';
 
 /**
- * Issue 8: "a database that is down for minutes only grows the queue". The server is really
- * stopped (fast shutdown: sessions terminated, then connections refused) and started again on the
- * same port, under the real runtime.
+ * A database that is down for minutes only grows the queue
+ * (docs/delivery.md#when-a-destination-is-down). The server is really stopped (fast shutdown:
+ * sessions terminated, then connections refused) and started again on the same port, under the
+ * real runtime.
  */
 
 /** A fresh connection per question, so the check itself does not depend on a pool's state. */

@@ -4,7 +4,7 @@ import { listPartitions, partitionName } from '../../../storage/postgres/partiti
 import { event, meta, openSink, point } from './testdata/harness.js';
 
 /**
- * Issue 8, plain PostgreSQL: partitions are created on demand for old and future rows within the
+ * Plain PostgreSQL: partitions are created on demand for old and future rows within the
  * window, rows outside it are rejected with a reason, and maintenance drops expired partitions.
  */
 const DAY_US = 86_400_000_000;

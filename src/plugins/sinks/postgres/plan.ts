@@ -6,7 +6,7 @@ import { seriesKey } from './series.js';
 import { EventRows, HistogramRows, PointRows, type TableRows } from './tables.js';
 
 /**
- * One delivery sorted into its tables (issue 8): gauge, counter and summary points to
+ * One delivery sorted into its tables: gauge, counter and summary points to
  * `metrics_points`, histograms to `metrics_histogram`, business events to `events_generic`.
  * What cannot be stored is rejected here, with a reason, so the runtime dead-letters it: logs and
  * spans (they belong in ClickHouse; dropping them silently would lose data a misrouted pipeline

@@ -8,15 +8,16 @@ import type { SeriesRows } from './tables.js';
 import { PG_SINK_ERRORS } from './errors.js';
 
 /**
- * `(metric name, labels)` -> `metric_series.series_id` (issue 8), through a bounded LRU; all misses
+ * `(metric name, labels)` -> `metric_series.series_id`, through a bounded LRU; all misses
  * of a delivery are resolved together in one statement.
  *
- * The cache key holds the name and the labels in canonical (sorted) key order (DESIGN §2), so one
- * series has one key whatever order its labels came in; the database compares labels as jsonb,
- * semantically, anyway. It is built for every point, so it is built cheaply: the strings joined by
- * NUL (measured ~2x cheaper than JSON.stringify of the labels, bench/postgres-sink.ts). That is
- * unambiguous as long as no string holds a NUL; one that does (rare: such labels are stored with
- * U+FFFD) gets a JSON key instead, which never holds a raw NUL, so the two forms cannot meet.
+ * The cache key holds the name and the labels in canonical (sorted) key order
+ * (docs/ARCHITECTURE.md#events), so one series has one key whatever order its labels came in; the
+ * database compares labels as jsonb, semantically, anyway. It is built for every point, so it is
+ * built cheaply: the strings joined by NUL (measured ~2x cheaper than JSON.stringify of the
+ * labels, bench/postgres-sink.ts). That is unambiguous as long as no string holds a NUL; one that
+ * does (rare: such labels are stored with U+FFFD) gets a JSON key instead, which never holds a raw
+ * NUL, so the two forms cannot meet.
  */
 export function seriesKey(name: string, labels: Labels): string {
   if (name.includes('\0')) return jsonSeriesKey(name, labels);

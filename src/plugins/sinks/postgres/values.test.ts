@@ -2,7 +2,7 @@ import t from 'tap';
 import { withPostgres } from '../../../testing/index.js';
 import { event, histogram, logEvent, meta, openSink, point } from './testdata/harness.js';
 
-/** Issue 8: points, histograms and business events land with exact values. */
+/** Points, histograms and business events land with exact values. */
 
 t.test('points land in metrics_points with exact values, times and series', async (t) => {
   const db = await withPostgres(t);

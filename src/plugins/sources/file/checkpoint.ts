@@ -3,7 +3,7 @@ import type { Fingerprint } from './identity.js';
 
 /**
  * The source's checkpoint: one JSON value committed in the same queue transaction as the lines
- * it covers (DESIGN section 1), holding every tracked file, keyed by identity (`dev:ino`):
+ * it covers (docs/delivery.md#how), holding every tracked file, keyed by identity (`dev:ino`):
  *
  *   { "v": 1, "t": 1735689600000, "files": { "64768:1835011": { "p": "/var/log/app.log", "o": 48211, "fl": 1024, "fh": "…" } } }
  *

@@ -3,8 +3,9 @@ import type { SplitCounts } from './line-splitter.js';
 import type { ParseCounts } from './parse/event-builder.js';
 
 /**
- * The source's own metrics (`thermocline_file_*`, STYLE 10). Per-line problems are counted in
- * plain numbers on the hot path and added to the prom-client counters once per batch.
+ * The source's own metrics (`thermocline_file_*`, docs/operations.md#plugin-metrics). Per-line
+ * problems are counted in plain numbers on the hot path and added to the prom-client counters once
+ * per batch.
  */
 export class SourceCounters {
   readonly rotated: BoundCounter;

@@ -4,7 +4,7 @@ import t from 'tap';
 import { exited, packageRoot, spawnAgent, stoppedGracefully, eventually, tempDir } from '../../../testing/index.js';
 
 /**
- * The file source's no-loss, no-duplicate guarantee (issue 4), end to end in a child agent:
+ * The file source's no-loss, no-duplicate guarantee, end to end in a child agent:
  * a writer appends numbered lines (rotating the file by renaming it every few thousand lines)
  * while `file → file_recorder` is SIGKILLed and restarted several times, once right after a
  * rotation and once with a rotation happening while it is down. At the end every number is

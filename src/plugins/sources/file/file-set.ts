@@ -41,7 +41,7 @@ export function startupFrom(checkpoint: Json | undefined, ctx: Pick<SourceContex
 }
 
 /**
- * The set of files being read (issue 4): which files the include patterns match, which of them
+ * The set of files being read: which files the include patterns match, which of them
  * are already known (by identity, from this run or the checkpoint of the last one), and which
  * were rotated away or deleted. Reading them is the tailer's job.
  */

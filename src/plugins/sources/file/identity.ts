@@ -4,7 +4,7 @@ import type { BigIntStats } from 'node:fs';
 import { promisify } from 'node:util';
 
 /**
- * Which file is which (issue 4). A file is identified by device + inode, which survive a rename
+ * Which file is which. A file is identified by device + inode, which survive a rename
  * (so rename-rotation keeps its offset), plus a fingerprint: a hash of its first
  * `min(size, fingerprint_bytes)` bytes, with the length it covers. An inode that the file system
  * reused for a new file gives a different fingerprint, so the new file is not skipped.

@@ -4,7 +4,7 @@ import { FILE_SOURCE_ERRORS } from './errors.js';
 import { Tailer } from './tailer.js';
 
 /**
- * Tails log files (issue 4): globbed, watched, checkpointed in the same transaction as the lines
+ * Tails log files: globbed, watched, checkpointed in the same transaction as the lines
  * they produced, following rename and copytruncate rotation without losing or repeating lines.
  */
 export default defineSource({

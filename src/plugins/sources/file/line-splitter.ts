@@ -42,7 +42,7 @@ const enum Decode {
 }
 
 /**
- * Splits file bytes into lines (issue 4): `\n` ends a line and a `\r` before it is dropped; a
+ * Splits file bytes into lines: `\n` ends a line and a `\r` before it is dropped; a
  * line longer than `max_line_bytes` is truncated or skipped and counted; invalid UTF-8 becomes
  * U+FFFD (Buffer's decoder does that) and is counted, never fatal. The caller passes chunks that
  * start with the file's held-back partial line; what follows the last newline is held back again.

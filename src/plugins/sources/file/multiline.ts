@@ -8,7 +8,7 @@ export interface MultilineOptions {
 }
 
 /**
- * Joins continuation lines into the event they belong to (issue 4): a line matching
+ * Joins continuation lines into the event they belong to: a line matching
  * `start_pattern` opens a new event; any other line is appended (with a newline) to the open
  * one. An event is emitted when the next one starts, when it reaches `max_bytes`, or when no
  * line was added for `timeout_secs` while the file is at its end. Until then the file's

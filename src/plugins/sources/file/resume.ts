@@ -5,7 +5,7 @@ import { headOfPath, identityKey, pathStartsWith } from './identity.js';
 
 /**
  * After a restart: where did the lines of files that were rotated while the agent was stopped
- * go? (issue 4: "restarts during each" rotation scheme). A checkpoint entry is *displaced* when
+ * go? (a restart may fall within any rotation scheme). A checkpoint entry is *displaced* when
  * its file is no longer under its path (renamed away) or was truncated in place (copytruncate).
  * Rotation schemes keep rotated files in the same directory under a name that starts with the
  * original (`app.log.1`, `app.log-20250101`), so that is where we look:

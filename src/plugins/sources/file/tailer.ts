@@ -43,7 +43,7 @@ const EMIT_RETRY_MS = 1000;
 class Stopped extends Error {}
 
 /**
- * The file source's engine (issue 4): discovers files, reads them in big chunks, turns lines
+ * The file source's engine: discovers files, reads them in big chunks, turns lines
  * into events and commits each batch together with the checkpoint of every tracked file
  * (`ctx.emit(batch, checkpoint)`). Offsets advance in memory only after a commit resolved, and
  * while `emit` waits for room in a full queue nothing else is read: memory stays bounded.
@@ -310,7 +310,7 @@ export class Tailer {
 
   // ---- committing ---------------------------------------------------------------------------
 
-  /** Commit the pending lines with the checkpoint of every file, then advance (DESIGN section 1). */
+  /** Commit the pending lines with the checkpoint of every file, then advance (docs/delivery.md#how). */
   private async flush(): Promise<void> {
     if (this.events.length === 0 && !this.dirty && this.toRelease.length === 0) return;
     const events = this.events;

@@ -1,6 +1,6 @@
 import type { Fingerprint } from './identity.js';
 
-/** A multiline event being assembled (issue 4: stack traces become one event). */
+/** A multiline event being assembled (stack traces become one event). */
 export interface PendingGroup {
   parts: string[];
   /** Bytes of the lines so far. */

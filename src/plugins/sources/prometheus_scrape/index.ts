@@ -5,7 +5,7 @@ import { createSource } from './source.js';
 import { validateConfig } from './validate.js';
 
 /**
- * Scrapes Prometheus and OpenMetrics endpoints like Prometheus does (issue 6): static endpoints
+ * Scrapes Prometheus and OpenMetrics endpoints like Prometheus does: static endpoints
  * and file-SD targets, each on its own loop at a fixed phase of the interval, with `up`,
  * `scrape_duration_seconds` and `scrape_samples_scraped` written per scrape. A scrape that comes
  * due while the queue is full is skipped and counted.

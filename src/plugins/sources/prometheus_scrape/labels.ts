@@ -3,17 +3,17 @@ import type { ParsedLabels } from './parser.js';
 
 /**
  * Builds the label set of each scraped sample: the scraped labels merged with the target's labels
- * (`job`, `instance`, static labels), in canonical order (sorted by key, DESIGN section 2).
+ * (`job`, `instance`, static labels), in canonical order (sorted by key, docs/ARCHITECTURE.md#events).
  *
  * Clashes follow Prometheus' `mutateSampleLabels`: with `honor_labels = false` the target's value
  * wins and the scraped label is renamed `exported_<name>` (prefixed again while that name is
  * taken); with `honor_labels = true` the scraped value wins. A label with an empty value is no
  * label, as in Prometheus.
  *
- * Speed (issue 6 asks for >= 2M samples/s): samples of one family share their label names, so
- * the merge and sort are worked out once per list of names into a `Plan`, which builds each label
- * object from a generated object literal. Assigning computed keys one by one to a fresh object
- * measured several times slower than the rest of the parse together.
+ * Speed (the target is >= 2M samples/s, docs/performance.md): samples of one family share their
+ * label names, so the merge and sort are worked out once per list of names into a `Plan`, which
+ * builds each label object from a generated object literal. Assigning computed keys one by one to
+ * a fresh object measured several times slower than the rest of the parse together.
  */
 interface Plan {
   /** The scraped label names this plan is for, in the order of the exposition. */

@@ -4,8 +4,8 @@ import type { LabelMerger } from './labels.js';
 import type { ParsedLabels, SampleSink } from './parser.js';
 
 /**
- * Turns parsed samples into metric events (DESIGN section 2), keeping what Prometheus itself would
- * have stored from the same target:
+ * Turns parsed samples into metric events (docs/ARCHITECTURE.md#events), keeping what Prometheus
+ * itself would have stored from the same target:
  * - counters → `counter` points under the sample name (`http_requests_total`; OpenMetrics `foo_total`);
  * - gauges, untyped/unknown, stateset (one gauge per state), info (`foo_info` = 1) and
  *   gaugehistogram samples (`_bucket`, `_gcount`, `_gsum`) → `gauge` points;

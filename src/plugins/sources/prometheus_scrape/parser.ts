@@ -2,13 +2,13 @@ import { Role, resolveRole, type Family, type FamilyType } from './families.js';
 import { parseTimestampUs, scanEnd, scanValue } from './numbers.js';
 
 /**
- * A single-pass parser for the Prometheus text exposition format 0.0.4 and OpenMetrics 1.0 text
- * (issue 6). It walks the body once with `indexOf`/`charCodeAt` (and one sticky regex that finds
+ * A single-pass parser for the Prometheus text exposition format 0.0.4 and OpenMetrics 1.0 text.
+ * It walks the body once with `indexOf`/`charCodeAt` (and one sticky regex that finds
  * the end of a metric name natively), and hands every sample to a `SampleSink` together with its
  * family and role, so that the mapper can group histograms without a second pass.
  *
  * Unlike Prometheus, which rejects a whole scrape at the first bad line, a malformed line is an
- * error for that line only: it is reported with its line number and the rest is kept (issue 6).
+ * error for that line only: it is reported with its line number and the rest is kept.
  * Exemplars (` # {...} value`) are skipped; HELP and UNIT are read but not kept, since the event
  * model has no place for them.
  */

@@ -33,7 +33,7 @@ export interface BodyOptions {
 /**
  * The events of one response body. Throws `ScrapeError` (TC_PROM_NOT_EXPOSITION) for a body that
  * is not exposition text at all: a Content-Type we may not read, a body that starts like HTML or
- * JSON, or one in which not a single line is a valid sample while some are not (issue 6: a
+ * JSON, or one in which not a single line is a valid sample while some are not (a
  * malformed line fails that line, a body that is no exposition fails the scrape).
  */
 export function eventsFromBody(text: string, contentType: string | undefined, options: BodyOptions): BodyEvents {

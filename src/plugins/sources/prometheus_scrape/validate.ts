@@ -5,7 +5,10 @@ import { endpointProblems } from './targets.js';
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
-/** The checks beyond the schema (pure, no I/O; STYLE 5), each with the key path it concerns. */
+/**
+ * The checks beyond the schema, each with the key path it concerns. Pure, no I/O, so that
+ * `thermocline validate` can run them offline.
+ */
 export function validateConfig(config: PrometheusScrapeConfig): PluginIssue[] {
   const issues: PluginIssue[] = [];
   if (config.endpoints.length === 0 && config.file_sd === undefined) {

@@ -1,5 +1,5 @@
 /**
- * One export cycle (issue 10): from `watermark - lateness` (or, on the first run, the oldest
+ * One export cycle: from `watermark - lateness` (or, on the first run, the oldest
  * bucket) up to the closed limit, window by window:
  *
  *   plain PostgreSQL: refresh the window's buckets from metrics_points (late points folded in)

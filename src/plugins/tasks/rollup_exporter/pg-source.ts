@@ -1,5 +1,5 @@
 /**
- * What the exporter asks PostgreSQL, per flavour (DESIGN §5, issue 10):
+ * What the exporter asks PostgreSQL, per flavour (docs/storage.md#postgresql-two-flavours):
  *
  * - plain: `metrics_1m` is a table the exporter refreshes itself (`refreshMetrics1m`: whole
  *   buckets recomputed from `metrics_points` ⋈ `metric_series`), and buckets are closed once they

@@ -4,8 +4,9 @@
  *
  * - `labels`: PostgreSQL prints jsonb with keys ordered by length first (`{"job": "x", "instance":
  *   "y"}`); ClickHouse `metrics_1m.labels` holds the canonical JSON every writer of this project
- *   uses, keys in code-unit order and no spaces (`canonicalLabelsJson`, DESIGN §2). Each distinct
- *   label set is converted once and cached, since a series repeats in every bucket.
+ *   uses, keys in code-unit order and no spaces (`canonicalLabelsJson`,
+ *   docs/ARCHITECTURE.md#events). Each distinct label set is converted once and cached, since a
+ *   series repeats in every bucket.
  * - `version` is appended as the last column: a row cut short by a broken stream then either
  *   fails to parse or carries a truncated, smaller version that loses to every complete export
  *   (ReplacingMergeTree keeps the highest version), never a wrong value with a winning version.

@@ -1,5 +1,5 @@
 /**
- * The TimescaleDB flavour. TimescaleDB is not installable on the development machines (DESIGN §7),
+ * The TimescaleDB flavour. TimescaleDB is not installable on the development machines,
  * so these tests run the exporter's real queries against stand-ins of the parts of TimescaleDB's
  * catalog it reads, with the columns and signatures TimescaleDB documents
  * (`timescaledb_information.continuous_aggregates` and `.jobs`, `_timescaledb_catalog.hypertable`,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /*
- * The declarative matcher language shared by `route` and `filter` (issue 7, DESIGN section 3:
+ * The declarative matcher language shared by `route` and `filter` (transforms/route/README.md, e.g.
  * `route.errors = { kind = "log", level = ["error", "fatal"] }`). No expression language: a
  * matcher is a TOML table whose keys are AND-ed; each key names an event field and its value is a
  * condition. This folder has no index.ts on purpose: the registry generator registers every
@@ -49,8 +49,8 @@ export const conditionSchema = z
 export type ConditionConfig = z.output<typeof conditionSchema>;
 
 /**
- * Event fields a matcher may test, with the kinds that carry them (DESIGN section 2). A field
- * absent from an event's kind is "absent": equality fails and `{ exists = false }` holds.
+ * Event fields a matcher may test, with the kinds that carry them (docs/ARCHITECTURE.md#events). A
+ * field absent from an event's kind is "absent": equality fails and `{ exists = false }` holds.
  */
 export const MATCHER_FIELDS = {
   kind: 'every event: "log", "metric", "span" or "event"',

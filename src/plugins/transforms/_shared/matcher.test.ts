@@ -23,7 +23,7 @@ function issuesOf(matcherToml: string) {
 
 t.test('a value means equals, a list means one of, keys are AND-ed', async (t) => {
   t.same(select('{ kind = "metric" }'), [0, 4]);
-  t.same(select('{ kind = "log", level = ["error", "fatal"] }'), [1, 7], 'the DESIGN section 3 example');
+  t.same(select('{ kind = "log", level = ["error", "fatal"] }'), [1, 7], 'the errors route example');
   t.same(select('{ service = "payments" }'), [6, 7], 'a field shared by several kinds applies to each');
   t.same(select('{ kind = ["span", "event"], service = "checkout" }'), [2, 5]);
   t.same(select('{}'), [0, 1, 2, 3, 4, 5, 6, 7], 'an empty matcher matches everything');

@@ -30,7 +30,7 @@ inputs = ["labels"]
 
 const problems = async (lines: string) => (await configError(pipeline(lines))).issues.map((i) => [i.path, i.line, i.message]);
 
-t.test('the DESIGN section 3 table (no options) is valid, with the documented defaults', async (t) => {
+t.test('a table with no options is valid, with the documented defaults', async (t) => {
   const cfg = await loadTestConfig(pipeline(''), { dataDir });
   t.match(cfg.components.find((c) => c.id === 'labels')?.options, {
     applies_to: ['metric', 'log', 'span'],

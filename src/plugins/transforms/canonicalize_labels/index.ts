@@ -6,7 +6,7 @@ import { CANONICALIZE_ERRORS } from './errors.js';
 import { validateConfig } from './validate.js';
 
 /**
- * Puts labels into canonical form so that one series is one series (issue 7): sorted keys,
+ * Puts labels into canonical form so that one series is one series: sorted keys,
  * cleaned names and values, renames, drops, static additions, and a cardinality guard that
  * protects `metric_series` from label explosions.
  */

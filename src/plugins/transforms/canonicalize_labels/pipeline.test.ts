@@ -3,7 +3,7 @@ import type { LogEvent, MetricEvent, SpanEvent } from '../../../core/events.js';
 import { manualSource, manualSources, received, eventually, startPipeline } from '../../../testing/index.js';
 import { business, log, metric, span } from '../_shared/testdata/events.js';
 
-t.test('through the runtime: canonicalize_labels -> route, as in DESIGN section 3', async (t) => {
+t.test('through the runtime: canonicalize_labels -> route, as in the default pipeline', async (t) => {
   const { runtime } = await startPipeline(
     t,
     `

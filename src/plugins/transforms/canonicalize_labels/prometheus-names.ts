@@ -2,7 +2,7 @@
  * Prometheus name rules (https://prometheus.io/docs/concepts/data_model/#metric-names-and-labels):
  * metric names match [a-zA-Z_:][a-zA-Z0-9_:]*, label names [a-zA-Z_][a-zA-Z0-9_]* (colons are
  * reserved for recording rules in metric names and are not allowed in label names at all).
- * Issue 7 quotes the metric charset for both; we follow the data model so that the output stays
+ * One charset is often assumed for both; we follow the data model so that the output stays
  * ingestible by Prometheus-compatible stores.
  */
 

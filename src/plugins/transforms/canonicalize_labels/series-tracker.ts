@@ -1,5 +1,5 @@
 /**
- * The memory of the cardinality guard (issue 7): per metric name, the set of label sets seen,
+ * The memory of the cardinality guard: per metric name, the set of label sets seen,
  * bounded in three ways so that a label explosion cannot grow the agent:
  *   - a metric admits at most `limit` series (the caller passes the limit per call);
  *   - at most `maxMetrics` metric names are tracked;

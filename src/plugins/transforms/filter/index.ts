@@ -4,7 +4,7 @@ import { compileMatcher } from '../_shared/matcher.js';
 import { filterConfig } from './config.js';
 
 /**
- * Keeps (or, with `invert`, drops) the events a matcher selects (issue 7). Dropped events are
+ * Keeps (or, with `invert`, drops) the events a matcher selects. Dropped events are
  * counted as `dropped{reason="filtered"}`: they are lost on purpose, and an operator looking at
  * received vs sent must be able to tell that from a bug.
  */

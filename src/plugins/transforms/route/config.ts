@@ -17,5 +17,5 @@ export const routeConfig = z.strictObject({
 
 export type RouteConfig = z.output<typeof routeConfig>;
 
-/** The output that receives events no route matched (DESIGN section 3). */
+/** The output that receives events no route matched (see README.md). */
 export const UNMATCHED = '_unmatched';

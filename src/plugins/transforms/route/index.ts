@@ -3,7 +3,7 @@ import { routeConfig, UNMATCHED } from './config.js';
 import { compileRoutes, createSplitter } from './split.js';
 
 /**
- * Sends each event to the named outputs whose matchers it satisfies (DESIGN section 3, issue 7):
+ * Sends each event to the named outputs whose matchers it satisfies (README.md):
  * `<id>.<route>` per route and `<id>._unmatched` for the rest. Matchers compile once, in
  * `validate` for the offline check and again in `create`.
  */

@@ -16,7 +16,7 @@ function build(options: Record<string, unknown>) {
 
 const outputsOf = (result: unknown) => result as Record<string, TelemetryEvent[]>;
 
-t.test('the DESIGN section 3 routes split a mixed batch exactly', async (t) => {
+t.test('the documented routes split a mixed batch exactly', async (t) => {
   const { config, instance } = build({ route: { metrics: { kind: 'metric' }, errors: { kind: 'log', level: ['error', 'fatal'] } } });
   t.same(route.outputs?.(config), ['metrics', 'errors', '_unmatched']);
   const batch = mixedBatch();

@@ -41,7 +41,7 @@ function stringify(v: unknown): string {
 }
 
 /**
- * Turns a line into a `log` event (DESIGN section 2). The plain path is the hot one (a
+ * Turns a line into a `log` event (docs/ARCHITECTURE.md#events). The plain path is the hot one (a
  * benchmark target of a million lines a second): one object literal per line, nothing else.
  */
 export class EventBuilder {

@@ -1,6 +1,6 @@
 /**
- * Event times from log records (issue 4): RFC 3339 strings and epoch numbers, to microseconds
- * since the epoch (DESIGN section 2). `Date.parse` would drop sub-millisecond digits, so the
+ * Event times from log records: RFC 3339 strings and epoch numbers, to microseconds
+ * since the epoch (docs/ARCHITECTURE.md#events). `Date.parse` would drop sub-millisecond digits, so the
  * RFC 3339 form is parsed here.
  */
 

@@ -128,7 +128,7 @@ function internalize(s: string): string {
 export const keys = new StringCache(true);
 export const values = new StringCache(false);
 
-/** A length-delimited byte string as lower-case hex (trace and span ids, DESIGN section 2). */
+/** A length-delimited byte string as lower-case hex (trace and span ids, docs/ARCHITECTURE.md#events). */
 export function hex(r: Reader): string {
   const n = r.uint32();
   const start = r.pos;
