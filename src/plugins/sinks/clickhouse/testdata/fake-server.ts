@@ -18,8 +18,8 @@ export interface RecordedInsert {
   readonly body: string;
 }
 
-/** How the next INSERT is answered. */
-export type Reply = { status: number; body: string; exceptionCode?: number };
+/** How the next INSERT is answered: a status and body, or a reset connection (TCP RST). */
+export type Reply = { status: number; body: string; exceptionCode?: number } | { reset: true };
 
 const SEED_COLUMNS: Record<string, Array<[string, string]>> = {
   logs_events: [
@@ -40,6 +40,8 @@ export function clickHouseError(code: number, type: string, message: string): Re
 
 export class FakeClickHouse {
   readonly inserts: RecordedInsert[] = [];
+  /** The INSERTs answered 200: what a real server would have stored. */
+  readonly accepted: RecordedInsert[] = [];
   /** Replies for the next INSERTs, in order; an empty script answers 200. */
   readonly script: Reply[] = [];
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
@@ -70,12 +72,18 @@ export class FakeClickHouse {
       return;
     }
     if (query.startsWith('INSERT')) {
-      this.inserts.push({ query, contentEncoding: encoding, wireBytes: raw.length, body });
+      const insert = { query, contentEncoding: encoding, wireBytes: raw.length, body };
+      this.inserts.push(insert);
       const reply = this.script.shift();
+      if (reply && 'reset' in reply) {
+        req.socket.resetAndDestroy();
+        return;
+      }
       if (reply) {
         res.writeHead(reply.status, reply.exceptionCode === undefined ? {} : { 'x-clickhouse-exception-code': String(reply.exceptionCode) }).end(reply.body);
         return;
       }
+      this.accepted.push(insert);
     }
     res.writeHead(200).end();
   }
