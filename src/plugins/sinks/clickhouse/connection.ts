@@ -3,7 +3,7 @@
  * rollup exporter through the published handle, whichever comes first), migrated once when
  * `migrate = true`, and released by `stop()`. A failed open is forgotten, so the next use retries.
  */
-import { ThermoclineError, errorMessage } from '../../../core/errors.js';
+import { ThermoclineError, errorMessage } from '../../../index.js';
 import {
   type ClickHouseConnection,
   MigrationFailedError,
@@ -12,9 +12,9 @@ import {
   migrateClickHouse,
   parseClickHouseUrl,
 } from '../../../storage/index.js';
-import { activeChdbPath } from '../../../storage/clickhouse/chdb.js';
+import { activeChdbPath } from '../../../storage/index.js';
 import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
-import { STORAGE_ERRORS } from '../../../storage/errors.js';
+import { STORAGE_ERRORS } from '../../../storage/index.js';
 
 /**
  * chdb:// directories claimed by sinks of this process that are not stopped. libchdb binds one

@@ -1,6 +1,6 @@
-import { defineSink } from '../../../core/plugin/define.js';
-import type { BusinessEvent, LogEvent, MetricEvent, SpanEvent, TelemetryEvent } from '../../../core/events.js';
-import { RateLimitedLog } from '../../../core/runtime/logger.js';
+import { defineSink } from '../../../index.js';
+import type { BusinessEvent, LogEvent, MetricEvent, SpanEvent, TelemetryEvent } from '../../../index.js';
+import { RateLimitedLog } from '../../../index.js';
 import { otlpSinkConfig } from './config.js';
 import { encodeLogs } from './encode/logs.js';
 import { encodeMetrics } from './encode/metrics.js';

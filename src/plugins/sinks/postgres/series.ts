@@ -1,9 +1,9 @@
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
-import { ThermoclineError } from '../../../core/errors.js';
+import { ThermoclineError } from '../../../index.js';
 import { classify, describePgError } from './classify.js';
 import type { TextCleaner } from './clean.js';
-import { canonicalLabels, type Labels } from '../../../core/events.js';
+import { canonicalLabels, type Labels } from '../../../index.js';
 import type { SeriesRows } from './tables.js';
 import { PG_SINK_ERRORS } from './errors.js';
 

@@ -1,8 +1,8 @@
-import { RetryableError } from '../../../core/errors.js';
-import type { TelemetryEvent } from '../../../core/events.js';
-import type { ComponentContext, SinkInstance, WriteMeta, WriteResult } from '../../../core/plugin/types.js';
-import { RateLimitedLog } from '../../../core/runtime/logger.js';
-import type { MigrationParams } from '../../../storage/params.js';
+import { RetryableError } from '../../../index.js';
+import type { TelemetryEvent } from '../../../index.js';
+import type { ComponentContext, SinkInstance, WriteMeta, WriteResult } from '../../../index.js';
+import { RateLimitedLog } from '../../../index.js';
+import type { MigrationParams } from '../../../storage/index.js';
 import { sqlStateOf, toSinkError } from './classify.js';
 import { TextCleaner } from './clean.js';
 import type { PostgresSinkConfig } from './config.js';

@@ -1,7 +1,7 @@
-import { defineSource } from '../../../core/plugin/define.js';
-import type { TelemetryEvent } from '../../../core/events.js';
-import { ShutdownError } from '../../../core/errors.js';
-import { sleep } from '../../../core/runtime/timing.js';
+import { defineSource } from '../../../index.js';
+import type { TelemetryEvent } from '../../../index.js';
+import { ShutdownError } from '../../../index.js';
+import { sleep } from '../../../index.js';
 import { generatorConfig } from './config.js';
 import { Synthesizer } from './synth.js';
 

@@ -6,13 +6,13 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
-import { ThermoclineError } from '../../../core/errors.js';
-import type { StorageLogger } from '../../../storage/logger.js';
-import type { PgFlavour } from '../../../storage/migrate/types.js';
-import { DEFAULT_MIGRATION_PARAMS, type MigrationParams } from '../../../storage/params.js';
-import { type ClickHouseConnection as OwnClickHouse, connectClickHouse } from '../../../storage/clickhouse/connect.js';
-import { type PostgresConnection as OwnPostgres, connectPostgres } from '../../../storage/postgres/connect.js';
-import { detectFlavour } from '../../../storage/postgres/flavour.js';
+import { ThermoclineError } from '../../../index.js';
+import type { StorageLogger } from '../../../storage/index.js';
+import type { PgFlavour } from '../../../storage/index.js';
+import { DEFAULT_MIGRATION_PARAMS, type MigrationParams } from '../../../storage/index.js';
+import { type ClickHouseConnection as OwnClickHouse, connectClickHouse } from '../../../storage/index.js';
+import { type PostgresConnection as OwnPostgres, connectPostgres } from '../../../storage/index.js';
+import { detectFlavour } from '../../../storage/index.js';
 import { ClickHouseConnection, PostgresConnection, type ResourceKey } from '../../../index.js';
 import { isConnectionUrl } from './config.js';
 import { CAGG_ERRORS } from './errors.js';

@@ -1,5 +1,5 @@
-import type { TelemetryEvent } from '../../../core/events.js';
-import { defineTransform } from '../../../core/plugin/define.js';
+import type { TelemetryEvent } from '../../../index.js';
+import { defineTransform } from '../../../index.js';
 import { compileMatcher } from '../_shared/matcher.js';
 import { filterConfig } from './config.js';
 
