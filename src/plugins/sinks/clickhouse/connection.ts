@@ -5,16 +5,16 @@
  */
 import { ThermoclineError, errorMessage } from '../../../index.js';
 import {
+  activeChdbPath,
   type ClickHouseConnection,
-  MigrationFailedError,
-  type StorageLogger,
   connectClickHouse,
   migrateClickHouse,
+  MigrationFailedError,
   parseClickHouseUrl,
+  STORAGE_ERRORS,
+  type StorageLogger,
 } from '../../../storage/index.js';
-import { activeChdbPath } from '../../../storage/index.js';
 import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
-import { STORAGE_ERRORS } from '../../../storage/index.js';
 
 /**
  * chdb:// directories claimed by sinks of this process that are not stopped. libchdb binds one

@@ -1,7 +1,5 @@
-import { defineSink } from '../../../index.js';
+import { defineSink, errorMessage, type PluginIssue } from '../../../index.js';
 import { ClickHouseConnection } from './api.js';
-import type { PluginIssue } from '../../../index.js';
-import { errorMessage } from '../../../index.js';
 import { parseClickHouseUrl } from '../../../storage/index.js';
 import { clickhouseConfig } from './config.js';
 import { CLICKHOUSE_SINK_ERRORS } from './errors.js';

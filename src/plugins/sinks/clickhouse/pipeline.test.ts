@@ -6,9 +6,7 @@
 import fs from 'node:fs';
 import t from 'tap';
 import { z } from 'zod';
-import { ThermoclineError } from '../../../index.js';
-import type { TelemetryEvent } from '../../../index.js';
-import { defineTask } from '../../../index.js';
+import { defineTask, type TelemetryEvent, ThermoclineError } from '../../../index.js';
 // eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { decodeBatch } from '../../../core/codec/batch.js';
 import { migrateClickHouse } from '../../../storage/index.js';

@@ -7,9 +7,7 @@
  * same token and ClickHouse drops them as duplicates. Inserts run one after another: the order is what makes the span_events rows of a
  * span whose own row was rejected known before they are sent.
  */
-import type { Delivery } from '../../../index.js';
-import type { TelemetryEvent } from '../../../index.js';
-import type { RejectedRow } from '../../../index.js';
+import type { Delivery, RejectedRow, TelemetryEvent } from '../../../index.js';
 import { withoutSources } from './encode.js';
 import { type InsertOptions, type InsertTarget, insertBody } from './insert.js';
 import { type PartToken, writeRows } from './isolate.js';

@@ -1,11 +1,14 @@
 import type pg from 'pg';
 import { ThermoclineError } from '../../../index.js';
-import type { StorageLogger } from '../../../storage/index.js';
-import type { PgFlavour } from '../../../storage/index.js';
-import type { MigrationParams } from '../../../storage/index.js';
-import { connectPostgres, type PostgresConnection } from '../../../storage/index.js';
-import { detectFlavour } from '../../../storage/index.js';
-import { migratePostgres } from '../../../storage/index.js';
+import {
+  connectPostgres,
+  detectFlavour,
+  migratePostgres,
+  type MigrationParams,
+  type PgFlavour,
+  type PostgresConnection,
+  type StorageLogger,
+} from '../../../storage/index.js';
 import { sqlStateOf } from './classify.js';
 import type { PostgresSinkConfig } from './config.js';
 import { PG_SINK_ERRORS } from './errors.js';

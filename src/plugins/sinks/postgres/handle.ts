@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import type { MigrationParams } from '../../../storage/index.js';
-import type { PgFlavour } from '../../../storage/index.js';
+import type { MigrationParams, PgFlavour } from '../../../storage/index.js';
 
 /**
  * What a `postgres` sink publishes (`ctx.publish`) for components that reuse its connection, such

@@ -1,8 +1,6 @@
 import pg from 'pg';
 import { ThermoclineError } from '../../../index.js';
-import type { PgFlavour } from '../../../storage/index.js';
-import { migratePostgres } from '../../../storage/index.js';
-import type { MigrationParams } from '../../../storage/index.js';
+import { migratePostgres, type MigrationParams, type PgFlavour } from '../../../storage/index.js';
 import { PG_SINK_ERRORS } from './errors.js';
 
 /** What a delivery and the sink's maintenance do to each table (STYLE: a health check mimics a real write). */

@@ -1,7 +1,5 @@
-import { defineSink } from '../../../index.js';
+import { defineSink, errorMessage, type PluginIssue } from '../../../index.js';
 import { PostgresConnection } from './api.js';
-import type { PluginIssue } from '../../../index.js';
-import { errorMessage } from '../../../index.js';
 import { validatePostgresUrl } from '../../../storage/index.js';
 import { postgresSinkConfig } from './config.js';
 import { PG_SINK_ERRORS } from './errors.js';

@@ -1,9 +1,6 @@
 import type { Logger } from 'pino';
-import { errorMessage } from '../../../index.js';
-import type { BoundCounter } from '../../../index.js';
-import { RateLimitedLog } from '../../../index.js';
-import type { MigrationParams } from '../../../storage/index.js';
-import { maintainPlainFlavour } from '../../../storage/index.js';
+import { type BoundCounter, errorMessage, RateLimitedLog } from '../../../index.js';
+import { maintainPlainFlavour, type MigrationParams } from '../../../storage/index.js';
 import type { SinkConnection } from './connection.js';
 import { pruneLedger } from './ledger.js';
 import type { PartitionGuard } from './partitions.js';

@@ -1,5 +1,4 @@
-import { errorMessage } from '../../../index.js';
-import type { PluginIssue } from '../../../index.js';
+import { errorMessage, type PluginIssue } from '../../../index.js';
 import { type MigrationParams, resolveMigrationParams } from '../../../storage/index.js';
 import type { PostgresSinkConfig } from './config.js';
 

@@ -1,7 +1,12 @@
-import { RetryableError } from '../../../index.js';
-import type { TelemetryEvent } from '../../../index.js';
-import type { ComponentContext, SinkInstance, WriteMeta, WriteResult } from '../../../index.js';
-import { RateLimitedLog } from '../../../index.js';
+import {
+  type ComponentContext,
+  RateLimitedLog,
+  RetryableError,
+  type SinkInstance,
+  type TelemetryEvent,
+  type WriteMeta,
+  type WriteResult,
+} from '../../../index.js';
 import type { MigrationParams } from '../../../storage/index.js';
 import { sqlStateOf, toSinkError } from './classify.js';
 import { TextCleaner } from './clean.js';

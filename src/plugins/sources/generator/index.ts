@@ -1,7 +1,4 @@
-import { defineSource } from '../../../index.js';
-import type { TelemetryEvent } from '../../../index.js';
-import { ShutdownError } from '../../../index.js';
-import { sleep } from '../../../index.js';
+import { defineSource, ShutdownError, sleep, type TelemetryEvent } from '../../../index.js';
 import { generatorConfig } from './config.js';
 import { Synthesizer } from './synth.js';
 

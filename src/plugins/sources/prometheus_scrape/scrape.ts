@@ -1,7 +1,12 @@
-import type { MetricEvent, MetricPoint, TelemetryEvent } from '../../../index.js';
-import { ShutdownError, errorMessage } from '../../../index.js';
-import type { RateLimitedLog } from '../../../index.js';
-import type { BoundCounter } from '../../../index.js';
+import {
+  type BoundCounter,
+  errorMessage,
+  type MetricEvent,
+  type MetricPoint,
+  type RateLimitedLog,
+  ShutdownError,
+  type TelemetryEvent,
+} from '../../../index.js';
 import type { PrometheusScrapeConfig } from './config.js';
 import { ScrapeAborted, ScrapeError, type ScrapeClient } from './http.js';
 import type { LabelMerger } from './labels.js';

@@ -1,6 +1,4 @@
-import { errorMessage } from '../../../index.js';
-import type { SourceContext, SourceInstance } from '../../../index.js';
-import { RateLimitedLog } from '../../../index.js';
+import { errorMessage, RateLimitedLog, type SourceContext, type SourceInstance } from '../../../index.js';
 import type { PrometheusScrapeConfig } from './config.js';
 import { FileSd } from './file-sd.js';
 import { ScrapeClient } from './http.js';

@@ -6,14 +6,18 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
-import { ThermoclineError } from '../../../index.js';
-import type { StorageLogger } from '../../../storage/index.js';
-import type { PgFlavour } from '../../../storage/index.js';
-import { DEFAULT_MIGRATION_PARAMS, type MigrationParams } from '../../../storage/index.js';
-import { type ClickHouseConnection as OwnClickHouse, connectClickHouse } from '../../../storage/index.js';
-import { type PostgresConnection as OwnPostgres, connectPostgres } from '../../../storage/index.js';
-import { detectFlavour } from '../../../storage/index.js';
-import { ClickHouseConnection, PostgresConnection, type ResourceKey } from '../../../index.js';
+import { ClickHouseConnection, PostgresConnection, type ResourceKey, ThermoclineError } from '../../../index.js';
+import {
+  type ClickHouseConnection as OwnClickHouse,
+  connectClickHouse,
+  connectPostgres,
+  DEFAULT_MIGRATION_PARAMS,
+  detectFlavour,
+  type MigrationParams,
+  type PgFlavour,
+  type PostgresConnection as OwnPostgres,
+  type StorageLogger,
+} from '../../../storage/index.js';
 import { isConnectionUrl } from './config.js';
 import { CAGG_ERRORS } from './errors.js';
 

@@ -1,9 +1,5 @@
-import { ClickHouseConnection, defineTask, PostgresConnection } from '../../../index.js';
-import type { PluginIssue } from '../../../index.js';
-import { errorMessage } from '../../../index.js';
-import { COMPONENT_ID } from '../../../index.js';
-import { parseClickHouseUrl } from '../../../storage/index.js';
-import { validatePostgresUrl } from '../../../storage/index.js';
+import { ClickHouseConnection, COMPONENT_ID, defineTask, errorMessage, type PluginIssue, PostgresConnection } from '../../../index.js';
+import { parseClickHouseUrl, validatePostgresUrl } from '../../../storage/index.js';
 import { caggExporterConfig, isConnectionUrl } from './config.js';
 import { CAGG_ERRORS } from './errors.js';
 import { createExporterTask } from './task.js';

@@ -5,8 +5,7 @@
  * The runtime's clock is the real one here, so points are written a few minutes in the past.
  */
 import t from 'tap';
-import type { MetricPoint } from '../../../index.js';
-import { ThermoclineError } from '../../../index.js';
+import { type MetricPoint, ThermoclineError } from '../../../index.js';
 // eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { componentsView } from '../../../core/api/components.js';
 import { migrateClickHouse } from '../../../storage/index.js';

@@ -1,5 +1,4 @@
-import type { TelemetryEvent } from '../../../index.js';
-import { defineTransform } from '../../../index.js';
+import { defineTransform, type TelemetryEvent } from '../../../index.js';
 import { compileMatcher } from '../_shared/matcher.js';
 import { filterConfig } from './config.js';
 

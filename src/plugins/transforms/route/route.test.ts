@@ -1,7 +1,5 @@
 import t from 'tap';
-import { ConfigError } from '../../../index.js';
-import type { TelemetryEvent } from '../../../index.js';
-import type { ComponentContext } from '../../../index.js';
+import { type ComponentContext, ConfigError, type TelemetryEvent } from '../../../index.js';
 import { standaloneContext, manualSource, manualSources, received, eventually, loadTestConfig, startPipeline, tagTransform } from '../../../testing/index.js';
 import { business, log, metric, mixedBatch, span } from '../_shared/testdata/events.js';
 import route from './index.js';

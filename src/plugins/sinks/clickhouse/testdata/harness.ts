@@ -6,9 +6,7 @@
 import type { Test } from 'tap';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import type { LogEvent, SpanEvent } from '../../../../index.js';
-import type { SinkInstance, WriteMeta } from '../../../../index.js';
-import { Delivery } from '../../../../index.js';
+import { Delivery, type LogEvent, type SinkInstance, type SpanEvent, type WriteMeta } from '../../../../index.js';
 import { activeChdbPath } from '../../../../storage/index.js';
 import { standaloneContext, type TestClickHouse, withClickHouse, tempDir } from '../../../../testing/index.js';
 import { clickhouseConfig } from '../config.js';

@@ -3,9 +3,17 @@
  * metrics and state the test can read), and event builders. Not a test file itself.
  */
 import pino from 'pino';
-import type { BusinessEvent, Labels, MetricHistogram, MetricPoint, TelemetryEvent } from '../../../../index.js';
-import type { ComponentContext, Json, WriteMeta } from '../../../../index.js';
-import { Delivery } from '../../../../index.js';
+import {
+  type BusinessEvent,
+  type ComponentContext,
+  Delivery,
+  type Json,
+  type Labels,
+  type MetricHistogram,
+  type MetricPoint,
+  type TelemetryEvent,
+  type WriteMeta,
+} from '../../../../index.js';
 // eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { ResourceRegistry } from '../../../../core/plugin/resource.js';
 import { PostgresConnection } from '../api.js';

@@ -1,5 +1,4 @@
-import type { TelemetryEvent } from '../../../../index.js';
-import type { ComponentContext } from '../../../../index.js';
+import type { ComponentContext, TelemetryEvent } from '../../../../index.js';
 // eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { MetricsRegistry } from '../../../../core/telemetry/metrics.js';
 import { LogCapture, standaloneContext } from '../../../../testing/index.js';
