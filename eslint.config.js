@@ -1,6 +1,7 @@
 // Lint rules are deliberately few: typecheck carries the weight; these catch what tsc does not.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import pluginBoundary from './eslint-rules/plugin-boundary.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.tap/**', 'coverage/**', 'var/**', 'data/**', 'data-demo/**'] },
@@ -24,6 +25,12 @@ export default tseslint.config(
         { patterns: [{ group: ['**/test/**'], message: 'src/ does not import test/: use src/testing (thermocline/testing).' }] },
       ],
     },
+  },
+  {
+    // A built-in plugin imports what a custom one can: docs/plugins.md#what-a-plugin-may-import.
+    files: ['src/plugins/**/*.ts'],
+    plugins: { thermocline: { rules: { 'plugin-boundary': pluginBoundary } } },
+    rules: { 'thermocline/plugin-boundary': 'error' },
   },
   {
     files: ['src/cli.ts', 'src/cli/**/*.ts', 'src/demo/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', '**/*.test.ts', 'examples/**'],

@@ -64,7 +64,13 @@ export {
   ThermoclineError,
 } from './core/errors.js';
 export type { ConfigErrorCode, ConfigIssue, ErrorCode, ErrorCodes, ErrorEntry } from './core/errors.js';
-export { byteSize, duration, listenAddress } from './core/config/units.js';
+export { byteSize, duration, listenAddress, splitAddress } from './core/config/units.js';
+export { COMPONENT_ID } from './core/config/schema.js';
+export { errorMessage } from './core/errors.js';
+export { RateLimitedLog } from './core/runtime/logger.js';
+export { aborted, raceTimeout, sleep } from './core/runtime/timing.js';
 export type { ComponentMetrics, BoundCounter, BoundGauge } from './core/telemetry/metrics.js';
+// Last, so that every export above is initialised before these plugin modules (which import this
+// file) run their top-level definitions: docs/plugins.md#what-a-plugin-may-import.
 export { type PostgresHandle, PostgresConnection } from './plugins/sinks/postgres/api.js';
 export { type ClickHouseHandle, ClickHouseConnection } from './plugins/sinks/clickhouse/api.js';

@@ -29,6 +29,7 @@ export type { PlainMaintenanceOptions } from './postgres/maintenance.js';
 export { metrics1mRefreshWindow, refreshMetrics1m } from './postgres/rollup.js';
 
 export { connectClickHouse, parseClickHouseUrl } from './clickhouse/connect.js';
+export { activeChdbPath } from './clickhouse/chdb.js';
 export type { ClickHouseConnection, ClickHouseTarget, ConnectClickHouseOptions } from './clickhouse/connect.js';
 export { migrateClickHouse } from './clickhouse/migrate.js';
 export type { ChMigrateOptions } from './clickhouse/migrate.js';

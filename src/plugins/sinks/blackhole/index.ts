@@ -1,5 +1,5 @@
 import { blackholeConfig } from './config.js';
-import { defineSink } from '../../../core/plugin/define.js';
+import { defineSink } from '../../../index.js';
 
 
 /** Accepts and discards everything: for benchmarks and for measuring the rest of a pipeline. */

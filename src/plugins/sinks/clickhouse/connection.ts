@@ -3,18 +3,18 @@
  * rollup exporter through the published handle, whichever comes first), migrated once when
  * `migrate = true`, and released by `stop()`. A failed open is forgotten, so the next use retries.
  */
-import { ThermoclineError, errorMessage } from '../../../core/errors.js';
+import { ThermoclineError, errorMessage } from '../../../index.js';
 import {
+  activeChdbPath,
   type ClickHouseConnection,
-  MigrationFailedError,
-  type StorageLogger,
   connectClickHouse,
   migrateClickHouse,
+  MigrationFailedError,
   parseClickHouseUrl,
+  STORAGE_ERRORS,
+  type StorageLogger,
 } from '../../../storage/index.js';
-import { activeChdbPath } from '../../../storage/clickhouse/chdb.js';
 import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
-import { STORAGE_ERRORS } from '../../../storage/errors.js';
 
 /**
  * chdb:// directories claimed by sinks of this process that are not stopped. libchdb binds one

@@ -10,7 +10,7 @@
  * the row is isolated (isolate.ts). Events are read-only: decoded batches share strings and label
  * objects (docs/ARCHITECTURE.md), so nothing here writes to them.
  */
-import type { BusinessEvent, LogEvent, MetricEvent, SpanEvent, SpanEventEntry } from '../../../core/events.js';
+import type { BusinessEvent, LogEvent, MetricEvent, SpanEvent, SpanEventEntry } from '../../../index.js';
 import type { TableSchema } from './schema.js';
 
 export const INSERT_FORMAT = 'JSONCompactEachRow';

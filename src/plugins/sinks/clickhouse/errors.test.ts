@@ -5,7 +5,7 @@
  * user cannot be created there).
  */
 import t from 'tap';
-import { RetryableError } from '../../../core/errors.js';
+import { RetryableError } from '../../../index.js';
 import { count, log, meta, openSink, span, target } from './testdata/harness.js';
 
 t.test('a read-only user: retryable, logged with the hint, nothing lost', async (t) => {

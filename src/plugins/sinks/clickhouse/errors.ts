@@ -1,4 +1,4 @@
-import { defineErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../index.js';
 
 /**
  * Error codes of the clickhouse sink (docs/errors.md is generated from these). Connection and

@@ -4,7 +4,7 @@
  * "unclassified" (a few attempts, then dead-letter). Nothing here is a PermanentError: bad rows
  * are isolated instead (isolate.ts), and every failure that is not about the rows may go away.
  */
-import { RetryableError, ThermoclineError } from '../../../core/errors.js';
+import { RetryableError, ThermoclineError } from '../../../index.js';
 import { type Failure, classify, describeCode } from './classify.js';
 import { InsertFailure } from './isolate.js';
 import { CLICKHOUSE_SINK_ERRORS } from './errors.js';

@@ -4,7 +4,7 @@
  * requests and parses the answers.
  */
 import t, { type Test } from 'tap';
-import { PermanentError, RetryableError, ThermoclineError } from '../../../core/errors.js';
+import { PermanentError, RetryableError, ThermoclineError } from '../../../index.js';
 import { FakeClickHouse, clickHouseError } from './testdata/fake-server.js';
 import { log, meta, openSink } from './testdata/harness.js';
 

@@ -1,7 +1,5 @@
-import { defineSink } from '../../../core/plugin/define.js';
+import { defineSink, errorMessage, type PluginIssue } from '../../../index.js';
 import { ClickHouseConnection } from './api.js';
-import type { PluginIssue } from '../../../core/plugin/types.js';
-import { errorMessage } from '../../../core/errors.js';
 import { parseClickHouseUrl } from '../../../storage/index.js';
 import { clickhouseConfig } from './config.js';
 import { CLICKHOUSE_SINK_ERRORS } from './errors.js';

@@ -6,9 +6,8 @@
 import fs from 'node:fs';
 import t from 'tap';
 import { z } from 'zod';
-import { ThermoclineError } from '../../../core/errors.js';
-import type { TelemetryEvent } from '../../../core/events.js';
-import { defineTask } from '../../../core/plugin/define.js';
+import { defineTask, type TelemetryEvent, ThermoclineError } from '../../../index.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { decodeBatch } from '../../../core/codec/batch.js';
 import { migrateClickHouse } from '../../../storage/index.js';
 import { manualSource, manualSources, eventually, startPipeline, tempDir } from '../../../testing/index.js';

@@ -4,8 +4,7 @@
  * their tables when mapped. A kind without a table is rejected (dead-lettered) with a reason that
  * says which option maps it, rather than dropped.
  */
-import type { TelemetryEvent } from '../../../core/events.js';
-import type { RejectedRow } from '../../../core/plugin/types.js';
+import type { RejectedRow, TelemetryEvent } from '../../../index.js';
 import { RowsBuilder, type Rows, businessEventRow, logRow, metricRow, spanEventRow, spanRow } from './encode.js';
 import type { TableSchema } from './schema.js';
 import type { TableRole } from './tables.js';

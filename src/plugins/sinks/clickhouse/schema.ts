@@ -8,7 +8,7 @@
  * timestamp by a factor of 1000, silently, hence the lookup instead of assuming the seed's types.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { ThermoclineError } from '../../../core/errors.js';
+import { ThermoclineError } from '../../../index.js';
 import { COLUMNS, SPAN_END_COLUMN, TIME_COLUMN, type TableRole } from './tables.js';
 import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
 

@@ -7,9 +7,7 @@
  * idempotent, safe without `start()`, and releases the connection (for chdb, this sink's hold on
  * the shared engine).
  */
-import type { ComponentContext, SinkInstance, WriteResult } from '../../../core/plugin/types.js';
-import type { ThermoclineError } from '../../../core/errors.js';
-import { RateLimitedLog } from '../../../core/runtime/logger.js';
+import { type ComponentContext, RateLimitedLog, type SinkInstance, type ThermoclineError, type WriteResult } from '../../../index.js';
 import type { ClickHouseConfig } from './config.js';
 import { SinkConnection, claimChdbDirectory } from './connection.js';
 import { needsOperator, toSinkError } from './failures.js';

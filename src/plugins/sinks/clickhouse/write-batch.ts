@@ -7,9 +7,7 @@
  * same token and ClickHouse drops them as duplicates. Inserts run one after another: the order is what makes the span_events rows of a
  * span whose own row was rejected known before they are sent.
  */
-import type { Delivery } from '../../../core/delivery.js';
-import type { TelemetryEvent } from '../../../core/events.js';
-import type { RejectedRow } from '../../../core/plugin/types.js';
+import type { Delivery, RejectedRow, TelemetryEvent } from '../../../index.js';
 import { withoutSources } from './encode.js';
 import { type InsertOptions, type InsertTarget, insertBody } from './insert.js';
 import { type PartToken, writeRows } from './isolate.js';

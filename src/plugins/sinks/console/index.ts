@@ -1,5 +1,5 @@
 import { consoleConfig } from './config.js';
-import { defineSink } from '../../../core/plugin/define.js';
+import { defineSink } from '../../../index.js';
 import { text } from './text.js';
 
 /** Prints events, for trying pipelines out. */

@@ -1,4 +1,4 @@
-import type { TelemetryEvent } from '../../../core/events.js';
+import type { TelemetryEvent } from '../../../index.js';
 
 /** The one-line form of `encoding = "text"` (README, "Behaviour"). */
 export function text(e: TelemetryEvent): string {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../../../core/config/units.js';
+import { duration } from '../../../index.js';
 
 const path = (signal: string) =>
   z

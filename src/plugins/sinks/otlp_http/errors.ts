@@ -1,4 +1,4 @@
-import { defineErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../index.js';
 
 export const OTLP_SINK_ERRORS = defineErrorCodes({
   TC_OTLP_SINK_AUTH: {

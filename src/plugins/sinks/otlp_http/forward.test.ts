@@ -1,7 +1,8 @@
 import http from 'node:http';
 import t from 'tap';
-import type { BusinessEvent, LogEvent, MetricEvent, SpanEvent, TelemetryEvent } from '../../../core/events.js';
+import type { BusinessEvent, LogEvent, MetricEvent, SpanEvent, TelemetryEvent } from '../../../index.js';
 import { manualSource, manualSources, eventually, startPipeline } from '../../../testing/index.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- an end-to-end test of this sink into the otlp_http source, through that source's own test receiver
 import { startReceiver, otlp } from '../../sources/otlp_http/testdata/harness.js';
 import { encodeTraces } from './encode/traces.js';
 import { encodeMetrics, explicitBuckets } from './encode/metrics.js';

@@ -1,6 +1,4 @@
-import { defineSink } from '../../../core/plugin/define.js';
-import type { BusinessEvent, LogEvent, MetricEvent, SpanEvent, TelemetryEvent } from '../../../core/events.js';
-import { RateLimitedLog } from '../../../core/runtime/logger.js';
+import { type BusinessEvent, defineSink, type LogEvent, type MetricEvent, RateLimitedLog, type SpanEvent, type TelemetryEvent } from '../../../index.js';
 import { otlpSinkConfig } from './config.js';
 import { encodeLogs } from './encode/logs.js';
 import { encodeMetrics } from './encode/metrics.js';

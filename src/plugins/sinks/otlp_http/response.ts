@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs/minimal.js';
-import { RetryableError, PermanentError } from '../../../core/errors.js';
+import { RetryableError, PermanentError } from '../../../index.js';
 import { OTLP_SINK_ERRORS } from './errors.js';
 
 /**

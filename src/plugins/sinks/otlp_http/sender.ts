@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { Agent, request } from 'undici';
-import { PermanentError, RetryableError, ThermoclineError } from '../../../core/errors.js';
+import { PermanentError, RetryableError, ThermoclineError } from '../../../index.js';
 import type { OtlpSinkConfig } from './config.js';
 import { classify, partialSuccess, retryAfterMs, statusMessage } from './response.js';
 import { OTLP_SINK_ERRORS } from './errors.js';

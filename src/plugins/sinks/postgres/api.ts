@@ -3,7 +3,7 @@
  * connection, as a typed resource a task names in its plugin's `uses`
  * (docs/plugins.md#shared-resources).
  */
-import { defineResource } from '../../../core/plugin/resource.js';
+import { defineResource } from '../../../index.js';
 import type { PostgresHandle } from './handle.js';
 
 export type { PostgresHandle } from './handle.js';

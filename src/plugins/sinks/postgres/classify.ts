@@ -1,5 +1,5 @@
-import { errorMessage, RetryableError, ThermoclineError } from '../../../core/errors.js';
-import { StorageError, STORAGE_ERRORS } from '../../../storage/errors.js';
+import { errorMessage, RetryableError, ThermoclineError } from '../../../index.js';
+import { StorageError, STORAGE_ERRORS } from '../../../storage/index.js';
 import { PG_SINK_ERRORS } from './errors.js';
 
 /**

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULT_MIGRATION_PARAMS } from '../../../storage/params.js';
+import { DEFAULT_MIGRATION_PARAMS } from '../../../storage/index.js';
 import { loadTestConfig, tempDir } from '../../../testing/index.js';
 import { postgresSinkConfig } from './config.js';
 import plugin from './index.js';

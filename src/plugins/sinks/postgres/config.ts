@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { duration } from '../../../core/config/units.js';
-import { DEFAULT_MIGRATION_PARAMS as D } from '../../../storage/params.js';
+import { duration } from '../../../index.js';
+import { DEFAULT_MIGRATION_PARAMS as D } from '../../../storage/index.js';
 
 const days = (fallback: number, description: string) => z.int().positive().max(36_500).default(fallback).describe(description);
 const minutes = (fallback: number, description: string) => z.int().positive().max(525_600).default(fallback).describe(description);

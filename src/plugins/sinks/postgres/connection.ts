@@ -1,11 +1,14 @@
 import type pg from 'pg';
-import { ThermoclineError } from '../../../core/errors.js';
-import type { StorageLogger } from '../../../storage/logger.js';
-import type { PgFlavour } from '../../../storage/migrate/types.js';
-import type { MigrationParams } from '../../../storage/params.js';
-import { connectPostgres, type PostgresConnection } from '../../../storage/postgres/connect.js';
-import { detectFlavour } from '../../../storage/postgres/flavour.js';
-import { migratePostgres } from '../../../storage/postgres/migrate.js';
+import { ThermoclineError } from '../../../index.js';
+import {
+  connectPostgres,
+  detectFlavour,
+  migratePostgres,
+  type MigrationParams,
+  type PgFlavour,
+  type PostgresConnection,
+  type StorageLogger,
+} from '../../../storage/index.js';
 import { sqlStateOf } from './classify.js';
 import type { PostgresSinkConfig } from './config.js';
 import { PG_SINK_ERRORS } from './errors.js';

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { decodeBatch } from '../../../core/codec/batch.js';
-import type { TelemetryEvent } from '../../../core/events.js';
+import type { TelemetryEvent } from '../../../index.js';
 import { manualSource, manualSources, eventually, startPipeline, withPostgres } from '../../../testing/index.js';
 import { event, logEvent, meta, openSink, point } from './testdata/harness.js';
 

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { TelemetryEvent } from '../../../core/events.js';
+import type { TelemetryEvent } from '../../../index.js';
 import type { TextCleaner } from './clean.js';
 import { CopyBuffer } from './copy-buffer.js';
 import type { PartitionGuard } from './partitions.js';

@@ -1,4 +1,4 @@
-import { defineErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../index.js';
 
 /**
  * The user-facing codes of the `postgres` sink (docs/errors.md is generated from them). Rejected

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import t from 'tap';
 import { withPostgres, eventually, startPipeline, tempDir, manualSource, manualSources } from '../../../testing/index.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from '../../../storage/postgres/embedded.js';
 import { createSink, meta, openSink, point } from './testdata/harness.js';
 

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import type { MigrationParams } from '../../../storage/params.js';
-import type { PgFlavour } from '../../../storage/migrate/types.js';
+import type { MigrationParams, PgFlavour } from '../../../storage/index.js';
 
 /**
  * What a `postgres` sink publishes (`ctx.publish`) for components that reuse its connection, such

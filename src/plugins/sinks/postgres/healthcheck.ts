@@ -1,8 +1,6 @@
 import pg from 'pg';
-import { ThermoclineError } from '../../../core/errors.js';
-import type { PgFlavour } from '../../../storage/migrate/types.js';
-import { migratePostgres } from '../../../storage/postgres/migrate.js';
-import type { MigrationParams } from '../../../storage/params.js';
+import { ThermoclineError } from '../../../index.js';
+import { migratePostgres, type MigrationParams, type PgFlavour } from '../../../storage/index.js';
 import { PG_SINK_ERRORS } from './errors.js';
 
 /** What a delivery and the sink's maintenance do to each table (a health check mimics a real write). */

@@ -1,8 +1,6 @@
-import { defineSink } from '../../../core/plugin/define.js';
+import { defineSink, errorMessage, type PluginIssue } from '../../../index.js';
 import { PostgresConnection } from './api.js';
-import type { PluginIssue } from '../../../core/plugin/types.js';
-import { errorMessage } from '../../../core/errors.js';
-import { validatePostgresUrl } from '../../../storage/postgres/connect.js';
+import { validatePostgresUrl } from '../../../storage/index.js';
 import { postgresSinkConfig } from './config.js';
 import { PG_SINK_ERRORS } from './errors.js';
 import { paramIssues } from './params.js';

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import t from 'tap';
 import { withPostgres } from '../../../testing/index.js';
-import type { Json } from '../../../core/plugin/types.js';
+import type { Json } from '../../../index.js';
 import { meta, openSink, point } from './testdata/harness.js';
 
 /*

@@ -1,6 +1,5 @@
 import type pg from 'pg';
-import type { Delivery } from '../../../core/delivery.js';
-import type { StateStore } from '../../../core/plugin/types.js';
+import type { Delivery, StateStore } from '../../../index.js';
 
 /**
  * The exactly-once ledger `thermocline_batches (sink, seq, committed_at)`

@@ -1,9 +1,6 @@
 import type { Logger } from 'pino';
-import { errorMessage } from '../../../core/errors.js';
-import type { BoundCounter } from '../../../core/telemetry/metrics.js';
-import { RateLimitedLog } from '../../../core/runtime/logger.js';
-import type { MigrationParams } from '../../../storage/params.js';
-import { maintainPlainFlavour } from '../../../storage/postgres/maintenance.js';
+import { type BoundCounter, errorMessage, RateLimitedLog } from '../../../index.js';
+import { maintainPlainFlavour, type MigrationParams } from '../../../storage/index.js';
 import type { SinkConnection } from './connection.js';
 import { pruneLedger } from './ledger.js';
 import type { PartitionGuard } from './partitions.js';

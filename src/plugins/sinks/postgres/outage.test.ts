@@ -1,5 +1,6 @@
 import pg from 'pg';
 import t from 'tap';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { ApiServer } from '../../../core/api/server.js';
 import { manualSource, manualSources, eventually, startPipeline } from '../../../testing/index.js';
 import { point } from './testdata/harness.js';

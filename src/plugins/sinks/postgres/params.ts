@@ -1,6 +1,5 @@
-import { errorMessage } from '../../../core/errors.js';
-import type { PluginIssue } from '../../../core/plugin/types.js';
-import { type MigrationParams, resolveMigrationParams } from '../../../storage/params.js';
+import { errorMessage, type PluginIssue } from '../../../index.js';
+import { type MigrationParams, resolveMigrationParams } from '../../../storage/index.js';
 import type { PostgresSinkConfig } from './config.js';
 
 type PgParam = Exclude<keyof MigrationParams, `ch_${string}`>;

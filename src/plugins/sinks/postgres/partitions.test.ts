@@ -1,6 +1,6 @@
 import t from 'tap';
 import { withPostgres } from '../../../testing/index.js';
-import { listPartitions, partitionName } from '../../../storage/postgres/partitions.js';
+import { listPartitions, partitionName } from '../../../storage/index.js';
 import { event, meta, openSink, point } from './testdata/harness.js';
 
 /**

@@ -1,7 +1,6 @@
 import type pg from 'pg';
-import type { TelemetryEvent } from '../../../core/events.js';
-import type { MigrationParams } from '../../../storage/params.js';
-import { ensurePartitions, listPartitions, PARTITIONED_TABLES, type PartitionedTable } from '../../../storage/postgres/partitions.js';
+import type { TelemetryEvent } from '../../../index.js';
+import { ensurePartitions, listPartitions, type MigrationParams, PARTITIONED_TABLES, type PartitionedTable } from '../../../storage/index.js';
 import type { TableRows } from './tables.js';
 
 const DAY_US = 86_400_000_000;

@@ -1,4 +1,4 @@
-import type { TelemetryEvent } from '../../../core/events.js';
+import type { TelemetryEvent } from '../../../index.js';
 import type { TextCleaner } from './clean.js';
 import { fitsInt64, PG_EPOCH_US } from './copy-buffer.js';
 import type { PartitionGuard } from './partitions.js';

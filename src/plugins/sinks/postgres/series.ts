@@ -1,9 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type pg from 'pg';
-import { ThermoclineError } from '../../../core/errors.js';
+import { canonicalLabels, type Labels, ThermoclineError } from '../../../index.js';
 import { classify, describePgError } from './classify.js';
 import type { TextCleaner } from './clean.js';
-import { canonicalLabels, type Labels } from '../../../core/events.js';
 import type { SeriesRows } from './tables.js';
 import { PG_SINK_ERRORS } from './errors.js';
 

@@ -1,8 +1,13 @@
-import { RetryableError } from '../../../core/errors.js';
-import type { TelemetryEvent } from '../../../core/events.js';
-import type { ComponentContext, SinkInstance, WriteMeta, WriteResult } from '../../../core/plugin/types.js';
-import { RateLimitedLog } from '../../../core/runtime/logger.js';
-import type { MigrationParams } from '../../../storage/params.js';
+import {
+  type ComponentContext,
+  RateLimitedLog,
+  RetryableError,
+  type SinkInstance,
+  type TelemetryEvent,
+  type WriteMeta,
+  type WriteResult,
+} from '../../../index.js';
+import type { MigrationParams } from '../../../storage/index.js';
 import { sqlStateOf, toSinkError } from './classify.js';
 import { TextCleaner } from './clean.js';
 import type { PostgresSinkConfig } from './config.js';

@@ -1,4 +1,4 @@
-import type { MetricEvent } from '../../../core/events.js';
+import type { MetricEvent } from '../../../index.js';
 import { CopyBuffer } from './copy-buffer.js';
 
 /**

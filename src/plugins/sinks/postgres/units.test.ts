@@ -1,6 +1,6 @@
 import t from 'tap';
-import { RetryableError } from '../../../core/errors.js';
-import { StorageError } from '../../../storage/errors.js';
+import { RetryableError } from '../../../index.js';
+import { StorageError } from '../../../storage/index.js';
 import { classify, copyLineOf, toSinkError } from './classify.js';
 import { CopyBuffer, fitsInt64 } from './copy-buffer.js';
 import { seriesKey } from './series.js';

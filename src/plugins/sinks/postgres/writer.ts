@@ -3,7 +3,7 @@ import { classify, sqlStateOf } from './classify.js';
 import { copyIsolating, copyRows, copyStream, FOREIGN_KEY_VIOLATION } from './copy.js';
 import type { Delivery } from './delivery.js';
 import { LEDGER_INSERT, type LegacyLedger } from './ledger.js';
-import type { Delivery as DeliveryIdentity } from '../../../core/delivery.js';
+import type { Delivery as DeliveryIdentity } from '../../../index.js';
 
 export type CommitOutcome = 'written' | 'replayed';
 

@@ -1,4 +1,4 @@
-import type { Json } from '../../../core/plugin/types.js';
+import type { Json } from '../../../index.js';
 import type { Fingerprint } from './identity.js';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { byteSize } from '../../../core/config/units.js';
+import { byteSize } from '../../../index.js';
 import { globProblem } from './glob.js';
 
 const glob = z

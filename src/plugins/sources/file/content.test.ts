@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { ConfigError } from '../../../core/errors.js';
+import { ConfigError } from '../../../index.js';
 import { eventually, loadTestConfig, startPipeline, tempDir } from '../../../testing/index.js';
 import { logs, messages, metric, settle, startFileSource, waitForMessages } from './testdata/harness.js';
 

@@ -1,4 +1,4 @@
-import type { BoundCounter, ComponentMetrics } from '../../../core/telemetry/metrics.js';
+import type { BoundCounter, ComponentMetrics } from '../../../index.js';
 import type { SplitCounts } from './line-splitter.js';
 import type { ParseCounts } from './parse/event-builder.js';
 

@@ -1,4 +1,4 @@
-import { defineErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../index.js';
 
 /** Codes the file source reports; `docs/errors.md` is generated from them. */
 export const FILE_SOURCE_ERRORS = defineErrorCodes({

@@ -1,9 +1,7 @@
 import fs from 'node:fs';
 import type { BigIntStats } from 'node:fs';
 import { promisify } from 'node:util';
-import type { Json, SourceContext } from '../../../core/plugin/types.js';
-import type { RateLimitedLog } from '../../../core/runtime/logger.js';
-import { errorMessage } from '../../../core/errors.js';
+import { errorMessage, type Json, type RateLimitedLog, type SourceContext } from '../../../index.js';
 import { decodeCheckpoint, type CheckpointEntry } from './checkpoint.js';
 import type { FileConfig } from './config.js';
 import type { SourceCounters } from './counters.js';

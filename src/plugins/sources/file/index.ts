@@ -1,4 +1,4 @@
-import { defineSource } from '../../../core/plugin/define.js';
+import { defineSource } from '../../../index.js';
 import { fileConfig } from './config.js';
 import { FILE_SOURCE_ERRORS } from './errors.js';
 import { Tailer } from './tailer.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { received, eventually, startPipeline, tempDir } from '../../../testing/index.js';
-import type { TelemetryEvent } from '../../../core/events.js';
+import type { TelemetryEvent } from '../../../index.js';
 
 const seqOf = (e: TelemetryEvent): string | undefined => (e.kind === 'span' ? e.attr.seq : e.kind === 'event' ? undefined : e.labels.seq);
 

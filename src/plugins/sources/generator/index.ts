@@ -1,7 +1,4 @@
-import { defineSource } from '../../../core/plugin/define.js';
-import type { TelemetryEvent } from '../../../core/events.js';
-import { ShutdownError } from '../../../core/errors.js';
-import { sleep } from '../../../core/runtime/timing.js';
+import { defineSource, ShutdownError, sleep, type TelemetryEvent } from '../../../index.js';
 import { generatorConfig } from './config.js';
 import { Synthesizer } from './synth.js';
 

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { TelemetryEvent } from '../../../core/events.js';
+import type { TelemetryEvent } from '../../../index.js';
 import type { GeneratorConfig } from './config.js';
 
 const LEVELS = ['info', 'info', 'info', 'debug', 'warn', 'error'];

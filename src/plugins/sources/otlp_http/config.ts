@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { byteSize, listenAddress } from '../../../core/config/units.js';
+import { byteSize, listenAddress } from '../../../index.js';
 
 const urlPath = (signal: string, fallback: string) =>
   z

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import t, { type Test } from 'tap';
-import type { LogEvent, MetricEvent, SpanEvent } from '../../../core/events.js';
+import type { LogEvent, MetricEvent, SpanEvent } from '../../../index.js';
 import { decodeLogsJson } from './json/logs.js';
 import { decodeMetricsJson } from './json/metrics.js';
 import { decodeTracesJson } from './json/traces.js';

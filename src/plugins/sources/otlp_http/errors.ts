@@ -1,4 +1,4 @@
-import { defineErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../index.js';
 
 /** Error codes of the otlp_http source (docs/errors.md is generated from these). */
 export const OTLP_SOURCE_ERRORS = defineErrorCodes({

@@ -16,7 +16,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { InMemoryLogRecordExporter, LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs';
 import { AggregationType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type IdGenerator } from '@opentelemetry/sdk-trace-base';
-import type { LogEvent, MetricEvent, SpanEvent } from '../../../core/events.js';
+import type { LogEvent, MetricEvent, SpanEvent } from '../../../index.js';
 import { startReceiver } from './testdata/harness.js';
 
 const resource = resourceFromAttributes({ 'service.name': 'checkout', 'host.name': 'web-1', 'deployment.environment': 'test' });

@@ -1,7 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ShutdownError, errorMessage, CORE_ERRORS } from '../../../core/errors.js';
-import type { SourceContext } from '../../../core/plugin/types.js';
-import { RateLimitedLog } from '../../../core/runtime/logger.js';
+import { CORE_ERRORS, errorMessage, RateLimitedLog, ShutdownError, type SourceContext } from '../../../index.js';
 import { Cors, bearerCheck } from './access.js';
 import { HttpError, contentCoding, discardRest, readBody } from './body.js';
 import type { OtlpHttpConfig } from './config.js';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
 import { startPipeline, tempDir, eventually } from '../../../testing/index.js';
-import type { SpanEvent } from '../../../core/events.js';
+import type { SpanEvent } from '../../../index.js';
 import { JSON_TYPE, PROTOBUF, encodeTraces, hexBytes, otlp, send, startReceiver, statusOf, type Receiver } from './testdata/harness.js';
 
 const TRACE = '5b8efff798038103d269b633813fc60c';

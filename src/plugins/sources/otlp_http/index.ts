@@ -1,5 +1,5 @@
 import { OTLP_SOURCE_ERRORS } from './errors.js';
-import { defineSource } from '../../../core/plugin/define.js';
+import { defineSource } from '../../../index.js';
 import { otlpHttpConfig } from './config.js';
 import { Receiver } from './receiver.js';
 

@@ -1,4 +1,4 @@
-import type { Labels, SpanEventEntry, SpanStatusCode, TelemetryEvent } from '../../../core/events.js';
+import type { Labels, SpanEventEntry, SpanStatusCode, TelemetryEvent } from '../../../index.js';
 import { timeProblem } from './storable.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Labels, MetricEvent } from '../../../core/events.js';
+import type { Labels, MetricEvent } from '../../../index.js';
 import { reject, setKey, type Decoded } from './mapping.js';
 import { timeProblem } from './storable.js';
 

@@ -5,7 +5,7 @@
  */
 import protobuf from 'protobufjs';
 import t from 'tap';
-import type { SpanEvent } from '../../../core/events.js';
+import type { SpanEvent } from '../../../index.js';
 import { decodeMetricsProto } from './proto/metrics.js';
 import { decodeTracesProto } from './proto/traces.js';
 import { otlp } from './testdata/generated.js';

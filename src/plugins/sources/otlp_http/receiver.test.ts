@@ -1,7 +1,7 @@
 /** Configuration checks and the lifecycle of the receiver inside the runtime. */
 import http from 'node:http';
 import t from 'tap';
-import { ConfigError } from '../../../core/errors.js';
+import { ConfigError } from '../../../index.js';
 import { received, loadTestConfig, startPipeline, tempDir } from '../../../testing/index.js';
 import { PROTOBUF, encodeTraces, send, startReceiver } from './testdata/harness.js';
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { ConfigError } from '../../../core/errors.js';
+import type { ConfigError } from '../../../index.js';
 import { loadTestConfig, tempDir } from '../../../testing/index.js';
 import plugin from './index.js';
 import { prometheusScrapeConfig } from './config.js';

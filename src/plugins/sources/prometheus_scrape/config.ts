@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { byteSize, duration } from '../../../core/config/units.js';
+import { byteSize, duration } from '../../../index.js';
 
 // Label names are checked in the plugin's `validate`, which can name the offending key (a key
 // rule inside a zod record only says "Invalid key in record").

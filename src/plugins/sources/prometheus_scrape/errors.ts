@@ -1,4 +1,4 @@
-import { defineErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../index.js';
 
 /** The user-facing codes of the `prometheus_scrape` source (docs/errors.md is generated from them). */
 export const PROM_SCRAPE_ERRORS = defineErrorCodes({

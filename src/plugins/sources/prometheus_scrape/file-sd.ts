@@ -3,8 +3,7 @@ import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { errorMessage } from '../../../core/errors.js';
-import type { Labels } from '../../../core/events.js';
+import { errorMessage, type Labels } from '../../../index.js';
 import type { TargetGroup } from './targets.js';
 
 /**

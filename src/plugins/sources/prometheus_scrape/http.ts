@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
-import { errorMessage, ThermoclineError } from '../../../core/errors.js';
+import { errorMessage, ThermoclineError } from '../../../index.js';
 import type { PrometheusScrapeConfig } from './config.js';
 import { ACCEPT_HEADER } from './negotiation.js';
 import { PROM_SCRAPE_ERRORS } from './errors.js';

@@ -1,4 +1,4 @@
-import { defineSource } from '../../../core/plugin/define.js';
+import { defineSource } from '../../../index.js';
 import { prometheusScrapeConfig } from './config.js';
 import { PROM_SCRAPE_ERRORS } from './errors.js';
 import { createSource } from './source.js';

@@ -1,4 +1,4 @@
-import type { Labels } from '../../../core/events.js';
+import type { Labels } from '../../../index.js';
 import type { ParsedLabels } from './parser.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Labels, MetricEvent, MetricHistogram, MetricPoint } from '../../../core/events.js';
+import type { Labels, MetricEvent, MetricHistogram, MetricPoint } from '../../../index.js';
 import { Role, type Family } from './families.js';
 import type { LabelMerger } from './labels.js';
 import type { ParsedLabels, SampleSink } from './parser.js';

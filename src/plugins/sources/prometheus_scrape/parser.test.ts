@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import t from 'tap';
-import type { MetricEvent } from '../../../core/events.js';
+import type { MetricEvent } from '../../../index.js';
 import { LabelMerger } from './labels.js';
 import { EventMapper } from './mapper.js';
 import { looksLikeExposition, parseExposition, unescapeLabelValue, type ExpositionFormat } from './parser.js';

@@ -1,4 +1,4 @@
-import { sleep } from '../../../core/runtime/timing.js';
+import { sleep } from '../../../index.js';
 
 /**
  * When each target is scraped. Like Prometheus (scrape/target.go `offset`), every target gets a

@@ -1,7 +1,12 @@
-import type { MetricEvent, MetricPoint, TelemetryEvent } from '../../../core/events.js';
-import { ShutdownError, errorMessage } from '../../../core/errors.js';
-import type { RateLimitedLog } from '../../../core/runtime/logger.js';
-import type { BoundCounter } from '../../../core/telemetry/metrics.js';
+import {
+  type BoundCounter,
+  errorMessage,
+  type MetricEvent,
+  type MetricPoint,
+  type RateLimitedLog,
+  ShutdownError,
+  type TelemetryEvent,
+} from '../../../index.js';
 import type { PrometheusScrapeConfig } from './config.js';
 import { ScrapeAborted, ScrapeError, type ScrapeClient } from './http.js';
 import type { LabelMerger } from './labels.js';

@@ -1,6 +1,4 @@
-import { errorMessage } from '../../../core/errors.js';
-import type { SourceContext, SourceInstance } from '../../../core/plugin/types.js';
-import { RateLimitedLog } from '../../../core/runtime/logger.js';
+import { errorMessage, RateLimitedLog, type SourceContext, type SourceInstance } from '../../../index.js';
 import type { PrometheusScrapeConfig } from './config.js';
 import { FileSd } from './file-sd.js';
 import { ScrapeClient } from './http.js';

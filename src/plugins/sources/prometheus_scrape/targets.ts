@@ -1,4 +1,4 @@
-import { canonicalLabels, type Labels } from '../../../core/events.js';
+import { canonicalLabels, type Labels } from '../../../index.js';
 import type { PrometheusScrapeConfig } from './config.js';
 
 /** One thing to scrape: the URL, and the labels every series from it gets. */

@@ -1,4 +1,4 @@
-import type { PluginIssue } from '../../../core/plugin/types.js';
+import type { PluginIssue } from '../../../index.js';
 import type { PrometheusScrapeConfig } from './config.js';
 import { patternProblem } from './file-sd.js';
 import { endpointProblems } from './targets.js';

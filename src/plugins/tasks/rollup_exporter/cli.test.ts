@@ -6,7 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { QueueStore } from '../../../core/buffer/store.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- tests the `export-rollups` command this task backs
 import { runExportRollups } from '../../../cli/export-rollups.js';
 import { tempDir } from '../../../testing/index.js';
 import { MINUTE, assertSameRollups, chBucket, targets, writePoints } from './testdata/harness.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../../../core/config/units.js';
+import { duration } from '../../../index.js';
 
 /**
  * `max_rows_per_cycle` stays below ClickHouse's `min_insert_block_size_rows` (1,048,449 by

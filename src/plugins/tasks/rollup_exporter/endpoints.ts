@@ -6,14 +6,18 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type pg from 'pg';
-import { ThermoclineError } from '../../../core/errors.js';
-import type { StorageLogger } from '../../../storage/logger.js';
-import type { PgFlavour } from '../../../storage/migrate/types.js';
-import { DEFAULT_MIGRATION_PARAMS, type MigrationParams } from '../../../storage/params.js';
-import { type ClickHouseConnection as OwnClickHouse, connectClickHouse } from '../../../storage/clickhouse/connect.js';
-import { type PostgresConnection as OwnPostgres, connectPostgres } from '../../../storage/postgres/connect.js';
-import { detectFlavour } from '../../../storage/postgres/flavour.js';
-import { ClickHouseConnection, PostgresConnection, type ResourceKey } from '../../../index.js';
+import { ClickHouseConnection, PostgresConnection, type ResourceKey, ThermoclineError } from '../../../index.js';
+import {
+  type ClickHouseConnection as OwnClickHouse,
+  connectClickHouse,
+  connectPostgres,
+  DEFAULT_MIGRATION_PARAMS,
+  detectFlavour,
+  type MigrationParams,
+  type PgFlavour,
+  type PostgresConnection as OwnPostgres,
+  type StorageLogger,
+} from '../../../storage/index.js';
 import { isConnectionUrl } from './config.js';
 import { CAGG_ERRORS } from './errors.js';
 

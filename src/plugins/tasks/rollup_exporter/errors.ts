@@ -1,4 +1,4 @@
-import { defineErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../index.js';
 
 /** The exporter's user-facing errors; docs/errors.md is generated from these. */
 export const CAGG_ERRORS = defineErrorCodes({

@@ -4,7 +4,7 @@
  * watermark commit, chunking, and the refresh never deleting rollups it cannot recompute.
  */
 import t from 'tap';
-import type { Json, StateStore } from '../../../core/plugin/types.js';
+import type { Json, StateStore } from '../../../index.js';
 import { compareRollups } from './compare.js';
 import { MINUTE, NOW, assertSameRollups, chBucket, exporterOn, generatePoints, memoryState, minutesAgo, run, targets, writePoints } from './testdata/harness.js';
 

@@ -13,9 +13,7 @@
  * before the watermark commit only means the next cycle writes the same buckets again.
  */
 import type { Logger } from 'pino';
-import { ThermoclineError, errorMessage } from '../../../core/errors.js';
-import type { StateStore } from '../../../core/plugin/types.js';
-import type { ComponentMetrics } from '../../../core/telemetry/metrics.js';
+import { type ComponentMetrics, errorMessage, type StateStore, ThermoclineError } from '../../../index.js';
 import { insertChunk, readChunk } from './chunk.js';
 import type { ChEndpoint, Endpoints, PgEndpoint } from './endpoints.js';
 import { MINUTE_MS, bucketCounts, caggWatermark, floorMinute, oldestBucket, oldestPointMinute, refreshPlain, refreshPolicyReachMinutes } from './pg-source.js';

@@ -1,9 +1,5 @@
-import { ClickHouseConnection, defineTask, PostgresConnection } from '../../../index.js';
-import type { PluginIssue } from '../../../core/plugin/types.js';
-import { errorMessage } from '../../../core/errors.js';
-import { COMPONENT_ID } from '../../../core/config/schema.js';
-import { parseClickHouseUrl } from '../../../storage/clickhouse/connect.js';
-import { validatePostgresUrl } from '../../../storage/postgres/connect.js';
+import { ClickHouseConnection, COMPONENT_ID, defineTask, errorMessage, type PluginIssue, PostgresConnection } from '../../../index.js';
+import { parseClickHouseUrl, validatePostgresUrl } from '../../../storage/index.js';
 import { caggExporterConfig, isConnectionUrl } from './config.js';
 import { CAGG_ERRORS } from './errors.js';
 import { createExporterTask } from './task.js';

@@ -12,7 +12,7 @@
  * stand-ins of the catalog (pg-source.test.ts) and PostgreSQL's parser, not a real TimescaleDB.
  */
 import type pg from 'pg';
-import { refreshMetrics1m } from '../../../storage/postgres/rollup.js';
+import { refreshMetrics1m } from '../../../storage/index.js';
 import type { PgEndpoint } from './endpoints.js';
 
 export const MINUTE_MS = 60_000;

@@ -5,8 +5,8 @@
  * The runtime's clock is the real one here, so points are written a few minutes in the past.
  */
 import t from 'tap';
-import type { MetricPoint } from '../../../core/events.js';
-import { ThermoclineError } from '../../../core/errors.js';
+import { type MetricPoint, ThermoclineError } from '../../../index.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { componentsView } from '../../../core/api/components.js';
 import { migrateClickHouse } from '../../../storage/index.js';
 import { manualSource, manualSources, eventually, loadTestConfig, startPipeline, tempDir, withClickHouse, withPostgres } from '../../../testing/index.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ExportState } from './state.js';
-import type { Json } from '../../../core/plugin/types.js';
+import type { Json } from '../../../index.js';
 import { MAX_SPAN_MINUTES, cutChunks, cycleStart, nextSpanMinutes, progress } from './plan.js';
 
 const M = 60_000;

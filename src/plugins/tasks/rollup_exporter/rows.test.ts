@@ -3,7 +3,7 @@
  * `COPY (SELECT …) TO STDOUT` of PostgreSQL 18; the end-to-end tests run the real thing).
  */
 import t from 'tap';
-import { canonicalLabelsJson } from '../../../core/events.js';
+import { canonicalLabelsJson } from '../../../index.js';
 import { LabelsCache, RowRewriter, canonicalLabelsFromJsonb, escapeTsv, unescapeCopyText } from './rows.js';
 
 const VERSION = 1_700_000_000_000_001;

@@ -16,7 +16,7 @@
  * printed by PostgreSQL in their shortest exact form (extra_float_digits = 1), which ClickHouse
  * parses back to the same double with precise_float_parsing (insert.ts).
  */
-import { canonicalLabelsJson, type Labels } from '../../../core/events.js';
+import { canonicalLabelsJson, type Labels } from '../../../index.js';
 
 const TAB = 0x09;
 const NEWLINE = 0x0a;

@@ -4,7 +4,7 @@
  * created by the seed (a plain MergeTree without `version`) would keep every re-export of a bucket
  * and disagree with PostgreSQL: the exporter refuses to write into it.
  */
-import { ThermoclineError } from '../../../core/errors.js';
+import { ThermoclineError } from '../../../index.js';
 import type { ChEndpoint, PgEndpoint } from './endpoints.js';
 import { EXPORT_COLUMNS } from './chunk.js';
 import { hasMetrics1m } from './pg-source.js';

@@ -14,7 +14,7 @@
  * store on every use, so `thermocline export-rollups` run against the same data_dir while the
  * agent runs cannot move them back.
  */
-import type { Json, StateStore } from '../../../core/plugin/types.js';
+import type { Json, StateStore } from '../../../index.js';
 
 export interface ExportSummary {
   readonly at: string;

@@ -5,9 +5,7 @@
  * interval: the watermark did not move, so nothing is skipped. While it is behind (backfill,
  * downtime) cycles run back to back.
  */
-import type { ComponentContext, TaskInstance } from '../../../core/plugin/types.js';
-import { RateLimitedLog } from '../../../core/runtime/logger.js';
-import { sleep } from '../../../core/runtime/timing.js';
+import { type ComponentContext, RateLimitedLog, sleep, type TaskInstance } from '../../../index.js';
 import type { CaggExporterConfig } from './config.js';
 import { type Endpoints, checkNamedSinks, resolveEndpoints } from './endpoints.js';
 import { RollupExporter, describeFailure } from './exporter.js';

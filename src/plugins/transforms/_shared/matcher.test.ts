@@ -1,6 +1,6 @@
 import t from 'tap';
 import toml from 'toml';
-import type { TelemetryEvent } from '../../../core/events.js';
+import type { TelemetryEvent } from '../../../index.js';
 import { compileMatcher } from './matcher.js';
 import { matcherSchema } from './matcher-schema.js';
 import { business, histogram, log, metric, mixedBatch, span } from './testdata/events.js';

@@ -1,5 +1,4 @@
-import { EVENT_KINDS, type TelemetryEvent } from '../../../core/events.js';
-import type { PluginIssue } from '../../../core/plugin/types.js';
+import { EVENT_KINDS, type PluginIssue, type TelemetryEvent } from '../../../index.js';
 import { compileLinearRegex } from './linear-regex.js';
 import { MATCHER_FIELDS, matcherSchema, type ConditionConfig, type MatcherConfig, type MatcherField } from './matcher-schema.js';
 

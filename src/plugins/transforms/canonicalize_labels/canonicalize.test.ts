@@ -1,5 +1,5 @@
 import t from 'tap';
-import { canonicalLabels, type Labels, type LogEvent, type MetricEvent, type SpanEvent } from '../../../core/events.js';
+import { canonicalLabels, type Labels, type LogEvent, type MetricEvent, type SpanEvent } from '../../../index.js';
 import { business, log, metric, span } from '../_shared/testdata/events.js';
 import { build } from './testdata/harness.js';
 

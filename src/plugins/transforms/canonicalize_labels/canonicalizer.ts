@@ -1,4 +1,4 @@
-import type { Labels, MetricEvent, TelemetryEvent } from '../../../core/events.js';
+import type { Labels, MetricEvent, TelemetryEvent } from '../../../index.js';
 import type { CanonicalizeLabelsConfig } from './config.js';
 import { LabelRewriter, setLabel, type RewriteCounts } from './label-rewriter.js';
 import { sanitizeMetricName } from './prometheus-names.js';

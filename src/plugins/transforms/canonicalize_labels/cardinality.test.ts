@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { MetricEvent, TelemetryEvent } from '../../../core/events.js';
+import type { MetricEvent, TelemetryEvent } from '../../../index.js';
 import { metric } from '../_shared/testdata/events.js';
 import { canonicalizeLabelsConfig } from './config.js';
 import { LabelRewriter } from './label-rewriter.js';

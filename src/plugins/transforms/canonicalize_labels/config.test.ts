@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ConfigError } from '../../../core/errors.js';
+import { ConfigError } from '../../../index.js';
 import { loadTestConfig } from '../../../testing/index.js';
 
 const dataDir = '/tmp/thermocline-canonicalize-config-test';

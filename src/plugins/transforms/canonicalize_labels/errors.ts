@@ -1,4 +1,4 @@
-import { defineErrorCodes } from '../../../core/errors.js';
+import { defineErrorCodes } from '../../../index.js';
 
 export const CANONICALIZE_ERRORS = defineErrorCodes({
   TC_CARDINALITY_LIMIT: {

@@ -1,5 +1,4 @@
-import { RateLimitedLog } from '../../../core/runtime/logger.js';
-import { defineTransform } from '../../../core/plugin/define.js';
+import { defineTransform, RateLimitedLog } from '../../../index.js';
 import { Canonicalizer } from './canonicalizer.js';
 import { canonicalizeLabelsConfig } from './config.js';
 import { CANONICALIZE_ERRORS } from './errors.js';

@@ -1,4 +1,4 @@
-import type { Labels } from '../../../core/events.js';
+import type { Labels } from '../../../index.js';
 import type { CanonicalizeLabelsConfig } from './config.js';
 import { LayoutCache, type Layout } from './layouts.js';
 import { NameRules, type NameRule } from './name-rules.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import type { LogEvent, MetricEvent, SpanEvent } from '../../../core/events.js';
+import type { LogEvent, MetricEvent, SpanEvent } from '../../../index.js';
 import { manualSource, manualSources, received, eventually, startPipeline } from '../../../testing/index.js';
 import { business, log, metric, span } from '../_shared/testdata/events.js';
 

@@ -1,4 +1,4 @@
-import type { Labels } from '../../../core/events.js';
+import type { Labels } from '../../../index.js';
 
 /*
  * The identity of a series for the cardinality guard: a 53-bit hash of its canonical label set,

@@ -1,5 +1,5 @@
 import { compileLinearRegex } from '../_shared/linear-regex.js';
-import type { PluginIssue } from '../../../core/plugin/types.js';
+import type { PluginIssue } from '../../../index.js';
 import { parseOnLimit } from './canonicalizer.js';
 import type { CanonicalizeLabelsConfig } from './config.js';
 import { isPrometheusLabelName } from './prometheus-names.js';

@@ -1,6 +1,5 @@
 import t from 'tap';
-import { ConfigError } from '../../../core/errors.js';
-import type { ComponentContext } from '../../../core/plugin/types.js';
+import { type ComponentContext, ConfigError } from '../../../index.js';
 import { standaloneContext, manualSource, manualSources, received, eventually, loadTestConfig, startPipeline } from '../../../testing/index.js';
 import { mixedBatch } from '../_shared/testdata/events.js';
 import filter from './index.js';

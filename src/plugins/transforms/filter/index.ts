@@ -1,5 +1,4 @@
-import type { TelemetryEvent } from '../../../core/events.js';
-import { defineTransform } from '../../../core/plugin/define.js';
+import { defineTransform, type TelemetryEvent } from '../../../index.js';
 import { compileMatcher } from '../_shared/matcher.js';
 import { filterConfig } from './config.js';
 

@@ -1,4 +1,4 @@
-import type { TelemetryEvent } from '../../../core/events.js';
+import type { TelemetryEvent } from '../../../index.js';
 
 /**
  * A copy of an event that shares nothing mutable with the original. A route hands an event that

@@ -1,4 +1,4 @@
-import { defineTransform } from '../../../core/plugin/define.js';
+import { defineTransform } from '../../../index.js';
 import { routeConfig, UNMATCHED } from './config.js';
 import { compileRoutes, createSplitter } from './split.js';
 

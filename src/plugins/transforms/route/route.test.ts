@@ -1,7 +1,5 @@
 import t from 'tap';
-import { ConfigError } from '../../../core/errors.js';
-import type { TelemetryEvent } from '../../../core/events.js';
-import type { ComponentContext } from '../../../core/plugin/types.js';
+import { type ComponentContext, ConfigError, type TelemetryEvent } from '../../../index.js';
 import { standaloneContext, manualSource, manualSources, received, eventually, loadTestConfig, startPipeline, tagTransform } from '../../../testing/index.js';
 import { business, log, metric, mixedBatch, span } from '../_shared/testdata/events.js';
 import route from './index.js';

@@ -1,5 +1,4 @@
-import type { TelemetryEvent } from '../../../core/events.js';
-import type { PluginIssue } from '../../../core/plugin/types.js';
+import type { PluginIssue, TelemetryEvent } from '../../../index.js';
 import { compileMatcher, type Predicate } from '../_shared/matcher.js';
 import { cloneEvent } from './clone-event.js';
 import { UNMATCHED, type RouteConfig } from './config.js';

@@ -6,10 +6,8 @@
 import type { Test } from 'tap';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import type { LogEvent, SpanEvent } from '../../../../core/events.js';
-import type { SinkInstance, WriteMeta } from '../../../../core/plugin/types.js';
-import { Delivery } from '../../../../core/delivery.js';
-import { activeChdbPath } from '../../../../storage/clickhouse/chdb.js';
+import { Delivery, type LogEvent, type SinkInstance, type SpanEvent, type WriteMeta } from '../../../../index.js';
+import { activeChdbPath } from '../../../../storage/index.js';
 import { standaloneContext, type TestClickHouse, withClickHouse, tempDir } from '../../../../testing/index.js';
 import { clickhouseConfig } from '../config.js';
 import { ClickHouseConnection } from '../api.js';

@@ -1,4 +1,4 @@
-import type { BusinessEvent, LogEvent } from '../../../../core/events.js';
+import type { BusinessEvent, LogEvent } from '../../../../index.js';
 import { Grouping, resource, scope, splitOrigin } from './scopes.js';
 import { attributes, fixed64Nanos, hexBytes, newWriter, string, tagLen, tagVarint } from './wire.js';
 

@@ -1,4 +1,4 @@
-import type { HistogramValue, MetricEvent } from '../../../../core/events.js';
+import type { HistogramValue, MetricEvent } from '../../../../index.js';
 import { Grouping, resource, scope, splitOrigin } from './scopes.js';
 import { attributes, fixed64Count, fixed64Nanos, newWriter, string, tagI64, tagLen, tagVarint, type Writer } from './wire.js';
 

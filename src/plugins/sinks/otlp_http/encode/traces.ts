@@ -1,4 +1,4 @@
-import type { SpanEvent } from '../../../../core/events.js';
+import type { SpanEvent } from '../../../../index.js';
 import { Grouping, resource, scope, splitOrigin } from './scopes.js';
 import { attributes, fixed64Nanos, hexBytes, newWriter, string, tagLen, tagVarint } from './wire.js';
 

@@ -1,5 +1,5 @@
 import protobuf from 'protobufjs/minimal.js';
-import type { Labels } from '../../../../core/events.js';
+import type { Labels } from '../../../../index.js';
 
 /**
  * protobufjs's `Writer` (the maintained varint/fixed/double encoding) driven field by field, the

@@ -3,11 +3,21 @@
  * metrics and state the test can read), and event builders. Not a test file itself.
  */
 import pino from 'pino';
-import type { BusinessEvent, Labels, MetricHistogram, MetricPoint, TelemetryEvent } from '../../../../core/events.js';
-import type { ComponentContext, Json, WriteMeta } from '../../../../core/plugin/types.js';
-import { Delivery } from '../../../../core/delivery.js';
+import {
+  type BusinessEvent,
+  type ComponentContext,
+  Delivery,
+  type Json,
+  type Labels,
+  type MetricHistogram,
+  type MetricPoint,
+  type TelemetryEvent,
+  type WriteMeta,
+} from '../../../../index.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { ResourceRegistry } from '../../../../core/plugin/resource.js';
 import { PostgresConnection } from '../api.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { MetricsRegistry } from '../../../../core/telemetry/metrics.js';
 import { postgresSinkConfig } from '../config.js';
 import plugin from '../index.js';

@@ -8,8 +8,11 @@ import type { ChildProcess } from 'node:child_process';
 import { chown, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { freePorts } from '../../../../core/net.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { allowTraverse, serverOwner } from '../../../../storage/postgres/embedded-host.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { loadEmbeddedPostgres } from '../../../../storage/postgres/embedded-loader.js';
 import type { TestContext } from '../../../../testing/index.js';
 

@@ -1,4 +1,4 @@
-import type { Labels, LogEvent } from '../../../../core/events.js';
+import type { Labels, LogEvent } from '../../../../index.js';
 import type { FileConfig, FileFieldsConfig } from '../config.js';
 import { normalizeLevel } from './level.js';
 import { parseLogfmt } from './logfmt.js';

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
-import type { LogEvent } from '../../../../core/events.js';
+import type { LogEvent } from '../../../../index.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import type { Runtime } from '../../../../core/runtime/runtime.js';
 import { received, eventually, startPipeline, type TestContext } from '../../../../testing/index.js';
 

@@ -1,4 +1,4 @@
-import type { Labels } from '../../../../core/events.js';
+import type { Labels } from '../../../../index.js';
 import { doubleText, jsonDouble, jsonInt, setKey, type ScopeInfo } from '../mapping.js';
 import type { JsonObject, JsonReader } from './reader.js';
 

@@ -1,4 +1,4 @@
-import type { Labels } from '../../../../core/events.js';
+import type { Labels } from '../../../../index.js';
 import { inheritedLabels, newDecoded, pushSpan, resourceInfo, SPAN_KIND_NAMES, STATUS_CODE_NAMES, type Decoded } from '../mapping.js';
 import { attributes, resourceAttributes, scopeInfo } from './common.js';
 import { JsonReader, type JsonObject } from './reader.js';

@@ -1,4 +1,4 @@
-import type { Labels } from '../../../../core/events.js';
+import type { Labels } from '../../../../index.js';
 import { doubleText, jsonDouble, jsonInt, setKey, type ScopeInfo } from '../mapping.js';
 import { I64, LEN, MAX_DEPTH, ProtoError, VARINT, base64, enter, int64Text, keys, leave, skip, str, tag, values, type Reader } from './wire.js';
 

@@ -1,4 +1,4 @@
-import type { Labels, SpanEventEntry } from '../../../../core/events.js';
+import type { Labels, SpanEventEntry } from '../../../../index.js';
 import { inheritedLabels, newDecoded, newSpanFields, pushSpan, resourceInfo, type Decoded, type ResourceInfo, type ScopeInfo } from '../mapping.js';
 import { keyValue, prescan, resource, scope } from './common.js';
 import { I64, LEN, VARINT, createReader, enter, hex, leave, nsRest, skip, str, tag, timeUs, type Reader } from './wire.js';

@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import protobuf from 'protobufjs';
 import { startPipeline, eventually, type TestContext, received } from '../../../../testing/index.js';
-import type { TelemetryEvent } from '../../../../core/events.js';
+import type { TelemetryEvent } from '../../../../index.js';
 import { otlp } from './generated.js';
 
 export { otlp };

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { MetricEvent, TelemetryEvent } from '../../../../core/events.js';
+import type { MetricEvent, TelemetryEvent } from '../../../../index.js';
 
 /** Test helpers shared by the prometheus_scrape tests (real HTTP servers on 127.0.0.1:0). */
 

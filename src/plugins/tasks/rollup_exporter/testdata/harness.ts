@@ -7,11 +7,10 @@
 import type { Test } from 'tap';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import type { Json, StateStore } from '../../../../core/plugin/types.js';
+import type { Json, StateStore } from '../../../../index.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { MetricsRegistry } from '../../../../core/telemetry/metrics.js';
-import { activeChdbPath } from '../../../../storage/clickhouse/chdb.js';
-import { migrateClickHouse, migratePostgres } from '../../../../storage/index.js';
-import { ensurePartitions } from '../../../../storage/postgres/partitions.js';
+import { activeChdbPath, ensurePartitions, migrateClickHouse, migratePostgres } from '../../../../storage/index.js';
 import { type TestClickHouse, withClickHouse, type TestPostgres, withPostgres } from '../../../../testing/index.js';
 import { compareRollups } from '../compare.js';
 import type { ChEndpoint, Endpoints, PgEndpoint } from '../endpoints.js';

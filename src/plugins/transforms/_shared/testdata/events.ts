@@ -1,4 +1,4 @@
-import type { BusinessEvent, LogEvent, MetricEvent, SpanEvent, TelemetryEvent } from '../../../../core/events.js';
+import type { BusinessEvent, LogEvent, MetricEvent, SpanEvent, TelemetryEvent } from '../../../../index.js';
 
 /** Representative events of each kind, shared by the route, filter and canonicalize_labels tests. */
 

@@ -1,5 +1,5 @@
-import type { TelemetryEvent } from '../../../../core/events.js';
-import type { ComponentContext } from '../../../../core/plugin/types.js';
+import type { ComponentContext, TelemetryEvent } from '../../../../index.js';
+// eslint-disable-next-line thermocline/plugin-boundary -- a test of engine internals, which thermocline/testing does not offer
 import { MetricsRegistry } from '../../../../core/telemetry/metrics.js';
 import { LogCapture, standaloneContext } from '../../../../testing/index.js';
 import canonicalize from '../index.js';
