@@ -41,6 +41,7 @@ export async function generatedFiles(root: string): Promise<Files> {
   const imp = (rel: string) => import(pathToFileURL(path.join(root, rel)).href);
   const { allErrorCodes } = (await imp('src/core/errors.ts')) as typeof import('../src/core/errors.js');
   await imp('src/storage/index.ts').catch(() => undefined); // registers storage error codes, when present
+  await imp('src/registry/index.ts').catch(() => undefined); // registers the schema registry's error codes, when present
   const plugins = [];
   for (const f of pluginFolders(root)) {
     const mod = (await imp(`src/plugins/${f.kindDir}/${f.type}/index.ts`)) as { default: import('../src/core/plugin/types.js').AnyPlugin };

@@ -47,3 +47,37 @@ export { canonicalLabels, canonicalLabelsJson, labelsOf, timeOf, EVENT_KINDS } f
 export { ConfigError, PermanentError, QueueFullError, RetryableError, ShutdownError, ThermoclineError, registerErrorCodes } from './core/errors.js';
 export { byteSize, duration, listenAddress } from './core/config/units.js';
 export type { ComponentMetrics, BoundCounter, BoundGauge } from './core/telemetry/metrics.js';
+// Business events: the schema registry and its validators (docs/events.md).
+export {
+  FIXED_COLUMNS,
+  MAX_PAYLOAD_DEPTH,
+  REGISTRY_CHANNEL,
+  SAFE_IDENTIFIER,
+  SchemaError,
+  SchemaRegistry,
+  canonicalJson,
+  checkEventType,
+  compileSchema,
+  describeIncompatibility,
+  fingerprintOf,
+  getSchema,
+  incompatibilities,
+  latestSchemas,
+  listSchemas,
+  registerSchema,
+  topLevelProperties,
+} from './registry/index.js';
+export type {
+  CompiledSchema,
+  EventStore,
+  RegisterOptions,
+  RegisterResult,
+  RegistryOrigin,
+  StorageExtension,
+  StoredSchema,
+  ValidationIssue,
+} from './registry/index.js';
+// HTTP receivers: bounded, decompressed request bodies and bearer-token checks (otlp_http, http_events).
+export { HttpError, LINGER_MS, contentCoding, discardRest, readBody } from './core/http/body.js';
+export type { Body, ContentCoding } from './core/http/body.js';
+export { bearerCheck } from './core/http/bearer.js';

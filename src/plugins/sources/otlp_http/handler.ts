@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ShutdownError, errorMessage } from '../../../core/errors.js';
 import type { SourceContext } from '../../../core/plugin/types.js';
 import { RateLimitedLog } from '../../../core/runtime/logger.js';
-import { Cors, bearerCheck } from './access.js';
-import { HttpError, contentCoding, discardRest, readBody } from './body.js';
+import { Cors } from './access.js';
+import { HttpError, bearerCheck, contentCoding, discardRest, readBody } from '../../../index.js';
 import type { OtlpHttpConfig } from './config.js';
 import { JsonShapeError } from './json/reader.js';
 import type { Decoded } from './mapping.js';
@@ -103,7 +103,6 @@ export class RequestHandler {
         const hangUp = declared > 2 * this.config.max_body_bytes || !(await discardRest(req, declared));
         throw new HttpError(
           413,
-          GRPC.RESOURCE_EXHAUSTED,
           `the request body (${declared} bytes) is larger than max_body_bytes (${this.config.max_body_bytes} bytes); send smaller batches`,
           hangUp,
         );
@@ -132,7 +131,7 @@ export class RequestHandler {
       if (err instanceof HttpError) {
         this.ctx.metrics.error(err.status === 413 ? 'too_large' : 'decode');
         if (err.status === 400) this.log.warn('bad_request', { error: err.message }, 'refused an undecodable OTLP request (400)');
-        return refuse(err.status, err.grpcCode, err.message, err.close ? { Connection: 'close' } : {});
+        return refuse(err.status, err.status === 413 ? GRPC.RESOURCE_EXHAUSTED : GRPC.INVALID_ARGUMENT, err.message, err.close ? { Connection: 'close' } : {});
       }
       this.ctx.metrics.error('internal');
       this.log.error('internal', { err }, 'internal error while handling an OTLP request (500)');
@@ -172,20 +171,20 @@ export class RequestHandler {
       try {
         return signal.protobuf(data);
       } catch (err) {
-        throw new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not a valid protobuf Export${title(signal.name)}ServiceRequest: ${errorMessage(err)}`);
+        throw new HttpError(400, `the body is not a valid protobuf Export${title(signal.name)}ServiceRequest: ${errorMessage(err)}`);
       }
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data.toString('utf8'));
     } catch (err) {
-      throw new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not valid JSON: ${errorMessage(err)}`);
+      throw new HttpError(400, `the body is not valid JSON: ${errorMessage(err)}`);
     }
     try {
       return signal.json(parsed);
     } catch (err) {
       if (err instanceof JsonShapeError)
-        throw new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not a valid OTLP/JSON Export${title(signal.name)}ServiceRequest: ${err.message}`);
+        throw new HttpError(400, `the body is not a valid OTLP/JSON Export${title(signal.name)}ServiceRequest: ${err.message}`);
       throw err;
     }
   }
