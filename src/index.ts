@@ -44,9 +44,9 @@ export type {
   TelemetryEvent,
 } from './core/events.js';
 export { canonicalLabels, canonicalLabelsJson, labelsOf, timeOf, EVENT_KINDS } from './core/events.js';
-export { ConfigError, PermanentError, QueueFullError, RetryableError, ShutdownError, ThermoclineError, registerErrorCodes } from './core/errors.js';
-export { byteSize, duration, listenAddress } from './core/config/units.js';
-export type { ComponentMetrics, BoundCounter, BoundGauge } from './core/telemetry/metrics.js';
+export { ConfigError, PermanentError, QueueFullError, RetryableError, ShutdownError, ThermoclineError, errorMessage, registerErrorCodes } from './core/errors.js';
+export { byteSize, duration, listenAddress, splitAddress } from './core/config/units.js';
+export type { ComponentMetrics, BoundCounter, BoundGauge, LabelledCounter } from './core/telemetry/metrics.js';
 // Business events: the schema registry and its validators (docs/events.md).
 export {
   FIXED_COLUMNS,
@@ -58,6 +58,9 @@ export {
   canonicalJson,
   checkEventType,
   compileSchema,
+  escapePointer,
+  EVENT_TYPE,
+  tooDeep,
   describeIncompatibility,
   fingerprintOf,
   getSchema,
@@ -81,3 +84,5 @@ export type {
 export { HttpError, LINGER_MS, contentCoding, discardRest, readBody } from './core/http/body.js';
 export type { Body, ContentCoding } from './core/http/body.js';
 export { bearerCheck } from './core/http/bearer.js';
+export { eventId } from './core/event-id.js';
+export type { EventIdentity } from './core/event-id.js';

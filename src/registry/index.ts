@@ -9,7 +9,7 @@ export { EVENT_TYPE, checkEventType, compileSchema, topLevelProperties, versionS
 export type { CompiledSchema, SchemaVersion, ValidationIssue } from './compile.js';
 export { FIXED_COLUMNS, SAFE_IDENTIFIER } from './extension.js';
 export type { EventStore, StorageExtension } from './extension.js';
-export { MAX_PAYLOAD_DEPTH, MAX_SCHEMA_DEPTH, MAX_SCHEMA_PROPERTIES } from './limits.js';
+export { MAX_PAYLOAD_DEPTH, MAX_SCHEMA_DEPTH, MAX_SCHEMA_PROPERTIES, escapePointer, tooDeep } from './limits.js';
 export { describeIncompatibility, incompatibilities } from './compatibility.js';
 export type { Incompatibility } from './compatibility.js';
 export { REGISTRY_CHANNEL, canonicalJson, fingerprintOf, getSchema, latestSchemas, listSchemas, registerSchema } from './store.js';

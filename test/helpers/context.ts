@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { TelemetryEvent } from '../../src/core/events.js';
-import type { ComponentContext, ComponentKind, Json, SourceContext } from '../../src/core/plugin/types.js';
+import type { ComponentContext, ComponentKind, Json, RejectedRow, SourceContext } from '../../src/core/plugin/types.js';
 import { MetricsRegistry } from '../../src/core/telemetry/metrics.js';
 
 /**
@@ -12,6 +12,7 @@ export function standaloneContext(kind: ComponentKind, id: string, type: string,
   const published = new Map<string, unknown>();
   const controller = new AbortController();
   const emitted: Array<{ events: TelemetryEvent[]; checkpoint: Json | undefined }> = [];
+  const deadLettered: Array<{ events: TelemetryEvent[]; rows: RejectedRow[]; error: string }> = [];
   let checkpoint: Json | undefined;
   const base: ComponentContext = {
     id,
@@ -33,9 +34,10 @@ export function standaloneContext(kind: ComponentKind, id: string, type: string,
       return 'accepted';
     },
     isBlocked: () => false,
+    deadLetter: (events, rows, error) => void deadLettered.push({ events, rows, error }),
     get checkpoint() {
       return checkpoint;
     },
   };
-  return { ctx: kind === 'source' ? source : base, source, emitted, abort: () => controller.abort() };
+  return { ctx: kind === 'source' ? source : base, source, emitted, deadLettered, abort: () => controller.abort() };
 }

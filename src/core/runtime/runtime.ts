@@ -255,6 +255,10 @@ export class Runtime {
       ...base,
       emit: (events: TelemetryEvent[], checkpoint, options) => emitter.emit(spec.id, events, checkpoint, options, controller.signal, base.metrics),
       isBlocked: () => emitter.isBlocked(spec.id),
+      deadLetter: (events, rows, error) => {
+        store.addDeadLetter({ sink: spec.id, seq: 0, error, events: events.length, data: Buffer.from(encodeBatch(events)), rows });
+        base.metrics.dropped(events.length, 'dead_letter');
+      },
       get checkpoint() {
         return store.getCheckpoint(spec.id);
       },
