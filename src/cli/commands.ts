@@ -12,7 +12,8 @@ import { deadLetterCommand } from './dead-letter.js';
 import { demoCommand } from './demo.js';
 import { exportRollupsCommand } from './export-rollups.js';
 import { migrateCommand } from './migrate.js';
+import { schemasCommand } from './schemas.js';
 import { tapCommand } from './tap.js';
 import { topCommand } from './top.js';
 
-export const extraCommands: Subcommand[] = [migrateCommand, exportRollupsCommand, tapCommand, topCommand, deadLetterCommand, demoCommand];
+export const extraCommands: Subcommand[] = [migrateCommand, exportRollupsCommand, tapCommand, topCommand, deadLetterCommand, schemasCommand, demoCommand];
