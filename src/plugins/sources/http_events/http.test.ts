@@ -72,19 +72,23 @@ t.test('valid events are queued and stored; invalid ones are named with their po
   );
   t.match(body.rejected[0]?.errors[1]?.message, /must be >= 0 \(schema checkout.completed 1.0\)/);
 
+  // A client retry of the good event (same id) lands once; so does a resent event without an id.
+  t.equal((await post(JSON.stringify(good))).status, 200);
+  t.equal((await post(JSON.stringify([{ type: 'deploy', time: recentMs, severity: 'info', payload: { version: '1.2.3' } }]))).status, 200);
+  await eventually(async () => /thermocline_component_sent_events_total\{component_id="pg"[^}]*\} 4/.test(await runtime.metrics.text()), 20_000, 'four events delivered');
   await eventually(async () => Number((await db.pool.query('SELECT count(*) AS n FROM events_generic')).rows[0].n) >= 2, 20_000, 'events in events_generic');
   const rows = await db.pool.query(`SELECT type, service, severity, payload, (extract(epoch from ts) * 1000000)::bigint AS us FROM events_generic ORDER BY type`);
   t.same(
     rows.rows.map((r) => r.type),
     ['checkout.completed', 'deploy'],
-    'every accepted event is stored',
+    'every accepted event once, whatever the retries',
   );
   t.equal(rows.rows[0].us, String(recentMs * 1000 + 456), 'microseconds of an RFC 3339 time are kept');
 
   const metrics = await runtime.metrics.text();
   t.match(metrics, /thermocline_http_events_refused_events_total\{event_type="checkout.completed",reason="invalid",component_id="events"\} 1/);
   t.match(metrics, /thermocline_http_events_refused_events_total\{event_type="_malformed",reason="malformed",component_id="events"\} 1/);
-  t.match(metrics, /thermocline_http_events_accepted_events_total\{event_type="checkout.completed",component_id="events"\} 1/);
+  t.match(metrics, /thermocline_http_events_accepted_events_total\{event_type="checkout.completed",component_id="events"\} 2/);
 });
 
 t.test('NDJSON and gzip; wrong media types, bad JSON, too many events and a deep payload are refused with codes', async (t) => {
