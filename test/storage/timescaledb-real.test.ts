@@ -6,7 +6,8 @@
 import t from 'tap';
 import { migratePostgres } from '../../src/storage/postgres/migrate.js';
 import { detectFlavour } from '../../src/storage/postgres/flavour.js';
-import { registerSchema } from '../../src/registry/index.js';
+import { SchemaRegistry, registerSchema } from '../../src/registry/index.js';
+import { TypedTables } from '../../src/plugins/sinks/postgres/typed-tables.js';
 import { timescaleDbMissing, withTimescaleDb } from '../helpers/timescaledb.js';
 
 const missing = timescaleDbMissing();
@@ -71,4 +72,25 @@ t.test('business events on the hypertable: a stored (id, ts) is skipped; the reg
   } finally {
     client.release();
   }
+});
+
+t.test('a typed event table is created lazily as a hypertable with the retention policy', { skip: missing }, async (t) => {
+  const { pool } = await withTimescaleDb(t);
+  await migratePostgres(pool);
+  const quiet = { info() {}, warn() {}, error() {} };
+  const registry = new SchemaRegistry({ pool: async () => pool, logger: quiet });
+  t.teardown(() => registry.stop());
+  await registry.start();
+  await registry.register('incident.opened', { type: 'object', properties: { sev: { type: 'integer' }, title: { type: 'string' } }, 'x-thermocline': { table: 'events_incident' } });
+  const created: string[] = [];
+  const typed = new TypedTables(registry, 14, (table) => created.push(table));
+  const event = { kind: 'event' as const, type: 'incident.opened', time_us: Date.now() * 1000, service: 'pager', severity: 'error', payload: { sev: 2, title: 'db down' } };
+  // Two writers at once (two gateways): neither fails, the table is created once, the row stored once.
+  await Promise.all([typed.write(pool, 'timescaledb', [event]), new TypedTables(registry, 14, (table) => created.push(table)).write(pool, 'timescaledb', [event])]);
+  t.same(created, ['events_incident']);
+  const hyper = await pool.query(`SELECT hypertable_name FROM timescaledb_information.hypertables WHERE hypertable_name = 'events_incident'`);
+  t.equal(hyper.rowCount, 1, 'a hypertable');
+  const job = await pool.query(`SELECT config->>'drop_after' AS drop_after FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention' AND hypertable_name = 'events_incident'`);
+  t.equal(job.rows[0]?.drop_after, '14 days');
+  t.same((await pool.query('SELECT sev, title, schema_version FROM events_incident')).rows, [{ sev: '2', title: 'db down', schema_version: '1.0' }]);
 });

@@ -145,3 +145,37 @@ t.test('the registration endpoint: authenticated, compatibility errors name the 
   t.match(list, { origin: 'database', types: [{ type: 'checkout.completed', version: '1.0' }, { type: 'deploy', version: '2.0' }] });
   t.equal((await post(JSON.stringify({ type: 'deploy', time: 1, payload: {} }))).status, 200, 'validated against 2.0');
 });
+
+t.test('typed tables: created on first use with a column per property, widened by a new version, exactly once', async (t) => {
+  const { db, base, post } = await gateway(t);
+  const order = checkout({ order_id: 'o-9', amount: 20, currency: 'EUR', customer: { email: 'a@example.com' } }, { id: 'order-9' });
+  t.equal((await post(JSON.stringify(order))).status, 200);
+  t.equal((await post(JSON.stringify(order))).status, 200, 'a retry');
+  await eventually(async () => (await db.pool.query(`SELECT to_regclass('events_checkout') AS r`)).rows[0].r !== null, 20_000, 'the typed table');
+  await eventually(async () => Number((await db.pool.query('SELECT count(*) AS n FROM events_checkout')).rows[0].n) >= 1, 20_000, 'the typed row');
+  const columns = await db.pool.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'events_checkout' ORDER BY ordinal_position`);
+  t.same(
+    columns.rows.map((r) => `${r.column_name} ${r.data_type}`),
+    // The registry keeps schemas as JSONB, which orders keys by length, then bytes.
+    ['id uuid', 'ts timestamp with time zone', 'type text', 'service text', 'severity text', 'schema_version text', 'amount double precision', 'currency text', 'customer jsonb', 'order_id text'],
+  );
+  const registered = await fetch(`${base}/v1/schemas/checkout.completed`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer admin-secret' },
+    body: JSON.stringify({
+      type: 'object',
+      required: ['order_id', 'amount'],
+      properties: { order_id: { type: 'string' }, amount: { type: 'number', minimum: 0 }, currency: { type: 'string', pattern: '^[A-Z]{3}$' }, customer: { type: 'object', properties: { email: { type: 'string', format: 'email' } } }, items: { type: 'integer' } },
+      'x-thermocline': { table: 'events_checkout', store: 'postgres' },
+    }),
+  });
+  t.equal(registered.status, 201);
+  t.equal((await post(JSON.stringify(checkout({ order_id: 'o-10', amount: 5, items: 3 }, { id: 'order-10' })))).status, 200);
+  await eventually(async () => Number((await db.pool.query('SELECT count(*) AS n FROM events_checkout')).rows[0].n) >= 2, 20_000, 'the second typed row');
+  const rows = await db.pool.query(`SELECT order_id, amount, currency, customer, items, schema_version FROM events_checkout ORDER BY order_id`);
+  t.same(rows.rows, [
+    { order_id: 'o-10', amount: 5, currency: null, customer: null, items: '3', schema_version: '1.1' },
+    { order_id: 'o-9', amount: 20, currency: 'EUR', customer: { email: 'a@example.com' }, items: null, schema_version: '1.0' },
+  ]);
+  t.equal(Number((await db.pool.query(`SELECT count(*) AS n FROM events_generic WHERE type = 'checkout.completed'`)).rows[0].n), 2, 'events_generic has them too, once each');
+});
