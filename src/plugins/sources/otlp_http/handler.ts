@@ -9,6 +9,7 @@ import { JsonShapeError } from './json/reader.js';
 import type { Decoded } from './mapping.js';
 import { GRPC, exportResponse, send, statusBody, type BodyEncoding } from './reply.js';
 import { routes, type Signal } from './signals.js';
+import { logRecordsToEvents } from './events.js';
 
 type Refuse = (status: number, code: number, message: string, headers?: Record<string, string>) => void;
 
@@ -113,6 +114,7 @@ export class RequestHandler {
       const body = await readBody(req, coding, this.config.max_body_bytes);
       this.ctx.metrics.received(0, body.wireBytes);
       const decoded = this.decode(signal, encoding, body.data);
+      if (signal.name === 'logs' && this.config.log_events === 'events') decoded.events = logRecordsToEvents(decoded.events);
       if (decoded.rejected > 0) {
         this.ctx.metrics.dropped(decoded.rejected, 'invalid');
         this.log.warn(
