@@ -123,6 +123,7 @@ async function sourceAlone(file: string, format: string, expected: number): Prom
     lookup: () => undefined,
     checkpoint: undefined,
     isBlocked: () => false,
+    deadLetter: () => undefined,
     async emit(events, checkpoint) {
       JSON.stringify(checkpoint);
       lines += events.length;

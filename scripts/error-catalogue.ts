@@ -5,7 +5,7 @@ import type { AnyPlugin } from '../src/core/plugin/types.js';
 
 /**
  * The error catalogue behind docs/errors.md, built from an explicit list of code sets: the core's,
- * the storage layer's and the `errors` each built-in plugin declares. Anything that would make the
+ * the storage layer's, the schema registry's and the `errors` each built-in plugin declares. Anything that would make the
  * page silently incomplete throws: a module that cannot be imported, a plugin folder with an
  * `errors.ts` whose plugin does not declare it, a code defined twice, or a `TC_…` code written
  * anywhere in `src/` that no set defines.
@@ -32,9 +32,11 @@ export async function errorCatalogue(root: string, plugins: readonly PluginFolde
   const imp = (rel: string) => import(pathToFileURL(path.join(root, rel)).href);
   const core = (await imp('src/core/errors.ts')) as typeof import('../src/core/errors.js');
   const storage = (await imp('src/storage/errors.ts')) as typeof import('../src/storage/errors.js');
+  const registry = (await imp('src/registry/errors.ts')) as typeof import('../src/registry/errors.js');
   const sets: Array<[string, import('../src/core/errors.js').ErrorCodes]> = [
     ['src/core/errors.ts', core.CORE_ERRORS],
     ['src/storage/errors.ts', storage.STORAGE_ERRORS],
+    ['src/registry/errors.ts', registry.REGISTRY_ERRORS],
   ];
   for (const { dir, plugin } of plugins) {
     if (plugin.errors) sets.push([`${dir} (errors of plugin "${plugin.type}")`, plugin.errors]);

@@ -69,7 +69,46 @@ export { COMPONENT_ID } from './core/config/schema.js';
 export { errorMessage } from './core/errors.js';
 export { RateLimitedLog } from './core/runtime/logger.js';
 export { aborted, raceTimeout, sleep } from './core/runtime/timing.js';
-export type { ComponentMetrics, BoundCounter, BoundGauge } from './core/telemetry/metrics.js';
+export type { ComponentMetrics, BoundCounter, BoundGauge, LabelledCounter } from './core/telemetry/metrics.js';
+// Business events: the schema registry and its validators (docs/events.md).
+export {
+  FIXED_COLUMNS,
+  MAX_PAYLOAD_DEPTH,
+  REGISTRY_CHANNEL,
+  SAFE_IDENTIFIER,
+  SchemaError,
+  SchemaRegistry,
+  canonicalJson,
+  checkEventType,
+  compileSchema,
+  escapePointer,
+  EVENT_TYPE,
+  tooDeep,
+  describeIncompatibility,
+  fingerprintOf,
+  getSchema,
+  incompatibilities,
+  latestSchemas,
+  listSchemas,
+  registerSchema,
+  topLevelProperties,
+} from './registry/index.js';
+export type {
+  CompiledSchema,
+  EventStore,
+  RegisterOptions,
+  RegisterResult,
+  RegistryOrigin,
+  StorageExtension,
+  StoredSchema,
+  ValidationIssue,
+} from './registry/index.js';
+// HTTP receivers: bounded, decompressed request bodies and bearer-token checks (otlp_http, http_events).
+export { HttpError, LINGER_MS, contentCoding, discardRest, readBody } from './core/http/body.js';
+export type { Body, ContentCoding } from './core/http/body.js';
+export { bearerCheck } from './core/http/bearer.js';
+export { eventId } from './core/event-id.js';
+export type { EventIdentity } from './core/event-id.js';
 // Last, so that every export above is initialised before these plugin modules (which import this
 // file) run their top-level definitions: docs/plugins.md#what-a-plugin-may-import.
 export { type PostgresHandle, PostgresConnection } from './plugins/sinks/postgres/api.js';

@@ -11,6 +11,7 @@ export interface Subcommand {
 import { deadLetterCommand } from './dead-letter.js';
 import { exportRollupsCommand } from './export-rollups.js';
 import { migrateCommand } from './migrate.js';
+import { schemasCommand } from './schemas.js';
 import { tapCommand } from './tap.js';
 import { topCommand } from './top.js';
 
@@ -27,4 +28,4 @@ const demoCommand: Subcommand = {
   run: async (args) => (await import('../demo/demo.js')).demoMain(args),
 };
 
-export const extraCommands: Subcommand[] = [migrateCommand, exportRollupsCommand, tapCommand, topCommand, deadLetterCommand, demoCommand];
+export const extraCommands: Subcommand[] = [migrateCommand, exportRollupsCommand, tapCommand, topCommand, deadLetterCommand, schemasCommand, demoCommand];

@@ -81,6 +81,11 @@ export interface BusinessEvent {
   service: string;
   severity: string;
   payload: Record<string, unknown>;
+  /**
+   * The event's identity, a UUID: given by the producer (an idempotency key) or derived from the
+   * event's content (see `eventId`), so that a replayed or retried event is stored once.
+   */
+  id?: string;
 }
 
 export type TelemetryEvent = LogEvent | MetricEvent | SpanEvent | BusinessEvent;

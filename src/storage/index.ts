@@ -16,6 +16,7 @@ export type { MigrateCommandOptions, MigrateCommandResult } from './migrate/comm
 export { formatMigrateResult } from './migrate/report.js';
 
 export type { PgDatabase } from './postgres/client.js';
+export { quoteIdent, quoteLiteral } from './postgres/client.js';
 export { connectPostgres, isEmbeddedPostgresUrl, validatePostgresUrl } from './postgres/connect.js';
 export type { ConnectPostgresOptions, PostgresConnection } from './postgres/connect.js';
 export { detectFlavour, probeFlavour } from './postgres/flavour.js';

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { TelemetryEvent } from '../core/events.js';
-import type { ComponentContext, ComponentKind, Json, SourceContext } from '../core/plugin/types.js';
+import type { ComponentContext, ComponentKind, Json, RejectedRow, SourceContext } from '../core/plugin/types.js';
 import { ResourceRegistry } from '../core/plugin/resource.js';
 import { MetricsRegistry } from '../core/telemetry/metrics.js';
 
@@ -14,6 +14,7 @@ export function standaloneContext(kind: ComponentKind, id: string, type: string,
   const resources = new ResourceRegistry();
   const controller = new AbortController();
   const emitted: Array<{ events: TelemetryEvent[]; checkpoint: Json | undefined }> = [];
+  const deadLettered: Array<{ events: TelemetryEvent[]; rows: RejectedRow[]; error: string }> = [];
   let checkpoint: Json | undefined;
   const base: ComponentContext = {
     id,
@@ -37,9 +38,10 @@ export function standaloneContext(kind: ComponentKind, id: string, type: string,
       return 'accepted';
     },
     isBlocked: () => false,
+    deadLetter: (events, rows, error) => void deadLettered.push({ events, rows, error }),
     get checkpoint() {
       return checkpoint;
     },
   };
-  return { ctx: kind === 'source' ? source : base, source, emitted, abort: () => controller.abort() };
+  return { ctx: kind === 'source' ? source : base, source, emitted, deadLettered, abort: () => controller.abort() };
 }

@@ -24,3 +24,5 @@ export {
   type ConformanceOptions,
 } from './conformance.js';
 export { optionsTable, withOptionsTable } from './options-table.js';
+// Reading what a queue or the dead-letter table holds (`data` of a dead letter).
+export { decodeBatch } from '../core/codec/batch.js';

@@ -40,6 +40,8 @@ t.test('migrates a fresh database, then has nothing left to do', async (t) => {
     `0006_events_generic.${flavour}.sql`,
     '0007_metrics_events_view.sql',
     '0008_thermocline_batches.sql',
+    '0009_schema_registry.sql',
+    '0010_events_generic_dedupe.sql',
   ]);
 
   const { rows } = await db.pool.query<{ table_name: string; column_name: string; data_type: string }>(
@@ -52,7 +54,7 @@ t.test('migrates a fresh database, then has nothing left to do', async (t) => {
   t.same(actual, SEED_COLUMNS, 'tables and columns match the seed');
 
   const history = await db.pool.query('SELECT version, name, checksum FROM schema_migrations ORDER BY version');
-  t.equal(history.rowCount, flavour === 'timescaledb' ? 9 : 8, 'every file is recorded once');
+  t.equal(history.rowCount, flavour === 'timescaledb' ? 11 : 10, 'every file is recorded once');
 
   const second = await migratePostgres(db.pool, { now });
   t.same(second.steps, [], 'a second run is a no-op');

@@ -35,6 +35,8 @@ const enum Kind {
   Metric = 2,
   Span = 3,
   Event = 4,
+  /** A business event with an `id`; batches written before ids existed hold `Event` only. */
+  EventWithId = 5,
 }
 const enum Slot {
   LogService,
@@ -55,6 +57,7 @@ const enum Slot {
   EventService,
   EventSeverity,
   EventPayload,
+  EventId,
   Count,
 }
 const enum LabelSlot {
@@ -188,12 +191,13 @@ class Encoder {
         }
         return;
       case 'event':
-        w.u8(Kind.Event);
+        w.u8(e.id === undefined ? Kind.Event : Kind.EventWithId);
         w.f64(e.time_us);
         this.s(Slot.EventType, e.type);
         this.s(Slot.EventService, e.service);
         this.s(Slot.EventSeverity, e.severity);
         this.s(Slot.EventPayload, JSON.stringify(e.payload));
+        if (e.id !== undefined) this.s(Slot.EventId, e.id);
         return;
     }
   }
@@ -308,13 +312,15 @@ class Decoder {
         }
         return { kind: 'span', trace_id, span_id, parent_span_id, service, name, start_us, end_us, duration_ns, status_code, status_message, attr, events };
       }
-      case Kind.Event: {
+      case Kind.Event:
+      case Kind.EventWithId: {
         const time_us = r.f64();
         const type = this.s(Slot.EventType);
         const service = this.s(Slot.EventService);
         const severity = this.s(Slot.EventSeverity);
         const payload = JSON.parse(this.s(Slot.EventPayload)) as Record<string, unknown>;
-        return { kind: 'event', time_us, type, service, severity, payload };
+        if (kind === Kind.Event) return { kind: 'event', time_us, type, service, severity, payload };
+        return { kind: 'event', time_us, type, service, severity, payload, id: this.s(Slot.EventId) };
       }
       default:
         throw new RangeError(`unknown event kind ${kind} in batch`);

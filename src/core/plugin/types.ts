@@ -81,6 +81,12 @@ export interface SourceContext extends ComponentContext {
   emit(events: TelemetryEvent[], checkpoint?: Json, options?: EmitOptions): Promise<EmitOutcome>;
   /** True while some `block` sink fed by this source is full: a scraper skips a due scrape. */
   isBlocked(): boolean;
+  /**
+   * Put events the source took in but must not deliver (invalid, or sent aside by a policy) in the
+   * dead-letter table, each with its reason, durably before it returns: for inputs that cannot
+   * answer their producer. `thermocline dead-letter` shows them under the source's id.
+   */
+  deadLetter(events: TelemetryEvent[], rows: RejectedRow[], error: string): void;
   /** The checkpoint last committed by this source (from a previous run, too), if any. */
   readonly checkpoint: Json | undefined;
 }

@@ -1,3 +1,4 @@
+import { encodeBatch } from '../codec/batch.js';
 import type { SinkQueue } from '../buffer/queue.js';
 import type { QueueStore } from '../buffer/store.js';
 import type { ComponentSpec } from '../config/load.js';
@@ -104,6 +105,10 @@ export function buildSource(spec: ComponentSpec, env: BuildEnv): Running {
     ...base,
     emit: (events: TelemetryEvent[], checkpoint, options) => emitter.emit(spec.id, events, checkpoint, options, supervisor.signal, base.metrics),
     isBlocked: () => emitter.isBlocked(spec.id),
+    deadLetter: (events, rows, error) => {
+      store.addDeadLetter({ sink: spec.id, seq: 0, error, events: events.length, data: Buffer.from(encodeBatch(events)), rows });
+      base.metrics.dropped(events.length, 'dead_letter');
+    },
     get checkpoint() {
       return store.getCheckpoint(spec.id);
     },

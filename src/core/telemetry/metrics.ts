@@ -26,6 +26,10 @@ export interface BoundCounter {
 export interface BoundGauge {
   set(v: number): void;
 }
+/** A counter bound to the component with labels of its own (their values must stay few). */
+export interface LabelledCounter<L extends string> {
+  inc(labels: Readonly<Record<L, string>>, n?: number): void;
+}
 
 export interface ComponentMetrics {
   readonly stats: ComponentStats;
@@ -38,6 +42,8 @@ export interface ComponentMetrics {
   /** `thermocline_<plugin type>_<name>`, labelled with the component id. */
   counter(name: string, help: string): BoundCounter;
   gauge(name: string, help: string): BoundGauge;
+  /** `thermocline_<plugin type>_<name>` with `component_id` and `labelNames`, e.g. per event type and reason. */
+  labelledCounter<L extends string>(name: string, help: string, labelNames: readonly L[]): LabelledCounter<L>;
 }
 
 export interface QueueGaugeSource {
@@ -155,6 +161,10 @@ export class MetricsRegistry {
         const metric = this.customMetric('gauge', `thermocline_${type}_${name}`, help) as Gauge;
         return { set: (v) => metric.set({ component_id: id }, v) };
       },
+      labelledCounter: (name, help, labelNames) => {
+        const metric = this.customMetric('counter', `thermocline_${type}_${name}`, help, labelNames) as Counter;
+        return { inc: (labels, n = 1) => metric.inc({ ...labels, component_id: id }, n) };
+      },
     };
   }
 
@@ -162,10 +172,10 @@ export class MetricsRegistry {
     return [...this.components.values()];
   }
 
-  private customMetric(kind: 'counter' | 'gauge', name: string, help: string): Counter | Gauge {
+  private customMetric(kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[] = []): Counter | Gauge {
     let metric = this.custom.get(name);
     if (!metric) {
-      const opts = { name, help, labelNames: ['component_id'], registers: [this.registry] };
+      const opts = { name, help, labelNames: ['component_id', ...labelNames], registers: [this.registry] };
       metric = kind === 'counter' ? new Counter(opts) : new Gauge(opts);
       this.custom.set(name, metric);
     }

@@ -89,6 +89,12 @@ export const postgresSinkConfig = z.strictObject({
     .describe(
       "Plain PostgreSQL only: how far ahead of the agent's clock a row may be stamped. The sink creates the missing daily partition for a row up to this far in the future (or back to the retention); rows outside that window are moved to the dead-letter table.",
     ),
+  typed_tables: z
+    .enum(['create', 'off'])
+    .default('create')
+    .describe(
+      'Business events whose registered schema names a table (`x-thermocline.table`) also go to that table, created on first use with a column per top-level property and widened by later compatible versions (docs/events.md#typed-tables). `off` writes `events_generic` only.',
+    ),
   connect_timeout: duration().prefault('10s').describe('How long to wait for a connection, including waiting for a free one in the pool.'),
   statement_timeout: duration()
     .prefault('60s')

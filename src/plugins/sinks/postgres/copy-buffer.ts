@@ -107,6 +107,14 @@ export class CopyBuffer {
     this.pos += 5 + n;
   }
 
+  /** A uuid column from its text form (`8-4-4-4-12` hex digits, as `eventId` makes them). */
+  uuid(text: string): void {
+    this.ensure(20);
+    this.view.setInt32(this.pos, 16);
+    this.buf.write(text.replaceAll('-', ''), this.pos + 4, 16, 'hex');
+    this.pos += 20;
+  }
+
   /** A NULL column. */
   null(): void {
     this.ensure(4);

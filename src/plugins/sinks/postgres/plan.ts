@@ -1,4 +1,4 @@
-import type { TelemetryEvent } from '../../../index.js';
+import { eventId, type TelemetryEvent } from '../../../index.js';
 import type { TextCleaner } from './clean.js';
 import { fitsInt64, PG_EPOCH_US } from './copy-buffer.js';
 import type { PartitionGuard } from './partitions.js';
@@ -109,6 +109,7 @@ export class Planner {
           }
           plan.events.add(
             i,
+            eventId(e.id, e),
             time,
             cleaner.text(String(e.type)),
             cleaner.text(String(e.service ?? '')),

@@ -2,6 +2,7 @@ import {
   type ComponentContext,
   RateLimitedLog,
   RetryableError,
+  SchemaRegistry,
   type SinkInstance,
   type TelemetryEvent,
   type WriteMeta,
@@ -23,6 +24,7 @@ import { Delivery } from './delivery.js';
 import { SeriesResolver } from './series.js';
 import { commitDelivery } from './writer.js';
 import { PG_SINK_ERRORS } from './errors.js';
+import { TypedTables } from './typed-tables.js';
 
 const CHECK_VIOLATION = '23514';
 
@@ -39,6 +41,8 @@ export class PostgresSink implements SinkInstance {
   private readonly legacy: LegacyLedger;
   /** The ledger stream of the deliveries written so far (ledger.ts). */
   private stream: string | undefined;
+  private readonly registry: SchemaRegistry | undefined;
+  private readonly typed: TypedTables | undefined;
 
   constructor(
     config: PostgresSinkConfig,
@@ -73,6 +77,11 @@ export class PostgresSink implements SinkInstance {
       created: (n) => this.counters.seriesCreated.inc(n),
       resolved: (n) => this.counters.seriesLookups.inc(n),
     });
+    if (config.typed_tables === 'create') {
+      const tablesCreated = m.counter('typed_tables_created_total', 'Typed business event tables this sink created on first use.');
+      this.registry = new SchemaRegistry({ pool: async () => (await this.connection.ready()).pool, state: ctx.state, logger: ctx.logger });
+      this.typed = new TypedTables(this.registry, this.params.pg_events_retention_days, () => tablesCreated.inc());
+    }
     this.guard = new PartitionGuard(this.params, config.max_future, (names) => this.counters.partitionsCreated.inc(names.length));
     this.maintenance = new Maintenance({
       connection: this.connection,
@@ -110,6 +119,7 @@ export class PostgresSink implements SinkInstance {
   async start(): Promise<void> {
     const { pool, flavour, displayUrl } = await this.connection.ready();
     if (flavour === 'plain') await this.guard.refresh(pool);
+    await this.registry?.start();
     this.maintenance.start();
     this.ctx.logger.info({ url: displayUrl, flavour }, 'postgres sink connected');
   }
@@ -124,6 +134,8 @@ export class PostgresSink implements SinkInstance {
       const { pool, flavour } = await this.connection.ready();
       const delivery = new Delivery(events, { pool, cleaner: this.cleaner, series: this.series, ...(flavour === 'plain' ? { partitions: this.guard } : {}) });
       await delivery.prepare();
+      // Idempotent on its own (ON CONFLICT DO NOTHING), so it may run before the ledger commit.
+      await this.typed?.write(pool, flavour, events);
       const outcome = await commitDelivery(pool, delivery, {
         identity: meta.delivery,
         legacy: this.legacy,
@@ -183,6 +195,7 @@ export class PostgresSink implements SinkInstance {
 
   async stop(): Promise<void> {
     await this.maintenance.stop();
+    await this.registry?.stop();
     await this.connection.close();
   }
 }

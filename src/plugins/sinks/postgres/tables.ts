@@ -95,15 +95,19 @@ export class HistogramRows extends SeriesRows {
 
 export class EventRows extends TableRows {
   readonly table = 'events_generic';
-  readonly copySql = 'COPY events_generic (ts, type, service, severity, payload) FROM STDIN (FORMAT binary)';
+  // The id comes from the event (given or derived, docs/events.md#exactly-once); a trigger skips
+  // an id already stored (migrations/pg/0010_events_generic_dedupe.sql).
+  readonly copySql = 'COPY events_generic (id, ts, type, service, severity, payload) FROM STDIN (FORMAT binary)';
+  readonly id: string[] = [];
   readonly type: string[] = [];
   readonly service: string[] = [];
   readonly severity: string[] = [];
   /** JSON text, already cleaned; undefined for a missing payload (SQL NULL). */
   readonly payload: Array<string | undefined> = [];
 
-  add(eventIndex: number, timeUs: number, type: string, service: string, severity: string, payload: string | undefined): void {
+  add(eventIndex: number, id: string, timeUs: number, type: string, service: string, severity: string, payload: string | undefined): void {
     this.eventIndex.push(eventIndex);
+    this.id.push(id);
     this.timeUs.push(timeUs);
     this.type.push(type);
     this.service.push(service);
@@ -112,7 +116,8 @@ export class EventRows extends TableRows {
   }
 
   encodeRow(out: CopyBuffer, row: number): void {
-    out.tuple(5);
+    out.tuple(6);
+    out.uuid(this.id[row] as string);
     out.timestamp(this.timeUs[row] as number);
     out.text(this.type[row] as string);
     out.text(this.service[row] as string);

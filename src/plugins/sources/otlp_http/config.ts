@@ -42,6 +42,12 @@ export const otlpHttpConfig = z.strictObject({
     .describe(
       'Resource attributes copied onto every metric point as labels named `resource.<attribute>`, so that the same metric from two processes or hosts stays two series. `service.name` always becomes the label `service`. Other resource attributes are not copied to metrics, to keep series cardinality low.',
     ),
+  log_events: z
+    .enum(['logs', 'events'])
+    .default('logs')
+    .describe(
+      'What a log record that carries `event.name` (OpenTelemetry Events) becomes: a `log` like any other (`logs`, the default), or a business `event` of that type whose payload is the record\'s attributes and body (`events`; see docs/events.md). Names that are not valid event types stay logs.',
+    ),
   auth: z
     .strictObject({
       bearer_token: z

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CORE_ERRORS, errorMessage, RateLimitedLog, ShutdownError, type SourceContext } from '../../../index.js';
-import { Cors, bearerCheck } from './access.js';
-import { HttpError, contentCoding, discardRest, readBody } from './body.js';
+import { CORE_ERRORS, bearerCheck, contentCoding, discardRest, errorMessage, HttpError, RateLimitedLog, readBody, ShutdownError, type SourceContext } from '../../../index.js';
+import { Cors } from './access.js';
 import type { OtlpHttpConfig } from './config.js';
 import { JsonShapeError } from './json/reader.js';
 import type { Decoded } from './mapping.js';
 import { GRPC, exportResponse, send, statusBody, type BodyEncoding } from './reply.js';
 import { routes, type Signal } from './signals.js';
+import { logRecordsToEvents } from './events.js';
 
 type Refuse = (status: number, code: number, message: string, headers?: Record<string, string>) => void;
 
@@ -101,7 +101,6 @@ export class RequestHandler {
         const hangUp = declared > 2 * this.config.max_body_bytes || !(await discardRest(req, declared));
         throw new HttpError(
           413,
-          GRPC.RESOURCE_EXHAUSTED,
           `the request body (${declared} bytes) is larger than max_body_bytes (${this.config.max_body_bytes} bytes); send smaller batches`,
           hangUp,
         );
@@ -112,6 +111,7 @@ export class RequestHandler {
       const body = await readBody(req, coding, this.config.max_body_bytes);
       this.ctx.metrics.received(0, body.wireBytes);
       const decoded = this.decode(signal, encoding, body.data);
+      if (signal.name === 'logs' && this.config.log_events === 'events') decoded.events = logRecordsToEvents(decoded.events);
       if (decoded.rejected > 0) {
         this.ctx.metrics.dropped(decoded.rejected, 'invalid');
         this.log.warn(
@@ -130,7 +130,7 @@ export class RequestHandler {
       if (err instanceof HttpError) {
         this.ctx.metrics.error(err.status === 413 ? 'too_large' : 'decode');
         if (err.status === 400) this.log.warn('bad_request', { error: err.message }, 'refused an undecodable OTLP request (400)');
-        return refuse(err.status, err.grpcCode, err.message, err.close ? { Connection: 'close' } : {});
+        return refuse(err.status, err.status === 413 ? GRPC.RESOURCE_EXHAUSTED : GRPC.INVALID_ARGUMENT, err.message, err.close ? { Connection: 'close' } : {});
       }
       this.ctx.metrics.error('internal');
       this.log.error('internal', { err }, 'internal error while handling an OTLP request (500)');
@@ -170,20 +170,20 @@ export class RequestHandler {
       try {
         return signal.protobuf(data);
       } catch (err) {
-        throw new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not a valid protobuf Export${title(signal.name)}ServiceRequest: ${errorMessage(err)}`);
+        throw new HttpError(400, `the body is not a valid protobuf Export${title(signal.name)}ServiceRequest: ${errorMessage(err)}`);
       }
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data.toString('utf8'));
     } catch (err) {
-      throw new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not valid JSON: ${errorMessage(err)}`);
+      throw new HttpError(400, `the body is not valid JSON: ${errorMessage(err)}`);
     }
     try {
       return signal.json(parsed);
     } catch (err) {
       if (err instanceof JsonShapeError)
-        throw new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not a valid OTLP/JSON Export${title(signal.name)}ServiceRequest: ${err.message}`);
+        throw new HttpError(400, `the body is not a valid OTLP/JSON Export${title(signal.name)}ServiceRequest: ${err.message}`);
       throw err;
     }
   }

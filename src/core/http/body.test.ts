@@ -5,7 +5,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
-import { eventually } from '../../../testing/index.js';
+import { eventually } from '../../testing/index.js';
 import { discardRest } from './body.js';
 
 /** A server whose every request is handed to `discardRest(req, limit, ms)`; the outcomes are collected. */

@@ -1,12 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import zlib from 'node:zlib';
-import { GRPC } from './reply.js';
 
-/** A request the receiver refuses, with the HTTP status and the gRPC code of its Status body. */
+/**
+ * Request bodies of the HTTP receivers (OTLP/HTTP, events): bounded reads, gzip and deflate, and
+ * refusals that let the client read the answer. A receiver maps `HttpError` to its own reply format.
+ */
+
+/** A request a receiver refuses, with its HTTP status. */
 export class HttpError extends Error {
   constructor(
     readonly status: number,
-    readonly grpcCode: number,
     message: string,
     /** Answer with `Connection: close` (the rest of the body is not read). */
     readonly close = false,
@@ -101,7 +104,7 @@ export function readBody(req: IncomingMessage, coding: ContentCoding, max: numbe
       req.off('data', onData);
       inflater?.destroy();
       const message = `the request body is larger than max_body_bytes (${max} bytes) ${where}; send smaller batches`;
-      void discardRest(req, max).then((ended) => reject(new HttpError(413, GRPC.RESOURCE_EXHAUSTED, message, !ended)));
+      void discardRest(req, max).then((ended) => reject(new HttpError(413, message, !ended)));
     };
     const output = (chunk: Buffer) => {
       if (done) return;
@@ -119,7 +122,7 @@ export function readBody(req: IncomingMessage, coding: ContentCoding, max: numbe
 
     if (inflater) {
       inflater.on('data', output);
-      inflater.on('error', (err) => fail(new HttpError(400, GRPC.INVALID_ARGUMENT, `the body is not valid ${coding} data: ${err.message}`)));
+      inflater.on('error', (err) => fail(new HttpError(400, `the body is not valid ${coding} data: ${err.message}`)));
       inflater.on('end', finish);
     }
     req.on('data', onData);
@@ -128,7 +131,7 @@ export function readBody(req: IncomingMessage, coding: ContentCoding, max: numbe
       if (inflater) inflater.end();
       else finish();
     });
-    const aborted = () => fail(new HttpError(400, GRPC.INVALID_ARGUMENT, 'the client aborted the request', true));
+    const aborted = () => fail(new HttpError(400, 'the client aborted the request', true));
     req.on('error', aborted);
     req.on('close', () => {
       if (!req.complete) aborted();
