@@ -83,6 +83,9 @@ export {
   compileSchema,
   escapePointer,
   EVENT_TYPE,
+  EventAdmitter,
+  admissionCounters,
+  REGISTRY_ERRORS,
   tooDeep,
   describeIncompatibility,
   fingerprintOf,
@@ -94,8 +97,15 @@ export {
   topLevelProperties,
 } from './registry/index.js';
 export type {
+  Admission,
+  AdmissionCounters,
+  AdmissionOptions,
+  CandidateEvent,
   CompiledSchema,
+  EventProblem,
   EventStore,
+  RefusedEvent,
+  UnregisteredPolicy,
   RegisterOptions,
   RegisterResult,
   RegistryOrigin,
@@ -111,5 +121,5 @@ export { eventId } from './core/event-id.js';
 export type { EventIdentity } from './core/event-id.js';
 // Last, so that every export above is initialised before these plugin modules (which import this
 // file) run their top-level definitions: docs/plugins.md#what-a-plugin-may-import.
-export { type PostgresHandle, PostgresConnection } from './plugins/sinks/postgres/api.js';
+export { type PostgresHandle, PostgresConnection, schemaRegistryOf } from './plugins/sinks/postgres/api.js';
 export { type ClickHouseHandle, ClickHouseConnection } from './plugins/sinks/clickhouse/api.js';

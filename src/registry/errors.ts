@@ -30,6 +30,14 @@ export const REGISTRY_ERRORS = defineErrorCodes({
     title: 'The schema registry database cannot be read; validation uses the last schemas this agent saw.',
     hint: 'Events keep being validated against the schemas kept in the agent\'s state (the log says how many, and from when). Fix the connection to PostgreSQL (or run `thermocline migrate` if `schema_registry` is missing); the registry is read again by itself.',
   },
+  TC_EVENT_INVALID: {
+    title: 'An event was refused: a field is missing or malformed, or the payload does not match the schema of its type.',
+    hint: 'The http_events response lists each refused event by index and type, with every problem and the JSON pointer of the field; other sources put the event in the dead-letter table with the schema version and every error (`thermocline dead-letter`). Fix the producer; the other events were queued.',
+  },
+  TC_EVENT_UNREGISTERED: {
+    title: 'An event\'s type has no registered schema and the source\'s `unregistered` policy refuses or dead-letters such events.',
+    hint: 'Register a schema for the type (`thermocline schemas register`, a file under `schemas`, or `POST /v1/schemas/<type>`), or set `unregistered = "accept"`.',
+  },
   TC_SCHEMA_FILE: {
     title: 'A schema file named in the configuration cannot be read or registered.',
     hint: 'The message names the file. Schema files hold one JSON Schema each; the file name without `.json` is the event type (`schemas/checkout.completed.json`).',

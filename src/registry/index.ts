@@ -16,3 +16,5 @@ export { REGISTRY_CHANNEL, canonicalJson, fingerprintOf, getSchema, latestSchema
 export type { Queryable, RegisterOptions, RegisterResult, StoredSchema } from './store.js';
 export { SchemaRegistry } from './registry.js';
 export type { RegistryLogger, RegistryOrigin, SchemaRegistryOptions } from './registry.js';
+export { EventAdmitter, admissionCounters } from './admission.js';
+export type { Admission, AdmissionCounters, AdmissionOptions, CandidateEvent, EventProblem, RefusedEvent, UnregisteredPolicy } from './admission.js';

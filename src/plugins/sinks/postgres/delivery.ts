@@ -19,6 +19,8 @@ export interface DeliveryDeps {
   readonly series: SeriesResolver;
   /** Plain PostgreSQL only. */
   readonly partitions?: PartitionGuard;
+  /** Whether a business event of this type also goes to `events_generic` (default: all do). */
+  readonly generic?: (type: string) => boolean;
 }
 
 /**
@@ -38,7 +40,7 @@ export class Delivery {
     private readonly events: readonly TelemetryEvent[],
     private readonly deps: DeliveryDeps,
   ) {
-    this.planner = new Planner(events, deps.cleaner, deps.partitions);
+    this.planner = new Planner(events, deps.cleaner, deps.partitions, deps.generic);
     this.plan = this.planner.plan;
     this.hasPoints = events.some((e) => e.kind === 'metric' && e.type !== 'histogram');
   }

@@ -62,6 +62,8 @@ export class Planner {
     private readonly cleaner: TextCleaner,
     /** Plain PostgreSQL: rows whose day has no partition are rejected with the guard's reason. */
     private readonly partitions?: PartitionGuard,
+    /** False for event types whose schema keeps them out of `events_generic` (typed table only). */
+    private readonly generic?: (type: string) => boolean,
   ) {}
 
   get done(): boolean {
@@ -98,6 +100,7 @@ export class Planner {
           continue;
         }
         case 'event': {
+          if (this.generic?.(e.type) === false) continue;
           const time = this.checkRowTime(i, 'events_generic', `event "${e.type}"`, e.time_us);
           if (time === undefined) continue;
           let payload: string | undefined;

@@ -28,6 +28,14 @@ import { TypedTables } from './typed-tables.js';
 
 const CHECK_VIOLATION = '23514';
 
+/** Every rejected row once; the first stage that refused it gives the reason. */
+function merged(first: ReadonlyMap<number, string>, then: ReadonlyMap<number, string>): ReadonlyMap<number, string> {
+  if (then.size === 0) return first;
+  const out = new Map(first);
+  for (const [i, reason] of then) if (!out.has(i)) out.set(i, reason);
+  return out;
+}
+
 /** The postgres sink: see README.md for what it stores and what it guarantees. */
 export class PostgresSink implements SinkInstance {
   readonly params: Readonly<MigrationParams>;
@@ -132,10 +140,18 @@ export class PostgresSink implements SinkInstance {
   async write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void> {
     try {
       const { pool, flavour } = await this.connection.ready();
-      const delivery = new Delivery(events, { pool, cleaner: this.cleaner, series: this.series, ...(flavour === 'plain' ? { partitions: this.guard } : {}) });
+      const typed = this.typed;
+      const delivery = new Delivery(events, {
+        pool,
+        cleaner: this.cleaner,
+        series: this.series,
+        ...(flavour === 'plain' ? { partitions: this.guard } : {}),
+        ...(typed ? { generic: (type: string) => typed.generic(type) } : {}),
+      });
       await delivery.prepare();
-      // Idempotent on its own (ON CONFLICT DO NOTHING), so it may run before the ledger commit.
-      await this.typed?.write(pool, flavour, events);
+      // Idempotent on its own (ON CONFLICT DO NOTHING), so it may run before the ledger commit;
+      // the same rows are refused on a replay, so a replay reports them again.
+      const typedRejected = (await typed?.write(pool, flavour, events)) ?? new Map<number, string>();
       const outcome = await commitDelivery(pool, delivery, {
         identity: meta.delivery,
         legacy: this.legacy,
@@ -154,9 +170,9 @@ export class PostgresSink implements SinkInstance {
         this.counters.replayed.inc();
         this.ctx.logger.info({ seq: meta.delivery.first, last_seq: meta.delivery.last }, 'delivery already committed (ledger); acknowledged without writing');
         // A replay gets the rejections that depend on the events alone (see README: delivery guarantee).
-        return this.result(delivery.plannedRejections());
+        return this.result(merged(delivery.plannedRejections(), typedRejected));
       }
-      return this.result(delivery.plan.rejected);
+      return this.result(merged(delivery.plan.rejected, typedRejected));
     } catch (err) {
       if (sqlStateOf(err) === FOREIGN_KEY_VIOLATION) {
         // The cache names a series that metric_series no longer holds (deleted or truncated).

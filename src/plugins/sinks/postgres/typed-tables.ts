@@ -6,11 +6,19 @@
  * advisory lock, so gateways sharing the database do not race each other into errors.
  *
  * Rows are inserted with `ON CONFLICT (id, ts) DO NOTHING` before the delivery's ledger commit:
- * a retry or replay inserts nothing twice, so the typed table is exactly once on its own.
+ * a retry or replay inserts nothing twice, so the typed table is exactly once on its own. A row
+ * the server refuses (a value out of its column's range) is found by splitting the insert and
+ * reported as rejected, so it goes to the dead-letter table and the others are stored.
  */
 import type pg from 'pg';
-import { type BusinessEvent, type CompiledSchema, type SchemaRegistry, eventId } from '../../../index.js';
+import { type BusinessEvent, type CompiledSchema, type SchemaRegistry, type TelemetryEvent, eventId } from '../../../index.js';
+
+interface Row {
+  readonly index: number;
+  readonly event: BusinessEvent;
+}
 import { type PgFlavour, quoteIdent, quoteLiteral } from '../../../storage/index.js';
+import { classify, describePgError } from './classify.js';
 
 /** JSON Schema `type` of a top-level property → PostgreSQL column type. */
 export function columnType(property: unknown): string {
@@ -54,22 +62,47 @@ export class TypedTables {
     private readonly onCreated: (table: string) => void,
   ) {}
 
-  /** Writes the events whose schema asks for a PostgreSQL table; the others are left alone. */
-  async write(pool: pg.Pool, flavour: PgFlavour, events: readonly unknown[]): Promise<void> {
-    const byTable = new Map<string, { schema: CompiledSchema; events: BusinessEvent[] }>();
-    for (const e of events as Array<{ kind?: string }>) {
-      if (e.kind !== 'event') continue;
-      const event = e as BusinessEvent;
-      const schema = this.registry.get(event.type);
+  /** Whether events of `type` also go to `events_generic` (unless their schema says not to). */
+  generic(type: string): boolean {
+    return this.registry.get(type)?.storage.generic !== false;
+  }
+
+  /**
+   * Writes the events whose schema asks for a PostgreSQL table; the others are left alone.
+   * Returns the rows the server refused: event index → reason.
+   */
+  async write(pool: pg.Pool, flavour: PgFlavour, events: readonly TelemetryEvent[]): Promise<Map<number, string>> {
+    const byTable = new Map<string, { schema: CompiledSchema; rows: Row[] }>();
+    events.forEach((e, index) => {
+      if (e.kind !== 'event') return;
+      const schema = this.registry.get(e.type);
       const table = schema?.storage.table;
-      if (schema === undefined || table === undefined || schema.storage.store === 'clickhouse') continue;
-      const group = byTable.get(table) ?? { schema, events: [] };
-      group.events.push(event);
+      if (schema === undefined || table === undefined || schema.storage.store === 'clickhouse') return;
+      const group = byTable.get(table) ?? { schema, rows: [] };
+      group.rows.push({ index, event: e });
       byTable.set(table, group);
+    });
+    const rejected = new Map<number, string>();
+    for (const [table, { schema, rows }] of byTable) {
+      await this.ensure(pool, flavour, table, schema, rows.map((r) => r.event));
+      await this.insertIsolating(pool, table, schema, rows, rejected);
     }
-    for (const [table, { schema, events: rows }] of byTable) {
-      await this.ensure(pool, flavour, table, schema, rows);
-      await this.insert(pool, table, schema, rows);
+    return rejected;
+  }
+
+  /** Inserts `rows`; when the server refuses a value, halves until the refused rows are alone. */
+  private async insertIsolating(pool: pg.Pool, table: string, schema: CompiledSchema, rows: readonly Row[], rejected: Map<number, string>): Promise<void> {
+    try {
+      await this.insert(pool, table, schema, rows.map((r) => r.event));
+    } catch (err) {
+      if (classify(err) !== 'data') throw err;
+      if (rows.length === 1) {
+        rejected.set((rows[0] as Row).index, `TC_PG_SINK_ROW_REJECTED: ${table}: ${describePgError(err)}`);
+        return;
+      }
+      const half = Math.ceil(rows.length / 2);
+      await this.insertIsolating(pool, table, schema, rows.slice(0, half), rejected);
+      await this.insertIsolating(pool, table, schema, rows.slice(half), rejected);
     }
   }
 

@@ -10,12 +10,4 @@ export const HTTP_EVENTS_ERRORS = defineErrorCodes({
     title: 'An events request is not JSON or NDJSON the receiver can read, or has the wrong method, media type or encoding.',
     hint: 'POST a JSON object, a JSON array of objects (`Content-Type: application/json`) or one object per line (`application/x-ndjson`), optionally gzip-compressed (`Content-Encoding: gzip`).',
   },
-  TC_EVENT_INVALID: {
-    title: 'An event was refused: a field is missing or malformed, or the payload does not match the schema of its type.',
-    hint: 'The response lists each refused event by index and type, with every problem and the JSON pointer of the field. Fix the producer; the other events of the request were queued.',
-  },
-  TC_EVENT_UNREGISTERED: {
-    title: 'An event\'s type has no registered schema and the source\'s `unregistered` policy refuses or dead-letters such events.',
-    hint: 'Register a schema for the type (`thermocline schemas register`, a file under `schemas`, or `POST /v1/schemas/<type>`), or set `unregistered = "accept"`.',
-  },
 });

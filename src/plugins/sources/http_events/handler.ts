@@ -4,8 +4,7 @@
  * parse, validate, durable emit, answer. 200 only once the accepted events are in the queue.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HttpError, ShutdownError, bearerCheck, contentCoding, discardRest, errorMessage, readBody, type SourceContext } from '../../../index.js';
-import type { Admitter } from './admission.js';
+import { type EventAdmitter, HttpError, ShutdownError, bearerCheck, contentCoding, discardRest, errorMessage, readBody, type SourceContext } from '../../../index.js';
 import type { HttpEventsConfig } from './config.js';
 import { splitBody, toEvent } from './parse.js';
 import { failure, reply } from './reply.js';
@@ -28,7 +27,7 @@ export class EventsHandler {
   constructor(
     private readonly config: HttpEventsConfig,
     private readonly ctx: SourceContext,
-    private readonly admitter: Admitter,
+    private readonly admitter: EventAdmitter,
     private readonly schemaApi: SchemaApi,
   ) {
     this.authorized = bearerCheck(config.auth?.bearer_token);

@@ -3,20 +3,9 @@
  * objects, or NDJSON (one object per line). Each event is checked field by field; problems are
  * reported with the JSON pointer of the field inside the event.
  */
-import { type BusinessEvent, EVENT_TYPE, HttpError, eventId, tooDeep } from '../../../index.js';
+import { type CandidateEvent as ParsedEvent, type EventProblem, EVENT_TYPE, HttpError, eventId, tooDeep } from '../../../index.js';
 
-export interface EventProblem {
-  readonly pointer: string;
-  readonly message: string;
-}
-
-export interface RefusedEvent {
-  readonly index: number;
-  readonly type: string | null;
-  readonly errors: readonly EventProblem[];
-}
-
-export type ParsedEvent = { readonly index: number; readonly event: BusinessEvent } | { readonly index: number; readonly refused: RefusedEvent };
+export type { CandidateEvent as ParsedEvent, EventProblem, RefusedEvent } from '../../../index.js';
 
 const FIELDS = new Set(['type', 'time', 'service', 'severity', 'id', 'payload']);
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;

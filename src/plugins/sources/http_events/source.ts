@@ -1,8 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { CORE_ERRORS, PostgresConnection, SchemaRegistry, ThermoclineError, errorMessage, splitAddress, type SourceContext, type SourceInstance } from '../../../index.js';
-import { Admitter } from './admission.js';
+import { admissionCounters, EventAdmitter, type SchemaRegistry, schemaRegistryOf, ThermoclineError, errorMessage, splitAddress, type SourceContext, type SourceInstance } from '../../../index.js';
 import type { HttpEventsConfig } from './config.js';
 import { EventsHandler } from './handler.js';
 import { HTTP_EVENTS_ERRORS } from './errors.js';
@@ -28,22 +27,18 @@ export class HttpEventsSource implements SourceInstance {
     private readonly config: HttpEventsConfig,
     private readonly ctx: SourceContext,
   ) {
-    const admitter = new Admitter(
-      config.unregistered,
-      (type) => this.registry?.get(type),
-      ctx.metrics.labelledCounter('refused_events_total', 'Events refused or dead-lettered, by event type and reason (malformed, invalid, unregistered).', ['event_type', 'reason']),
-      ctx.metrics.labelledCounter('accepted_events_total', 'Events queued, by event type (_unregistered for types without a schema).', ['event_type']),
-    );
+    const admitter = new EventAdmitter({
+      unregistered: config.unregistered,
+      invalid: 'refuse',
+      schemaOf: (type) => this.registry?.get(type),
+      counters: admissionCounters(ctx.metrics),
+    });
     this.handler = new EventsHandler(config, ctx, admitter, new SchemaApi(config, () => this.registry, os.hostname()));
   }
 
   async start(): Promise<void> {
     if (this.config.registry !== undefined && this.registry === undefined) {
-      const provider = this.ctx.use(PostgresConnection, this.config.registry);
-      if (provider === undefined) {
-        throw new ThermoclineError(CORE_ERRORS.TC_PLUGIN_CREATE, `http_events source "${this.ctx.id}": registry = "${this.config.registry}" is not a running postgres sink of this config`);
-      }
-      this.registry = new SchemaRegistry({ pool: () => provider.pool(), state: this.ctx.state, logger: this.ctx.logger, pollIntervalMs: this.config.registry_poll_secs * 1000 });
+      this.registry = schemaRegistryOf(this.ctx, this.config.registry, this.config.registry_poll_secs);
       await this.registry.start();
       await this.registerFiles();
       process.on('SIGHUP', this.onHangup);

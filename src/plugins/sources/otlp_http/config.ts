@@ -48,6 +48,16 @@ export const otlpHttpConfig = z.strictObject({
     .describe(
       'What a log record that carries `event.name` (OpenTelemetry Events) becomes: a `log` like any other (`logs`, the default), or a business `event` of that type whose payload is the record\'s attributes and body (`events`; see docs/events.md). Names that are not valid event types stay logs.',
     ),
+  registry: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('With `log_events = "events"`: the id of a `postgres` sink of this config whose database holds the schema registry. Events of a registered type are validated against its schema; an invalid one goes to the dead-letter table with the schema version and every error (OTLP cannot refuse one record of a request), and the response\'s `partial_success` counts it.'),
+  unregistered: z
+    .enum(['accept', 'dead_letter'])
+    .default('accept')
+    .describe('With `log_events = "events"`: what happens to events of a type without a registered schema: `accept` queues them (into `events_generic`), `dead_letter` puts them in the dead-letter table.'),
+  registry_poll_secs: z.number().int().positive().max(3600).default(30).describe('How often the registry is read again in case a change notification was missed.'),
   auth: z
     .strictObject({
       bearer_token: z

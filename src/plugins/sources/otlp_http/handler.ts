@@ -7,6 +7,7 @@ import type { Decoded } from './mapping.js';
 import { GRPC, exportResponse, send, statusBody, type BodyEncoding } from './reply.js';
 import { routes, type Signal } from './signals.js';
 import { logRecordsToEvents } from './events.js';
+import type { EventGate, GatedEvents } from './event-gate.js';
 
 type Refuse = (status: number, code: number, message: string, headers?: Record<string, string>) => void;
 
@@ -35,6 +36,7 @@ export class RequestHandler {
   constructor(
     private readonly config: OtlpHttpConfig,
     private readonly ctx: SourceContext,
+    private readonly gate: EventGate,
   ) {
     this.routes = routes(config);
     this.cors = new Cors(config.cors);
@@ -111,7 +113,11 @@ export class RequestHandler {
       const body = await readBody(req, coding, this.config.max_body_bytes);
       this.ctx.metrics.received(0, body.wireBytes);
       const decoded = this.decode(signal, encoding, body.data);
-      if (signal.name === 'logs' && this.config.log_events === 'events') decoded.events = logRecordsToEvents(decoded.events);
+      let gated: GatedEvents | undefined;
+      if (signal.name === 'logs' && this.config.log_events === 'events') {
+        gated = this.gate.admit(logRecordsToEvents(decoded.events));
+        decoded.events = gated.events;
+      }
       if (decoded.rejected > 0) {
         this.ctx.metrics.dropped(decoded.rejected, 'invalid');
         this.log.warn(
@@ -124,8 +130,14 @@ export class RequestHandler {
         if (this.stopping) return this.busy(refuse, true);
         if (!(await this.emit(decoded, refuse))) return;
       }
-      const message = decoded.rejected > 0 ? `${decoded.rejected} ${signal.items} refused: ${decoded.reason}` : '';
-      send(res, 200, encoding, exportResponse(encoding, signal.partial, decoded.rejected, message), corsHeaders);
+      const messages = decoded.rejected > 0 ? [`${decoded.rejected} ${signal.items} refused: ${decoded.reason}`] : [];
+      const deadLettered = gated?.refused.deadLetterRows ?? [];
+      if (gated !== undefined && deadLettered.length > 0) {
+        // After the queued part is durable: a retry after a failed emit does not dead-letter twice.
+        this.gate.deadLetter(gated.refused);
+        messages.push(`${deadLettered.length} events dead-lettered: ${deadLettered[0]?.reason}${deadLettered.length > 1 ? ' (and others; see thermocline dead-letter)' : ''}`);
+      }
+      send(res, 200, encoding, exportResponse(encoding, signal.partial, decoded.rejected + deadLettered.length, messages.join('; ')), corsHeaders);
     } catch (err) {
       if (err instanceof HttpError) {
         this.ctx.metrics.error(err.status === 413 ? 'too_large' : 'decode');

@@ -1,5 +1,5 @@
 import { OTLP_SOURCE_ERRORS } from './errors.js';
-import { defineSource } from '../../../index.js';
+import { defineSource, PostgresConnection } from '../../../index.js';
 import { otlpHttpConfig } from './config.js';
 import { Receiver } from './receiver.js';
 
@@ -22,8 +22,11 @@ export default defineSource({
       if (other !== undefined) issues.push({ path: ['paths', signal], message: `"${path}" is already the path of ${other}: each signal needs its own path` });
       seen.set(path, signal);
     }
+    if (config.registry !== undefined && config.log_events !== 'events') issues.push({ path: ['registry'], message: 'validates business events: set log_events = "events" too' });
+    if (config.unregistered !== 'accept' && config.log_events !== 'events') issues.push({ path: ['unregistered'], message: 'applies to business events: set log_events = "events" too' });
     return issues;
   },
+  uses: (config) => (config.registry === undefined ? [] : [{ key: PostgresConnection, from: config.registry }]),
   create(config, ctx) {
     return new Receiver(config, ctx);
   },

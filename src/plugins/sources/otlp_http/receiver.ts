@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { errorMessage, type SourceContext, type SourceInstance, splitAddress, ThermoclineError } from '../../../index.js';
 import type { OtlpHttpConfig } from './config.js';
+import { EventGate } from './event-gate.js';
 import { RequestHandler } from './handler.js';
 import { OTLP_SOURCE_ERRORS } from './errors.js';
 
@@ -19,15 +20,18 @@ export class Receiver implements SourceInstance {
   private server: http.Server | undefined;
   private readonly handler: RequestHandler;
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly gate: EventGate;
 
   constructor(
     private readonly config: OtlpHttpConfig,
     private readonly ctx: SourceContext,
   ) {
-    this.handler = new RequestHandler(config, ctx);
+    this.gate = new EventGate(config, ctx);
+    this.handler = new RequestHandler(config, ctx, this.gate);
   }
 
   async start(): Promise<void> {
+    await this.gate.start();
     const { host, port } = splitAddress(this.config.address);
     const server = this.createServer();
     await new Promise<void>((resolve, reject) => {
@@ -73,7 +77,7 @@ export class Receiver implements SourceInstance {
   async stop(): Promise<void> {
     this.handler.stopping = true;
     const server = this.server;
-    if (server === undefined) return;
+    if (server === undefined) return this.gate.stop();
     this.server = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
@@ -82,5 +86,6 @@ export class Receiver implements SourceInstance {
     clearTimeout(timer);
     server.closeAllConnections();
     await closed;
+    await this.gate.stop();
   }
 }
