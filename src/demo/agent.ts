@@ -6,6 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ApiServer } from '../core/api/server.js';
 import { loadConfigFile, type ComponentSpec, type LoadedConfig } from '../core/config/load.js';
@@ -44,13 +45,15 @@ export interface Targets {
   readonly exporter: ComponentSpec | undefined;
   /** The prometheus_scrape source that scrapes the agent's own /metrics, if any. */
   readonly selfScrape: ComponentSpec | undefined;
+  /** `http://host:port` of the http_events source, if the config has one. */
+  readonly events: string | undefined;
 }
 
 const loopback = (address: string) => address.replace(/^(0\.0\.0\.0|\[::\]):/, '127.0.0.1:');
 
 /** The environment the config is read with: the scratch directories, free loopback ports, embedded stores. */
 export async function demoEnv(scratch: Scratch): Promise<NodeJS.ProcessEnv> {
-  const [api, otlp] = (await freePorts(2)) as [number, number];
+  const [api, otlp, events] = (await freePorts(3)) as [number, number, number];
   return {
     ...process.env,
     THERMOCLINE_DATA_DIR: scratch.dir,
@@ -58,6 +61,9 @@ export async function demoEnv(scratch: Scratch): Promise<NodeJS.ProcessEnv> {
     THERMOCLINE_TARGETS_DIR: scratch.targetsDir,
     THERMOCLINE_API_ADDRESS: `127.0.0.1:${api}`,
     THERMOCLINE_OTLP_ADDRESS: `127.0.0.1:${otlp}`,
+    THERMOCLINE_EVENTS_ADDRESS: `127.0.0.1:${events}`,
+    // The schema files shipped with the package, whatever the working directory.
+    THERMOCLINE_SCHEMAS_DIR: process.env.THERMOCLINE_SCHEMAS_DIR ?? fileURLToPath(new URL('../../config/schemas', import.meta.url)),
     // Empty: the default config falls back to the embedded engines under the scratch directory.
     PG_URL: '',
     CH_URL: '',
@@ -83,6 +89,7 @@ export async function loadDemoConfig(file: string, env: NodeJS.ProcessEnv, scrat
   if (!otlp) throw need('otlp_http source');
   if (!pgSink) throw need('postgres sink');
   if (!chSink) throw need('clickhouse sink');
+  const eventsSource = of('source', 'http_events');
   const fileSource = config.components.find((c) => c.kind === 'source' && c.type === 'file' && c.options.format === 'json');
   // A directory the file source reads with `<dir>/*.log`, inside the demo's own directory: the demo
   // never writes into a real log directory a custom config may name.
@@ -94,6 +101,7 @@ export async function loadDemoConfig(file: string, env: NodeJS.ProcessEnv, scrat
     config,
     targets: {
       otlp: `http://${loopback(otlp.options.address as string)}`,
+      events: eventsSource === undefined ? undefined : `http://${loopback(eventsSource.options.address as string)}`,
       logFile: logDir === undefined ? undefined : path.join(logDir, 'checkout.log'),
       pathLabel: (fileSource?.options.path_label as string | undefined) ?? 'file',
       postgresUrl: pgSink.options.url as string,

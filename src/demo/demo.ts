@@ -11,13 +11,14 @@ import { parseArgs } from 'node:util';
 import { ConfigError, ThermoclineError, errorMessage, formatIssue } from '../core/errors.js';
 import { DEMO_USAGE } from '../cli/commands.js';
 import { DemoAgent, type Targets, checkEmbeddedReachable, demoEnv, loadDemoConfig } from './agent.js';
+import { CHECKOUT_TABLE, CHECKOUT_TYPE, type SentEvents, sendBusinessEvents } from './business-events.js';
 import { type Burst, DURATION_METRIC, ORDERS_METRIC, SERVICE, sendCheckoutBurst } from './checkout.js';
 import { DemoError } from './errors.js';
 import { plural, seconds } from './format.js';
 import { GAUGE_METRIC, oldGaugePoints, postMetrics } from './gauges.js';
 import { waitLanded } from './landing.js';
 import { type Otel, loadOtel } from './otel.js';
-import { renderCounts, renderNext, renderRollups, renderTrace } from './report.js';
+import { renderBusinessEvents, renderCounts, renderNext, renderRollups, renderTrace } from './report.js';
 import { exportRollupsOnce } from './rollup.js';
 import { displayPath, prepareScratch } from './scratch.js';
 import { Stores } from './stores.js';
@@ -86,8 +87,8 @@ export interface DemoLimits {
   landingTimeoutMs?: number;
 }
 
-/** The burst: the SDK's traces, logs and metrics, the log file lines, the old gauge points. */
-async function send(otel: Otel, targets: Targets, traces: number, io: DemoIo, signal: AbortSignal): Promise<{ burst: Burst; gauges: number }> {
+/** The burst: the SDK's traces, logs and metrics, the log file lines, the old gauge points, the business events. */
+async function send(otel: Otel, targets: Targets, traces: number, io: DemoIo, signal: AbortSignal): Promise<{ burst: Burst; gauges: number; business: SentEvents | undefined }> {
   io.out(`▸ sending ${plural(traces, 'checkout request')} of a "${SERVICE}" service instrumented with the OpenTelemetry JS SDK`);
   const burst = await sendCheckoutBurst(otel, { otlp: targets.otlp, traces, logFile: targets.logFile });
   const declined = burst.traces.filter((t) => t.declined).length;
@@ -105,14 +106,37 @@ async function send(otel: Otel, targets: Targets, traces: number, io: DemoIo, si
   const gauges = oldGaugePoints();
   await postMetrics(targets.otlp, gauges, signal);
   io.out(`  gauge:  ${plural(gauges.length, 'point')} of ${GAUGE_METRIC} 2 to 4 minutes old (OTLP made by hand: an SDK stamps points with the current time)`);
-  return { burst, gauges: gauges.length };
+  let business: SentEvents | undefined;
+  if (targets.events) {
+    business = await sendBusinessEvents(targets.events, signal);
+    io.out(
+      `  events: a deploy, an incident and a ${CHECKOUT_TYPE} (schema in config/schemas) posted to ${targets.events}/v1/events, and one ${CHECKOUT_TYPE} that breaks its schema (refused, 422)`,
+    );
+  } else {
+    io.out('  events: no http_events source in this config: no business events sent');
+  }
+  return { burst, gauges: gauges.length, business };
 }
 
 /** Rows per table, one trace with its logs, the rollup in both stores, what to try next. */
-async function report(s: Stores, burst: Burst, targets: Targets, dirs: { dir: string; agentLog: string }, io: DemoIo, problems: () => string[]): Promise<void> {
+async function report(
+  s: Stores,
+  sent: { burst: Burst; business: SentEvents | undefined; sinceMs: number },
+  targets: Targets,
+  dirs: { dir: string; agentLog: string },
+  io: DemoIo,
+  problems: () => string[],
+): Promise<void> {
+  const { burst, business } = sent;
   io.out('');
   io.out('What landed where (rows per table)');
   for (const l of renderCounts(await s.counts(), { pg: s.pgWhere, ch: s.chWhere })) io.out(l);
+
+  if (business) {
+    io.out('');
+    io.out(`Business events, validated against the schema registry in PostgreSQL`);
+    for (const l of renderBusinessEvents(await s.businessEvents(sent.sinceMs), business.refused, CHECKOUT_TABLE)) io.out(l);
+  }
 
   // A declined request: its trace has an error, an exception event, and lines from both log sources.
   const shown = burst.traces.find((t) => t.declined) ?? burst.traces[0];
@@ -174,14 +198,22 @@ async function demo(o: Options, io: DemoIo, signal: AbortSignal): Promise<void> 
     io.out(`  running after ${seconds(Date.now() - started)}: ${plural(config.components.length, 'component')}, API ${agent.api}, OTLP/HTTP ${targets.otlp}`);
 
     const sent = Date.now();
-    const { burst, gauges } = await send(otel, targets, o.traces, io, signal);
+    const { burst, gauges, business } = await send(otel, targets, o.traces, io, signal);
 
     const scrape = targets.selfScrape;
     io.out(
       `▸ waiting until all of it is in PostgreSQL and ClickHouse${scrape ? `, with a scrape of the agent's own /metrics by "${scrape.id}" (every ${seconds(scrape.options.interval as number)})` : ''}`,
     );
     const expected = { gaugeMetric: GAUGE_METRIC, gauges, sinceMs: sent, pathLabel: targets.pathLabel, selfScrape: scrape !== undefined };
-    await waitLanded(agent, () => s.landings(burst, expected), o.landingTimeoutMs, signal);
+    const businessLandings = async () => {
+      if (business === undefined) return [];
+      const found = await s.businessEvents(sent);
+      return [
+        { what: 'business events in PostgreSQL events_generic', have: found.generic.length, want: business.ids.length },
+        { what: `${CHECKOUT_TYPE} events in PostgreSQL ${CHECKOUT_TABLE}`, have: found.typed.length, want: business.typed },
+      ];
+    };
+    await waitLanded(agent, async () => [...(await s.landings(burst, expected)), ...(await businessLandings())], o.landingTimeoutMs, signal);
     io.out(`  landed after ${seconds(Date.now() - sent)}`);
 
     if (targets.exporter) {
@@ -191,7 +223,7 @@ async function demo(o: Options, io: DemoIo, signal: AbortSignal): Promise<void> 
         `  ${r.from === r.to ? 'no closed buckets to export' : `${plural(r.rows, 'row')} in ${plural(r.buckets, 'bucket')} exported (${plural(r.refreshed, 'row')} refreshed from metrics_points first)`}`,
       );
     }
-    await report(s, burst, targets, scratch, io, () => agent.problems());
+    await report(s, { burst, business, sinceMs: sent }, targets, scratch, io, () => agent.problems());
   } finally {
     await stores?.release().catch(() => undefined);
     await agent.stop();

@@ -4,6 +4,7 @@
  */
 import { canonicalLabelsJson } from '../core/events.js';
 import { clock, columns, minute, value } from './format.js';
+import type { Refusal } from './business-events.js';
 import type { ChTable, PgTable, RollupRow, TraceEntry, TraceSpan } from './stores.js';
 
 const PG_NOTES: Record<PgTable, string> = {
@@ -11,7 +12,7 @@ const PG_NOTES: Record<PgTable, string> = {
   metrics_points: "gauge and counter points: the SDK's counter, the old gauge, the agent's own /metrics",
   metrics_histogram: "histogram points: the SDK's histogram, the agent's own latency histograms",
   metrics_1m: 'the 1-minute rollup (avg, min, max per series), refreshed by the rollup exporter',
-  events_generic: 'business events (deploys, incidents)',
+  events_generic: 'business events (deploys, incidents, checkouts), posted to the http_events source',
 };
 const CH_NOTES: Record<ChTable, string> = {
   logs_events: 'log records: from the SDK over OTLP, and lines of the log files',
@@ -24,8 +25,7 @@ export function renderCounts(counts: { pg: Record<PgTable, number>; ch: Record<C
   const rows: string[][] = [];
   rows.push([`PostgreSQL (${where.pg})`, '', '']);
   for (const [table, n] of Object.entries(counts.pg) as Array<[PgTable, number]>) {
-    // None of the built-in sources emits business events (kind "event") yet.
-    const note = table === 'events_generic' && n === 0 ? `${PG_NOTES[table]}: none of this pipeline's sources emits any` : PG_NOTES[table];
+    const note = table === 'events_generic' && n === 0 ? `${PG_NOTES[table]}: no http_events source in this pipeline` : PG_NOTES[table];
     rows.push([`  ${table}`, String(n), note]);
   }
   rows.push([`ClickHouse (${where.ch})`, '', '']);
@@ -118,8 +118,38 @@ export function renderNext(o: { cli: string; traceSql: string | undefined; rollu
     [`${o.cli} tap otlp`, 'events leaving the OTLP receiver, as JSON lines'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318', 'point any OpenTelemetry SDK at it (protocol http/protobuf or http/json)'],
     [`echo '{"level":"info","message":"hi"}' >> var/log/app.log`, 'JSON lines in ./var/log/*.log land in ClickHouse logs_events'],
+    [
+      `curl -d '{"type":"deploy","time":${Date.now()},"payload":{"version":"1.0"}}' -H 'content-type: application/json' 127.0.0.1:8688/v1/events`,
+      'a business event; `thermocline schemas list` shows the registered types',
+    ],
   ]);
   for (const l of hints) lines.push(`    ${l}`);
   lines.push(`  The demo's data stays in ${o.dir} (cleared by the next demo); its agent's log is ${o.agentLog}.`);
+  return lines;
+}
+
+/** The events in events_generic, the rows of the typed table, and the refused event with its errors. */
+export function renderBusinessEvents(
+  found: { generic: ReadonlyArray<{ type: string; severity: string; payload: unknown }>; typed: ReadonlyArray<Record<string, unknown>> },
+  refused: readonly Refusal[],
+  table: string,
+): string[] {
+  const lines = ['  events_generic (every event, payload as JSONB):'];
+  for (const l of columns(
+    found.generic.map((e) => [e.type, e.severity, JSON.stringify(e.payload)]),
+    ['l', 'l', 'l'],
+  ))
+    lines.push(`    ${l}`);
+  lines.push(`  ${table} (created on first use, a column per schema property):`);
+  const keys = Object.keys(found.typed[0] ?? {});
+  for (const l of columns(
+    [keys, ...found.typed.map((r) => keys.map((k) => (r[k] === null ? 'null' : String(r[k]))))],
+    keys.map(() => 'l' as const),
+  ))
+    lines.push(`    ${l}`);
+  for (const r of refused) {
+    lines.push(`  refused (422), event #${r.index} of the request, type ${r.type ?? '?'}:`);
+    for (const e of r.errors) lines.push(`    ${e.pointer}: ${e.message}`);
+  }
   return lines;
 }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { canonicalLabelsJson } from '../core/events.js';
 import { type ClickHouseConnection, connectClickHouse, parseClickHouseUrl } from '../storage/clickhouse/connect.js';
 import { type PostgresConnection, connectPostgres } from '../storage/postgres/connect.js';
+import { CHECKOUT_TABLE } from './business-events.js';
 import { type Burst, DURATION_METRIC, ORDERS_METRIC, SERVICE } from './checkout.js';
 import { displayPath } from './scratch.js';
 
@@ -51,6 +52,7 @@ export interface Landing {
 }
 
 const num = (v: unknown) => Number(v);
+const CHECKOUT_COLUMNS = 'order_id, amount, currency, items, schema_version';
 /** Trace ids are the SDK's 32 hex digits; checked anyway before they are written into SQL text. */
 const quoteId = (id: string) => {
   if (!/^[0-9a-f]{32}$/.test(id)) throw new Error(`not a trace id: ${id}`);
@@ -138,6 +140,22 @@ export class Stores {
       { what: `${DURATION_METRIC} points in PostgreSQL metrics_histogram`, have: atLeastOne(pg?.histograms), want: 1 },
       ...(o.selfScrape ? [{ what: "a scrape of the agent's own /metrics in PostgreSQL metrics_points", have: atLeastOne(pg?.own), want: 1 }] : []),
     ];
+  }
+
+  /** The demo's business events in events_generic and in the typed table, sent since `sinceMs`. */
+  async businessEvents(sinceMs: number): Promise<{ generic: Array<{ type: string; severity: string; payload: unknown }>; typed: Array<Record<string, unknown>> }> {
+    const since = new Date(sinceMs - 60_000);
+    const generic = await this.pgRows<{ type: string; severity: string; payload: unknown }>(
+      `SELECT type, severity, payload FROM events_generic WHERE service = 'checkout' AND ts >= $1 ORDER BY ts`,
+      [since],
+    );
+    const exists = (await this.pgRows<{ r: string | null }>('SELECT to_regclass($1) AS r', [CHECKOUT_TABLE]))[0]?.r;
+    const typed = exists ? await this.pgRows<Record<string, unknown>>(`SELECT ${CHECKOUT_COLUMNS} FROM ${CHECKOUT_TABLE} WHERE ts >= $1 ORDER BY ts`, [since]) : [];
+    return { generic, typed };
+  }
+
+  checkoutSql(): string {
+    return `SELECT ${CHECKOUT_COLUMNS} FROM ${CHECKOUT_TABLE} ORDER BY ts DESC LIMIT 10`;
   }
 
   /** The SQL of the trace queries, as printed in the report. */

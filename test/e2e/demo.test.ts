@@ -58,7 +58,16 @@ t.test('the demo runs the default pipeline, sends, and shows what landed in both
   const c = counts(run.out);
   for (const table of ['metric_series', 'metrics_points', 'metrics_histogram', 'metrics_1m'])
     t.ok((c.PostgreSQL?.[table] ?? 0) > 0, `PostgreSQL ${table} has rows`, { found: c.PostgreSQL });
-  t.type(c.PostgreSQL?.events_generic, 'number', 'events_generic is listed (no source of the default pipeline fills it)');
+  t.equal(c.PostgreSQL?.events_generic, 3, 'events_generic holds the deploy, the incident and the valid checkout');
+
+  const business = section(run.out, 'Business events');
+  t.ok(business.some((l) => /^ {4}deploy\s+info\s+\{"by":"ci","version":"2\.4\.1"\}$/.test(l)), 'the deploy in events_generic', { business });
+  t.ok(business.some((l) => /^ {4}checkout\.completed\s+info\s+\{.*"order_id":"o-/.test(l)), 'the checkout in events_generic');
+  t.ok(business.some((l) => /^ {2}events_checkout \(created on first use/.test(l)), 'the typed table');
+  t.ok(business.some((l) => /^ {4}o-\w+\s+42\.5\s+EUR\s+2\s+1\.0$/.test(l)), 'its row, a column per property, with the schema version');
+  t.ok(business.some((l) => /^ {2}refused \(422\), event #3 of the request, type checkout\.completed:$/.test(l)), 'the refused event');
+  t.ok(business.some((l) => /^ {4}\/payload\/order_id: /.test(l)), 'its missing field, by pointer');
+  t.ok(business.some((l) => /^ {4}\/payload\/currency: must match pattern/.test(l)), 'its malformed field, by pointer');
   for (const table of ['logs_events', 'spans', 'span_events', 'metrics_1m'])
     t.ok((c.ClickHouse?.[table] ?? 0) > 0, `ClickHouse ${table} has rows`, { found: c.ClickHouse });
   const sent = /traces: (\d+) spans with (\d+) span events/.exec(all);
