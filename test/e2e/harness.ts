@@ -40,13 +40,15 @@ export async function defaultAgent(t: TestContext, edit: (toml: string) => strin
   fs.mkdirSync(targetsDir);
   const config = path.join(dir, 'thermocline.toml');
   fs.writeFileSync(config, edit(fs.readFileSync(path.join(repoRoot, 'config/thermocline.toml'), 'utf8')));
-  const [apiPort, otlpPort] = (await freePorts(2)) as [number, number];
+  const [apiPort, otlpPort, eventsPort] = (await freePorts(3)) as [number, number, number];
   const agentEnv: NodeJS.ProcessEnv = {
     THERMOCLINE_DATA_DIR: dataDir,
     THERMOCLINE_LOG_DIR: logDir,
     THERMOCLINE_TARGETS_DIR: targetsDir,
     THERMOCLINE_API_ADDRESS: `127.0.0.1:${apiPort}`,
     THERMOCLINE_OTLP_ADDRESS: `127.0.0.1:${otlpPort}`,
+    THERMOCLINE_EVENTS_ADDRESS: `127.0.0.1:${eventsPort}`,
+    THERMOCLINE_SCHEMAS_DIR: path.join(repoRoot, 'config/schemas'),
     PG_URL: '',
     CH_URL: '',
     ...env,
