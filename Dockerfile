@@ -41,7 +41,7 @@ RUN mkdir -p /var/lib/thermocline && chown 10001:10001 /var/lib/thermocline && c
 USER 10001:10001
 VOLUME ["/var/lib/thermocline"]
 # 4318: OTLP/HTTP receiver; 8686: API (/health, /metrics).
-EXPOSE 4318 8686
+EXPOSE 4318 8686 8688
 # The slim image has neither curl nor wget: Node's own fetch asks /health (200 when every component
 # is healthy, 503 otherwise).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
