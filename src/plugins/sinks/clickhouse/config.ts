@@ -37,7 +37,7 @@ export const clickhouseConfig = z.strictObject({
       event: tableName()
         .optional()
         .describe(
-          'The table that receives business `event`s. Unset by default: they are rejected to the dead-letter table. The README gives the table to create.',
+          'The table that receives business `event`s, all of them (except those whose typed table here has `generic: false`). Unset by default: they are rejected to the dead-letter table, or skipped with `typed_tables = "create"`. The README gives the table to create.',
         ),
     })
     .prefault({})

@@ -6,11 +6,11 @@ import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
 import { createClickHouseSink } from './sink.js';
 import { mappedTables } from './tables.js';
 
-/** Logs and traces into ClickHouse in large batches, exactly once (README.md). */
+/** Logs, traces and typed business event tables into ClickHouse in large batches, exactly once (README.md). */
 export default defineSink({
   type: 'clickhouse',
   provides: [ClickHouseConnection],
-  summary: 'Writes logs to logs_events and spans to spans and span_events in ClickHouse (a server or the embedded engine), exactly once.',
+  summary: 'Writes logs to logs_events, spans to spans and span_events, and business events to their typed tables in ClickHouse (a server or the embedded engine), exactly once.',
   errors: CLICKHOUSE_SINK_ERRORS,
   config: clickhouseConfig,
   example: { url: 'chdb://clickhouse' },

@@ -8,7 +8,7 @@ import type pg from 'pg';
 import t, { type Test } from 'tap';
 import { type BusinessEvent, PostgresConnection, type PostgresHandle, eventId, registerSchema } from '../../../index.js';
 import { DEFAULT_MIGRATION_PARAMS, migratePostgres } from '../../../storage/index.js';
-import { eventually, standaloneContext, tempDir, withPostgres } from '../../../testing/index.js';
+import { eventually, manualSource, manualSources, standaloneContext, startPipeline, tempDir, withPostgres } from '../../../testing/index.js';
 import { clickhouseConfig } from './config.js';
 import plugin from './index.js';
 import { createClickHouseSink } from './sink.js';
@@ -272,4 +272,47 @@ t.test('RFC 3339 date-times to microseconds', async (t) => {
   t.equal(rfc3339Micros('1970-01-01t00:00:00.5-00:30'), 1_800_500_000);
   t.equal(rfc3339Micros('2026-12-04 20:00:00'), undefined, 'no zone: not RFC 3339');
   t.equal(rfc3339Micros('yesterday'), undefined);
+});
+
+t.test('in the runtime: registry = "pg" names the postgres sink, whose pool the clickhouse sink reads the registry with', async (t) => {
+  const tg = await target(t);
+  if (!tg) return;
+  const db = await withPostgres(t);
+  await migratePostgres(db.pool, { flavour: 'plain' });
+  await register(db.pool, 'checkout.completed', { ...checkout, 'x-thermocline': { table: 'events_checkout', store: 'both' } });
+  await startPipeline(
+    t,
+    `
+[sources.src]
+type = "manual"
+
+[sinks.pg]
+type = "postgres"
+inputs = ["src"]
+url = ${JSON.stringify(db.url)}
+batch = { timeout_secs = 0.05 }
+
+[sinks.ch]
+type = "clickhouse"
+inputs = ["src"]
+url = ${JSON.stringify(tg.url)}
+typed_tables = "create"
+registry = "pg"
+batch = { timeout_secs = 0.05 }
+retry = { initial_backoff_secs = 0.05, max_backoff_secs = 0.2 }
+`,
+    { extra: [manualSource] },
+  );
+  await eventually(() => manualSources.has('src'), 10_000, 'the manual source');
+  await manualSources.get('src')?.emit([event(1, { order_id: 'o-1', amount: 1 })]);
+  await eventually(
+    async () => (await tableExists(tg, 'events_checkout')) && (await count(tg.ch, 'events_checkout')) === 1,
+    20_000,
+    'the typed row in ClickHouse',
+  );
+  await eventually(
+    async () => Number((await db.pool.query('SELECT count(*) AS n FROM events_checkout')).rows[0].n) === 1,
+    20_000,
+    'and in PostgreSQL (store = "both")',
+  );
 });
