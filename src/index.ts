@@ -75,6 +75,7 @@ export {
   FIXED_COLUMNS,
   MAX_PAYLOAD_DEPTH,
   REGISTRY_CHANNEL,
+  REGISTRY_ERRORS,
   SAFE_IDENTIFIER,
   SchemaError,
   SchemaRegistry,

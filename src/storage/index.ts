@@ -34,5 +34,7 @@ export { activeChdbPath } from './clickhouse/chdb.js';
 export type { ClickHouseConnection, ClickHouseTarget, ConnectClickHouseOptions } from './clickhouse/connect.js';
 export { migrateClickHouse } from './clickhouse/migrate.js';
 export type { ChMigrateOptions } from './clickhouse/migrate.js';
+export { chooseStoragePolicy } from './clickhouse/storage-policy.js';
 export type { StoragePolicyChoice } from './clickhouse/storage-policy.js';
-export { TTL_TABLES, renderTtl } from './clickhouse/ttl.js';
+export { TIERED_POLICY, TTL_TABLES, renderTtl } from './clickhouse/ttl.js';
+export { clusterStatements, localTable } from './clickhouse/cluster.js';

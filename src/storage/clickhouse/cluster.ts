@@ -57,14 +57,17 @@ const CREATE = /^CREATE TABLE IF NOT EXISTS ([A-Za-z_]\w*)\.([A-Za-z_]\w*)(\s*\(
 const ENGINE = /ENGINE\s*=\s*(\w*MergeTree)(?:\(([^)]*)\))?/;
 const ALTER = /^ALTER TABLE ([A-Za-z_]\w*)\.([A-Za-z_]\w*)(\s)/;
 
-/** Rewrites one statement of a migration file for `cluster` (see the module comment). */
-export function clusterStatements(statement: string, cluster: string): string[] {
+/**
+ * Rewrites one statement of a migration file for `cluster` (see the module comment). A table
+ * outside SHARDING_KEYS (the clickhouse sink's typed event tables) passes its own `shardingKey`.
+ */
+export function clusterStatements(statement: string, cluster: string, shardingKey?: string): string[] {
   const sql = stripLeadingComments(statement);
   const on = `ON CLUSTER ${clusterName(cluster)}`;
   const create = CREATE.exec(sql);
   if (create) {
     const [, database, table, paren] = create as unknown as [string, string, string, string];
-    const key = SHARDING_KEYS[table];
+    const key = shardingKey ?? SHARDING_KEYS[table];
     const engine = ENGINE.exec(sql);
     if (key === undefined || !engine) throw unsupported(statement, `no sharding key or MergeTree engine known for table ${table}`);
     const local = localTable(table);

@@ -24,8 +24,12 @@ export const TTL_TABLES: readonly TtlTable[] = [
   { table: 'metrics_1m', column: 'bucket', tiered: false },
 ];
 
-/** The TTL expression list of one table, e.g. `ts + INTERVAL 7 DAY TO VOLUME 'warm', …`. */
-export function renderTtl(spec: TtlTable, params: MigrationParams, withVolumes: boolean): string {
+/**
+ * The TTL expression list of one table, e.g. `ts + INTERVAL 7 DAY TO VOLUME 'warm', …`. Takes only
+ * the column and the tiering, so that tables outside the migrations (the clickhouse sink's typed
+ * event tables) get the same tiers as the seed's.
+ */
+export function renderTtl(spec: Pick<TtlTable, 'column' | 'tiered'>, params: MigrationParams, withVolumes: boolean): string {
   const column = plainIdentifier(spec.column);
   if (!spec.tiered) return `${column} + ${chInterval(params.ch_metrics_1m_retention_days, 'day')} DELETE`;
   const remove = `${column} + ${chInterval(params.ch_delete_after_days, 'day')} DELETE`;

@@ -37,7 +37,7 @@ export const clickhouseConfig = z.strictObject({
       event: tableName()
         .optional()
         .describe(
-          'The table that receives business `event`s. Unset by default: they are rejected to the dead-letter table. The README gives the table to create.',
+          'The table that receives business `event`s, all of them (except those whose typed table here has `generic: false`). Unset by default: they are rejected to the dead-letter table, or skipped with `typed_tables = "create"`. The README gives the table to create.',
         ),
     })
     .prefault({})
@@ -56,6 +56,17 @@ export const clickhouseConfig = z.strictObject({
     .describe(
       "`sync`: each delivery is one ordinary INSERT per table. `async`: ClickHouse asynchronous inserts (`async_insert = 1`), buffered by the server and flushed together with other clients' inserts; the sink still waits until the data is written (`wait_for_async_insert = 1`) before it acknowledges. Deliveries are already large batches, so `async` mostly helps when many agents write small batches to one server. See the README for how it affects exactly-once delivery.",
     ),
+  typed_tables: z
+    .enum(['off', 'create'])
+    .default('off')
+    .describe(
+      'Business events whose registered schema asks for ClickHouse (`x-thermocline` with a `table` and `store = "clickhouse"` or `"both"`) go to that table, created on first use with a column per top-level property and widened by later compatible versions (docs/events.md#clickhouse). With `create`, business events no typed table of this sink takes are skipped rather than dead-lettered, unless `tables.event` is set. Needs `registry`.',
+    ),
+  registry: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The id of a `postgres` sink of this config whose database holds the schema registry (`schema_registry`). Required with `typed_tables = "create"`.'),
 });
 
 export type ClickHouseConfig = z.output<typeof clickhouseConfig>;

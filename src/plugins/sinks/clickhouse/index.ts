@@ -1,4 +1,4 @@
-import { defineSink, errorMessage, type PluginIssue } from '../../../index.js';
+import { defineSink, errorMessage, type PluginIssue, PostgresConnection } from '../../../index.js';
 import { ClickHouseConnection } from './api.js';
 import { parseClickHouseUrl } from '../../../storage/index.js';
 import { clickhouseConfig } from './config.js';
@@ -6,11 +6,11 @@ import { CLICKHOUSE_SINK_ERRORS } from './errors.js';
 import { createClickHouseSink } from './sink.js';
 import { mappedTables } from './tables.js';
 
-/** Logs and traces into ClickHouse in large batches, exactly once (README.md). */
+/** Logs, traces and typed business event tables into ClickHouse in large batches, exactly once (README.md). */
 export default defineSink({
   type: 'clickhouse',
   provides: [ClickHouseConnection],
-  summary: 'Writes logs to logs_events and spans to spans and span_events in ClickHouse (a server or the embedded engine), exactly once.',
+  summary: 'Writes logs to logs_events, spans to spans and span_events, and business events to their typed tables in ClickHouse (a server or the embedded engine), exactly once.',
   errors: CLICKHOUSE_SINK_ERRORS,
   config: clickhouseConfig,
   example: { url: 'chdb://clickhouse' },
@@ -36,7 +36,12 @@ export default defineSink({
       if (other !== undefined) issues.push({ path: ['tables', role], message: `"${table}" already receives ${other} events: each kind needs its own table` });
       else seen.set(table, role);
     }
+    if (config.typed_tables === 'create' && config.registry === undefined) {
+      issues.push({ path: ['registry'], message: 'typed_tables = "create" reads the schemas from the registry: set registry = "<postgres sink id>"' });
+    }
     return issues;
   },
+  // The registry's database is the postgres sink's: it starts first and lends its pool.
+  uses: (config) => (config.registry === undefined ? [] : [{ key: PostgresConnection, from: config.registry }]),
   create: (config, ctx) => createClickHouseSink(config, ctx),
 });

@@ -23,7 +23,11 @@ function unmapped(kind: string): string {
   return `unknown event kind ${JSON.stringify(kind)}`;
 }
 
-export function planRows(events: readonly TelemetryEvent[], schemas: ReadonlyMap<TableRole, TableSchema>): Plan {
+/**
+ * `genericEvent` says whether the business event at an index is one for `tables.event` (default:
+ * all of them). With typed tables, the others are left to the typed tables or skipped, not rejected.
+ */
+export function planRows(events: readonly TelemetryEvent[], schemas: ReadonlyMap<TableRole, TableSchema>, genericEvent?: (index: number) => boolean): Plan {
   const builders = new Map<TableRole, RowsBuilder>();
   const builder = (role: TableRole) => {
     let b = builders.get(role);
@@ -55,6 +59,7 @@ export function planRows(events: readonly TelemetryEvent[], schemas: ReadonlyMap
         else rejected.push({ index: i, reason: unmapped(e.kind) });
         break;
       case 'event':
+        if (genericEvent !== undefined && !genericEvent(i)) break;
         if (event) builder('event').add(businessEventRow(e, event), i);
         else rejected.push({ index: i, reason: unmapped(e.kind) });
         break;

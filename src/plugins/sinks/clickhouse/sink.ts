@@ -7,7 +7,20 @@
  * idempotent, safe without `start()`, and releases the connection (for chdb, this sink's hold on
  * the shared engine).
  */
-import { type ComponentContext, RateLimitedLog, type SinkInstance, type ThermoclineError, type WriteResult } from '../../../index.js';
+import {
+  type ComponentContext,
+  CORE_ERRORS,
+  PostgresConnection,
+  REGISTRY_ERRORS,
+  RateLimitedLog,
+  RetryableError,
+  SchemaRegistry,
+  type SinkInstance,
+  type TelemetryEvent,
+  ThermoclineError,
+  type WriteResult,
+  errorMessage,
+} from '../../../index.js';
 import type { ClickHouseConfig } from './config.js';
 import { SinkConnection, claimChdbDirectory } from './connection.js';
 import { needsOperator, toSinkError } from './failures.js';
@@ -18,7 +31,8 @@ import type { InsertOptions, InsertTarget } from './insert.js';
 import { InsertFailure } from './isolate.js';
 import { type TableSchema, loadTableSchema } from './schema.js';
 import { type TableRole, mappedTables, rolesOf } from './tables.js';
-import { writeBatch } from './write-batch.js';
+import { TypedTables } from './typed-tables.js';
+import { type TypedWrite, writeBatch } from './write-batch.js';
 
 /** Not configuration: lets tests provoke real engine errors (e.g. `readonly: 1` gives READONLY). */
 export interface SinkInternals {
@@ -44,6 +58,15 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
   const isolationInserts = ctx.metrics.counter('isolation_inserts_total', 'Extra inserts made to isolate rows that ClickHouse rejected.');
   /** Read on first use per table, and again after a schema error. */
   const schemas = new Map<TableRole, Promise<TableSchema>>();
+  const registry = config.typed_tables === 'create' ? schemaRegistry(config, ctx) : undefined;
+  const typedCreated = ctx.metrics.counter('typed_tables_created_total', 'Typed business event tables this sink created on first use.');
+  const eventsSkipped = ctx.metrics.counter(
+    'events_skipped_total',
+    'Business events acknowledged without a row here: no typed ClickHouse table of their schema takes them and tables.event is unset (typed_tables = "create").',
+  );
+  const typed = registry
+    ? new TypedTables({ registry, mapped: new Set(tables.values()), cluster: config.cluster, onCreated: () => typedCreated.inc() })
+    : undefined;
 
   const handle: ClickHouseHandle = {
     kind: 'clickhouse',
@@ -81,6 +104,26 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
     return { target: { client: c.client, database: c.database, kind: c.kind }, schemas: out };
   }
 
+  /** The typed tables' part of a delivery; undefined without typed tables or business events. */
+  async function planTyped(events: readonly TelemetryEvent[], target: Prepared['target']): Promise<TypedWrite | undefined> {
+    if (!typed || !events.some((e) => e.kind === 'event')) return undefined;
+    try {
+      await typed.refresh(events);
+    } catch (err) {
+      throw new RetryableError(`the schema registry has not been read yet, so the typed tables are unknown: ${errorMessage(err)}`, {
+        code: REGISTRY_ERRORS.TC_SCHEMA_REGISTRY_UNREACHABLE,
+        cause: err,
+      });
+    }
+    const plan = await typed.plan(target.client, target.database, events);
+    const hasEventTable = tables.has('event');
+    const taken = new Set([...plan.tables.flatMap((t) => t.rows.sources), ...plan.rejected.map((r) => r.index)]);
+    let skipped = 0;
+    for (let i = 0; i < events.length; i++) if (events[i]?.kind === 'event' && !taken.has(i) && !hasEventTable) skipped++;
+    if (skipped > 0) eventsSkipped.inc(skipped);
+    return { plan, genericEvent: (i) => hasEventTable && !plan.typedOnly.has(i) };
+  }
+
   return {
     async start() {
       try {
@@ -88,6 +131,8 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
       } catch (err) {
         throw report(toSinkError(err, 'connecting to ClickHouse'));
       }
+      // Never throws: an unreachable registry is read again in the background (and by write()).
+      await registry?.start();
     },
 
     async write(events, meta): Promise<WriteResult | void> {
@@ -97,12 +142,21 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
       } catch (err) {
         throw report(toSinkError(err, 'reading the table schemas'));
       }
+      let typedWrite: TypedWrite | undefined;
+      try {
+        typedWrite = await planTyped(events, prepared.target);
+      } catch (err) {
+        throw report(toSinkError(err, 'creating or widening a typed event table'));
+      }
       let outcome;
       try {
-        outcome = await writeBatch(events, meta.delivery, prepared.target, prepared.schemas, options);
+        outcome = await writeBatch(events, meta.delivery, prepared.target, prepared.schemas, options, typedWrite);
       } catch (err) {
         // The table may have been dropped or altered: read it again before the retry.
-        if (err instanceof InsertFailure && err.failure.kind === 'schema') schemas.clear();
+        if (err instanceof InsertFailure && err.failure.kind === 'schema') {
+          schemas.clear();
+          typed?.forget();
+        }
         const what = err instanceof InsertFailure ? `INSERT into ${prepared.target.database}.${err.table}` : 'INSERT';
         throw report(toSinkError(err, what));
       }
@@ -132,7 +186,26 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
 
     async stop() {
       releaseClaim();
+      await registry?.stop();
       await connection.release();
     },
   };
+}
+
+/** The registry in the database of the postgres sink named by `registry` (validate() requires it). */
+function schemaRegistry(config: ClickHouseConfig, ctx: ComponentContext): SchemaRegistry {
+  const id = config.registry ?? '';
+  if (ctx.use(PostgresConnection, id) === undefined) {
+    throw new ThermoclineError(CORE_ERRORS.TC_PLUGIN_CREATE, `clickhouse sink "${ctx.id}": registry = "${id}" is not a postgres sink of this config`);
+  }
+  return new SchemaRegistry({
+    pool: async () => {
+      // Looked up on every use: after a reload replaced the postgres sink, this is the new one.
+      const provider = ctx.use(PostgresConnection, id);
+      if (provider === undefined) throw new ThermoclineError(REGISTRY_ERRORS.TC_SCHEMA_REGISTRY_UNREACHABLE, `registry = "${id}" is not a running postgres sink of this config`);
+      return provider.pool();
+    },
+    state: ctx.state,
+    logger: ctx.logger,
+  });
 }

@@ -4,7 +4,8 @@
  * `delivery.token(table, "<lo>-<hi>")` (see `tokensOf`; docs/storage.md#exactly-once-delivery).
  * The delivery is equal across replays (the runtime pins its range before the first attempt), so
  * when an attempt fails half-way (logs written, spans not) the retry re-sends the logs under the
- * same token and ClickHouse drops them as duplicates. Inserts run one after another: the order is what makes the span_events rows of a
+ * same token and ClickHouse drops them as duplicates. Typed business event tables come last, each
+ * under its own table's tokens. Inserts run one after another: the order is what makes the span_events rows of a
  * span whose own row was rejected known before they are sent.
  */
 import type { Delivery, RejectedRow, TelemetryEvent } from '../../../index.js';
@@ -14,6 +15,7 @@ import { type PartToken, writeRows } from './isolate.js';
 import { planRows } from './plan.js';
 import type { TableSchema } from './schema.js';
 import { COLUMNS, TABLE_ROLES, type TableRole } from './tables.js';
+import type { TypedPlan } from './typed-tables.js';
 
 export interface BatchOutcome {
   /** Sorted by index; at most one entry per event. */
@@ -29,16 +31,24 @@ export function tokensOf(delivery: Delivery, table: string): PartToken {
   return (range) => (range ? delivery.token(table, `${range[0]}-${range[1]}`) : delivery.token(table));
 }
 
+/** Business events with typed tables (typed-tables.ts), written after the kinds' tables. */
+export interface TypedWrite {
+  readonly plan: TypedPlan;
+  /** Whether the event at an index also goes to `tables.event` (see planRows). */
+  readonly genericEvent: (index: number) => boolean;
+}
+
 export async function writeBatch(
   events: readonly TelemetryEvent[],
   delivery: Delivery,
   target: InsertTarget,
   schemas: ReadonlyMap<TableRole, TableSchema>,
   options: InsertOptions,
+  typed?: TypedWrite,
 ): Promise<BatchOutcome> {
-  const plan = planRows(events, schemas);
+  const plan = planRows(events, schemas, typed?.genericEvent);
   const reasons = new Map<number, string>();
-  for (const r of plan.rejected) reasons.set(r.index, r.reason);
+  for (const r of [...plan.rejected, ...(typed?.plan.rejected ?? [])]) if (!reasons.has(r.index)) reasons.set(r.index, r.reason);
   const rejectedSpans = new Set<number>();
   let rows = 0;
   let splitInserts = 0;
@@ -65,6 +75,18 @@ export async function writeBatch(
           ? `one of the span's events was rejected (the span's row in ${schemas.get('span')?.table ?? 'spans'} was written): ${reason}`
           : reason,
       );
+    }
+  }
+  // Typed tables: same tokens and isolation. An event rejected here that was written to
+  // tables.event goes to the dead-letter table whole, like a span with a rejected event.
+  for (const t of typed?.plan.tables ?? []) {
+    const send = (body: string, partToken: string) => insertBody(target, t.table, t.columns, body, partToken, options);
+    const outcome = await writeRows(t.table, t.rows, tokensOf(delivery, t.table), send);
+    splitInserts += outcome.splitInserts;
+    rows += t.rows.sources.length - outcome.rejected.length;
+    for (const { row, reason } of outcome.rejected) {
+      const index = t.rows.sources[row] as number;
+      if (!reasons.has(index)) reasons.set(index, reason);
     }
   }
   const rejected = [...reasons].map(([index, reason]) => ({ index, reason })).sort((a, b) => a.index - b.index);
