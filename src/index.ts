@@ -86,7 +86,6 @@ export {
   EVENT_TYPE,
   EventAdmitter,
   admissionCounters,
-  REGISTRY_ERRORS,
   tooDeep,
   describeIncompatibility,
   fingerprintOf,

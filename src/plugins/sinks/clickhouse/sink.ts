@@ -9,12 +9,10 @@
  */
 import {
   type ComponentContext,
-  CORE_ERRORS,
-  PostgresConnection,
   REGISTRY_ERRORS,
   RateLimitedLog,
   RetryableError,
-  SchemaRegistry,
+  schemaRegistryOf,
   type SinkInstance,
   type TelemetryEvent,
   ThermoclineError,
@@ -58,7 +56,7 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
   const isolationInserts = ctx.metrics.counter('isolation_inserts_total', 'Extra inserts made to isolate rows that ClickHouse rejected.');
   /** Read on first use per table, and again after a schema error. */
   const schemas = new Map<TableRole, Promise<TableSchema>>();
-  const registry = config.typed_tables === 'create' ? schemaRegistry(config, ctx) : undefined;
+  const registry = config.typed_tables === 'create' ? schemaRegistryOf(ctx, config.registry ?? '') : undefined;
   const typedCreated = ctx.metrics.counter('typed_tables_created_total', 'Typed business event tables this sink created on first use.');
   const eventsSkipped = ctx.metrics.counter(
     'events_skipped_total',
@@ -190,22 +188,4 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
       await connection.release();
     },
   };
-}
-
-/** The registry in the database of the postgres sink named by `registry` (validate() requires it). */
-function schemaRegistry(config: ClickHouseConfig, ctx: ComponentContext): SchemaRegistry {
-  const id = config.registry ?? '';
-  if (ctx.use(PostgresConnection, id) === undefined) {
-    throw new ThermoclineError(CORE_ERRORS.TC_PLUGIN_CREATE, `clickhouse sink "${ctx.id}": registry = "${id}" is not a postgres sink of this config`);
-  }
-  return new SchemaRegistry({
-    pool: async () => {
-      // Looked up on every use: after a reload replaced the postgres sink, this is the new one.
-      const provider = ctx.use(PostgresConnection, id);
-      if (provider === undefined) throw new ThermoclineError(REGISTRY_ERRORS.TC_SCHEMA_REGISTRY_UNREACHABLE, `registry = "${id}" is not a running postgres sink of this config`);
-      return provider.pool();
-    },
-    state: ctx.state,
-    logger: ctx.logger,
-  });
 }
