@@ -44,13 +44,14 @@ WHERE EXISTS (
 );
 SELECT add_retention_policy('events_generic', {{events_retention}}, if_not_exists => TRUE);
 
--- metrics_1m: the continuous aggregate's jobs are registered on its materialization hypertable.
+-- metrics_1m: the continuous aggregate's jobs run on its materialization hypertable;
+-- timescaledb_information.jobs names them after the view (2.26) or, in older releases, after that
+-- hypertable: either matches.
 SELECT remove_continuous_aggregate_policy('metrics_1m')
 WHERE EXISTS (
   SELECT 1 FROM timescaledb_information.jobs j
   JOIN timescaledb_information.continuous_aggregates c
-    ON c.materialization_hypertable_schema = j.hypertable_schema
-   AND c.materialization_hypertable_name = j.hypertable_name
+    ON (j.hypertable_schema, j.hypertable_name) IN ((c.view_schema, c.view_name), (c.materialization_hypertable_schema, c.materialization_hypertable_name))
   WHERE c.view_schema = current_schema() AND c.view_name = 'metrics_1m'
     AND j.proc_name = 'policy_refresh_continuous_aggregate'
     AND ((j.config->>'start_offset')::interval, (j.config->>'end_offset')::interval, j.schedule_interval)
@@ -66,8 +67,7 @@ SELECT remove_retention_policy('metrics_1m')
 WHERE EXISTS (
   SELECT 1 FROM timescaledb_information.jobs j
   JOIN timescaledb_information.continuous_aggregates c
-    ON c.materialization_hypertable_schema = j.hypertable_schema
-   AND c.materialization_hypertable_name = j.hypertable_name
+    ON (j.hypertable_schema, j.hypertable_name) IN ((c.view_schema, c.view_name), (c.materialization_hypertable_schema, c.materialization_hypertable_name))
   WHERE c.view_schema = current_schema() AND c.view_name = 'metrics_1m'
     AND j.proc_name = 'policy_retention'
     AND (j.config->>'drop_after')::interval IS DISTINCT FROM {{metrics_1m_retention}}

@@ -12,6 +12,7 @@ export { splitTransform, tagTransform, testTransforms, throwingTransform } from 
 export { exited, freePorts, packageRoot, runCli, spawnAgent, stoppedGracefully } from './agent-process.js';
 export { withPostgres, type PostgresMode, type TestPostgres } from './postgres.js';
 export { withClickHouse, type ClickHouseMode, type TestClickHouse } from './clickhouse.js';
+export { timescaleDbMissing, withTimescaleDb, type TestTimescaleDb } from './timescaledb.js';
 export {
   exampleOptions,
   exampleProblems,

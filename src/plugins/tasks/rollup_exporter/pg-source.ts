@@ -8,8 +8,9 @@
  *   below its materialization watermark are read, and the policy may rewrite buckets as far back
  *   as its `start_offset`, so that is how far the exporter must look again.
  *
- * TimescaleDB is not installable on the development machines: its queries are checked against
- * stand-ins of the catalog (pg-source.test.ts) and PostgreSQL's parser, not a real TimescaleDB.
+ * The TimescaleDB queries run against the real extension in timescaledb.test.ts; only what older
+ * releases do differently (the `_timescaledb_internal` schema before 2.12, jobs named after the
+ * materialization hypertable) is checked on stand-ins (timescaledb-older-releases.test.ts).
  */
 import type pg from 'pg';
 import { refreshMetrics1m } from '../../../storage/index.js';
@@ -56,12 +57,14 @@ async function timescaleFunctionSchema(pool: pg.Pool): Promise<string> {
 }
 
 /**
- * The materialization watermark of the `metrics_1m` continuous aggregate: every bucket below it is
- * materialized. The query TimescaleDB documents for it ("Find the watermark of a continuous
- * aggregate"); undefined while nothing was materialized yet (`-infinity`).
+ * The materialization watermark of the `metrics_1m` continuous aggregate: the end of the newest
+ * materialized bucket, every bucket below it is materialized. The query TimescaleDB documents for
+ * it ("Find the watermark of a continuous aggregate"); undefined while nothing was materialized
+ * yet. TimescaleDB then reports the lowest timestamp PostgreSQL has (4714-11-24 BC, measured on
+ * 2.26) rather than `-infinity`: NULLIF maps it to NULL, so it is not taken for a watermark.
  */
 export function caggWatermarkSql(schema: string): string {
-  return `SELECT date_part('epoch', COALESCE(${schema}.to_timestamp(${schema}.cagg_watermark(h.id)), '-infinity'::timestamptz)) AS s
+  return `SELECT date_part('epoch', NULLIF(${schema}.to_timestamp(${schema}.cagg_watermark(h.id)), TIMESTAMPTZ '4714-11-24 00:00:00+00 BC')) AS s
       FROM timescaledb_information.continuous_aggregates ca
       JOIN _timescaledb_catalog.hypertable h
         ON h.schema_name = ca.materialization_hypertable_schema AND h.table_name = ca.materialization_hypertable_name
@@ -74,13 +77,17 @@ export async function caggWatermark(pool: pg.Pool): Promise<number | undefined> 
   return fromEpochSeconds(row.s);
 }
 
-/** The refresh policy's window of `metrics_1m`, in minutes, as configured on the server. */
+/**
+ * The refresh policy's window of `metrics_1m`, in minutes, as configured on the server.
+ * `timescaledb_information.jobs` names a continuous aggregate's jobs after the view (2.26,
+ * measured) where older releases named its materialization hypertable: either matches.
+ */
 export const REFRESH_POLICY_SQL = `
   SELECT date_part('epoch', (j.config->>'start_offset')::interval) / 60 AS start_minutes,
          date_part('epoch', (j.config->>'end_offset')::interval) / 60 AS end_minutes
     FROM timescaledb_information.jobs j
     JOIN timescaledb_information.continuous_aggregates ca
-      ON j.hypertable_schema = ca.materialization_hypertable_schema AND j.hypertable_name = ca.materialization_hypertable_name
+      ON (j.hypertable_schema, j.hypertable_name) IN ((ca.view_schema, ca.view_name), (ca.materialization_hypertable_schema, ca.materialization_hypertable_name))
    WHERE ca.view_schema = current_schema() AND ca.view_name = 'metrics_1m'
      AND j.proc_name = 'policy_refresh_continuous_aggregate'
    LIMIT 1`;
