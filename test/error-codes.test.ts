@@ -55,7 +55,7 @@ t.test('the catalogue fails loudly', async (t) => {
   fs.mkdirSync(path.join(root, undeclared.dir), { recursive: true });
   fs.writeFileSync(path.join(root, undeclared.dir, 'errors.ts'), '');
   fs.writeFileSync(path.join(root, 'package.json'), '{ "type": "module" }\n');
-  for (const rel of ['src/core/errors.ts', 'src/storage/errors.ts']) {
+  for (const rel of ['src/core/errors.ts', 'src/storage/errors.ts', 'src/registry/errors.ts']) {
     fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
     fs.writeFileSync(path.join(root, rel), `export * from ${JSON.stringify(path.join(repoRoot, rel))};\n`);
   }
