@@ -117,6 +117,8 @@ export type {
 export { HttpError, LINGER_MS, contentCoding, discardRest, readBody } from './core/http/body.js';
 export type { Body, ContentCoding } from './core/http/body.js';
 export { bearerCheck } from './core/http/bearer.js';
+export { hardenServer, httpLimitsSchema, serverOptions } from './core/http/limits.js';
+export type { ConnectionMetrics, HttpLimits } from './core/http/limits.js';
 export { eventId } from './core/event-id.js';
 export type { EventIdentity } from './core/event-id.js';
 // Last, so that every export above is initialised before these plugin modules (which import this

@@ -31,7 +31,7 @@ export async function runCommand(flags: RunFlags): Promise<number | undefined> {
   // starting (an embedded PostgreSQL's initdb takes seconds) must stop gracefully too, not kill.
   let runtime: Runtime | undefined;
   let stopping = false;
-  const api = new ApiServer(() => runtime as Runtime);
+  const api = new ApiServer(() => runtime as Runtime, config.api);
   const shutdown = async (signal: string) => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting without waiting');

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Subcommand } from './commands.js';
-import { apiBase, unreachable } from './api-client.js';
+import { apiTarget, unreachable } from './api-client.js';
 
 /** `thermocline tap <component>`: print events leaving a source or transform, as JSON lines. */
 export const tapCommand: Subcommand = {
@@ -19,14 +19,15 @@ export const tapCommand: Subcommand = {
       console.error('usage: thermocline tap <component> [--limit N] [--sample R]');
       return 64;
     }
-    const base = await apiBase(values.api, values.config);
-    if (!base) return 78;
+    const target = await apiTarget(values.api, values.config);
+    if (!target) return 78;
+    const { base, headers } = target;
     const url = new URL(`/tap/${encodeURIComponent(id)}`, base);
     url.searchParams.set('limit', values.limit ?? '100');
     if (values.sample) url.searchParams.set('sample', values.sample);
     let res: Response;
     try {
-      res = await fetch(url);
+      res = await fetch(url, { headers });
     } catch (err) {
       console.error(unreachable(base, err));
       return 1;

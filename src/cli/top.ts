@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Subcommand } from './commands.js';
-import { apiBase, unreachable } from './api-client.js';
+import { apiTarget, unreachable } from './api-client.js';
 import { parseDurationMs } from '../core/config/units.js';
 
 interface ComponentRow {
@@ -57,19 +57,26 @@ export const topCommand: Subcommand = {
       options: { interval: { type: 'string' }, once: { type: 'boolean' }, api: { type: 'string' }, config: { type: 'string', short: 'c' } },
       strict: true,
     });
-    const base = await apiBase(values.api, values.config);
-    if (!base) return 78;
+    const target = await apiTarget(values.api, values.config);
+    if (!target) return 78;
+    const { base, headers } = target;
     const intervalMs = parseDurationMs(values.interval ?? '2s') ?? 2000;
     let previous = new Map<string, ComponentRow>();
     let last = 0;
     for (;;) {
-      let rows: ComponentRow[];
+      let res: Response;
       try {
-        rows = (await (await fetch(new URL('/components', base))).json()) as ComponentRow[];
+        res = await fetch(new URL('/components', base), { headers });
       } catch (err) {
         console.error(unreachable(base, err));
         return 1;
       }
+      if (!res.ok) {
+        // 401 and 421 explain themselves (TC_API_UNAUTHORIZED, TC_API_HOST_REFUSED).
+        console.error(`error: ${res.status} ${(await res.text()).trim()}`);
+        return 1;
+      }
+      const rows = (await res.json()) as ComponentRow[];
       const now = Date.now();
       const screen = renderTop(rows, previous, last ? (now - last) / 1000 : 0);
       if (values.once) {

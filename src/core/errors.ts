@@ -148,6 +148,22 @@ export const CORE_ERRORS = defineErrorCodes({
     title: 'The API server cannot listen on its address.',
     hint: 'Another process uses the port, or the address is wrong: change `[api] address` or set `[api] enabled = false`.',
   },
+  TC_API_HOST_REFUSED: {
+    title: 'The API answered 421: the request\'s `Host` header names a host the API does not serve.',
+    hint: 'On a loopback address the API answers only `localhost`, `127.0.0.1` and `[::1]`, so that web pages cannot read it through DNS rebinding. Use one of those names, or list the name you use (without port) in `[api] allowed_hosts`.',
+  },
+  TC_API_UNAUTHORIZED: {
+    title: 'The API answered 401: /components and /tap need the bearer token of `[api] auth`.',
+    hint: 'Send `Authorization: Bearer <token>`. `thermocline tap` and `thermocline top` send it when given the config with `-c`, or take it from `THERMOCLINE_API_TOKEN`. /health and /metrics need no token.',
+  },
+  TC_API_BAD_PATH: {
+    title: 'The API answered 400: the request path has a malformed percent-escape.',
+    hint: 'Encode the component id with `encodeURIComponent` (a `%` must be followed by two hex digits); `thermocline tap` does this for you.',
+  },
+  TC_API_TAP_DROPPED: {
+    title: 'A /tap reader read slower than events flowed; the line `{"dropped": N}` counts the events it missed.',
+    hint: 'Nothing is lost from the pipeline, only from this tap. Read faster, tap fewer events with `--sample`, or raise `[api] tap.max_buffer_bytes`. Counted in `thermocline_api_tap_dropped_events_total`.',
+  },
 });
 
 /** The codes a configuration problem can carry. */

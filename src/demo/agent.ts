@@ -147,7 +147,7 @@ export class DemoAgent {
       logStream.end();
       throw err;
     }
-    const api = new ApiServer(() => runtime);
+    const api = new ApiServer(() => runtime, config.api);
     try {
       await api.listen(config.api.address);
     } catch (err) {

@@ -27,3 +27,4 @@ export {
 export { optionsTable, withOptionsTable } from './options-table.js';
 // Reading what a queue or the dead-letter table holds (`data` of a dead letter).
 export { decodeBatch } from '../core/codec/batch.js';
+export { checkSlowClients, getStatus, metricValue, stall, type HeldConnection, type Stall } from './slow-clients.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { byteSize, listenAddress } from './units.js';
+import { httpLimitsSchema } from '../http/limits.js';
 
 /** Component ids become metric labels and named outputs (`<id>.<output>`): no dots. */
 export const COMPONENT_ID = /^[A-Za-z0-9_-]+$/;
@@ -11,7 +12,31 @@ export const topLevelSchema = z.strictObject({
   api: z
     .strictObject({
       enabled: z.boolean().default(true).describe('Serve /health, /metrics, /components and /tap.'),
-      address: listenAddress().default('127.0.0.1:8686').describe('Listen address of the API. Loopback by default; the API has no authentication.'),
+      address: listenAddress()
+        .default('127.0.0.1:8686')
+        .describe('Listen address of the API. Loopback by default: then only requests whose `Host` is `localhost`, `127.0.0.1` or `[::1]` (or in `allowed_hosts`) are answered, which keeps web pages out through DNS rebinding.'),
+      allowed_hosts: z
+        .array(z.string().min(1))
+        .default([])
+        .describe('Host names (without port) accepted in the `Host` header besides the loopback names, e.g. `["agent.internal"]`. On a non-loopback address an empty list accepts any host; a non-empty one accepts only these and the loopback names. Other hosts get 421.'),
+      auth: z
+        .strictObject({
+          bearer_token: z
+            .string()
+            .min(1)
+            .describe('/components and /tap need `Authorization: Bearer <token>` with this token, or answer 401; /health and /metrics stay open for probes and scrapers. Write it as `"${API_TOKEN}"` to keep it out of the file; `thermocline tap` and `top` send it when given `-c`.'),
+        })
+        .optional()
+        .describe('Optional bearer-token authentication of the API.'),
+      tap: z
+        .strictObject({
+          max_buffer_bytes: byteSize()
+            .prefault('1MiB')
+            .describe('Bytes a /tap reader may have waiting unsent; past it, events are dropped for that reader (counted in `thermocline_api_tap_dropped_events_total`) and the stream says how many with a `{"dropped": N}` line once it catches up.'),
+        })
+        .prefault({})
+        .describe('/tap streams.'),
+      http: httpLimitsSchema(64),
     })
     .prefault({})
     .describe('The agent\'s own HTTP API.'),

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ComponentKind } from '../plugin/types.js';
+import type { ConnectionMetrics } from '../http/limits.js';
 
 /**
  * The agent's own telemetry (docs/operations.md#metrics-reference). Hot paths bump plain numbers on a
@@ -44,6 +45,8 @@ export interface ComponentMetrics {
   gauge(name: string, help: string): BoundGauge;
   /** `thermocline_<plugin type>_<name>` with `component_id` and `labelNames`, e.g. per event type and reason. */
   labelledCounter<L extends string>(name: string, help: string, labelNames: readonly L[]): LabelledCounter<L>;
+  /** The connection metrics of an HTTP listener the component runs, labelled `listener="<kind>s.<id>"` (its config table). */
+  connections(): ConnectionMetrics;
 }
 
 export interface QueueGaugeSource {
@@ -59,6 +62,9 @@ export class MetricsRegistry {
   private readonly custom = new Map<string, Counter | Gauge>();
   private queueSource: QueueGaugeSource | undefined;
   readonly deliveryLatency: Histogram<'component_id'>;
+  private readonly connectionsRefused: Counter<'listener'>;
+  private readonly connectionsOpen: Gauge<'listener'>;
+  private readonly tapDropped: Counter<'component_id'>;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'thermocline_' });
@@ -125,6 +131,37 @@ export class MetricsRegistry {
     // Read at scrape time like the buffer gauges: set after deliveries, it would freeze during
     // an outage, exactly when it matters.
     queueGauge('thermocline_checkpoint_lag_seconds', 'Age of the oldest undelivered batch in the sink queue (0 when empty).', (q) => q.oldestAgeSecs);
+    this.connectionsRefused = new Counter({
+      name: 'thermocline_http_connections_refused_total',
+      help: 'Connections an HTTP listener closed on arrival because max_connections were open.',
+      labelNames: ['listener'],
+      registers: [this.registry],
+    });
+    this.connectionsOpen = new Gauge({
+      name: 'thermocline_http_connections_open',
+      help: 'Connections open on an HTTP listener.',
+      labelNames: ['listener'],
+      registers: [this.registry],
+    });
+    this.tapDropped = new Counter({
+      name: 'thermocline_api_tap_dropped_events_total',
+      help: 'Events a /tap reader missed because it read slower than they flowed.',
+      labelNames: ['component_id'],
+      registers: [this.registry],
+    });
+  }
+
+  /** `listener` is the config table of the listener: `api`, `sources.<id>`. */
+  connections(listener: string): ConnectionMetrics {
+    this.connectionsRefused.inc({ listener }, 0);
+    return {
+      refused: () => this.connectionsRefused.inc({ listener }),
+      open: (n) => this.connectionsOpen.set({ listener }, n),
+    };
+  }
+
+  tapDroppedEvents(component: string, n: number): void {
+    this.tapDropped.inc({ component_id: component }, n);
   }
 
   setQueueSource(source: QueueGaugeSource): void {
@@ -165,6 +202,7 @@ export class MetricsRegistry {
         const metric = this.customMetric('counter', `thermocline_${type}_${name}`, help, labelNames) as Counter;
         return { inc: (labels, n = 1) => metric.inc({ ...labels, component_id: id }, n) };
       },
+      connections: () => this.connections(`${kind}s.${id}`),
     };
   }
 

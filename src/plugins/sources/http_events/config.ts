@@ -1,4 +1,4 @@
-import { byteSize, listenAddress, z } from '../../../index.js';
+import { byteSize, httpLimitsSchema, listenAddress, z } from '../../../index.js';
 
 export const httpEventsConfig = z.strictObject({
   address: listenAddress()
@@ -51,6 +51,7 @@ export const httpEventsConfig = z.strictObject({
     })
     .optional()
     .describe('Enables the registration endpoint. Without it, `schemas_path` answers 403.'),
+  http: httpLimitsSchema(),
 });
 
 export type HttpEventsConfig = z.output<typeof httpEventsConfig>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { byteSize, listenAddress } from '../../../index.js';
+import { byteSize, httpLimitsSchema, listenAddress } from '../../../index.js';
 
 const urlPath = (signal: string, fallback: string) =>
   z
@@ -90,6 +90,7 @@ export const otlpHttpConfig = z.strictObject({
     })
     .prefault({})
     .describe('Cross-origin requests from browsers (OpenTelemetry web SDKs).'),
+  http: httpLimitsSchema(),
 });
 
 export type OtlpHttpConfig = z.output<typeof otlpHttpConfig>;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { errorMessage, type SourceContext, type SourceInstance, splitAddress, ThermoclineError } from '../../../index.js';
+import { errorMessage, hardenServer, serverOptions, type SourceContext, type SourceInstance, splitAddress, ThermoclineError } from '../../../index.js';
 import type { OtlpHttpConfig } from './config.js';
 import { EventGate } from './event-gate.js';
 import { RequestHandler } from './handler.js';
@@ -34,6 +34,7 @@ export class Receiver implements SourceInstance {
     await this.gate.start();
     const { host, port } = splitAddress(this.config.address);
     const server = this.createServer();
+    hardenServer(server, this.config.http, this.ctx.metrics.connections());
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) =>
         reject(
@@ -58,13 +59,14 @@ export class Receiver implements SourceInstance {
       this.inFlight.add(p);
     };
     const tls = this.config.tls;
-    if (tls === undefined) return http.createServer(onRequest);
+    const options = serverOptions(this.config.http);
+    if (tls === undefined) return http.createServer(options, onRequest);
     let cert: Buffer;
     let key: Buffer;
     try {
       cert = fs.readFileSync(tls.cert_file);
       key = fs.readFileSync(tls.key_file);
-      return https.createServer({ cert, key }, onRequest);
+      return https.createServer({ ...options, cert, key }, onRequest);
     } catch (err) {
       throw new ThermoclineError(
         OTLP_SOURCE_ERRORS.TC_OTLP_TLS,
