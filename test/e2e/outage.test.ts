@@ -35,7 +35,7 @@ function replaceOnce(text: string, from: string, to: string): string {
 }
 
 function editConfig(toml: string): string {
-  let out = replaceOnce(toml, 'inputs = ["split.metrics", "split.events"]', 'inputs = ["split.metrics", "split.events", "audit_events"]');
+  let out = replaceOnce(toml, 'inputs = ["split.metrics", "split.events", "events"]', 'inputs = ["split.metrics", "split.events", "events", "audit_events"]');
   // A small queue, so that it fills within seconds; short backoff, so that delivery resumes
   // within seconds of the server's return (the default backoff grows to 60 s).
   out = replaceOnce(out, '[sinks.pg]\n', '[sinks.pg]\nbuffer = { max_bytes = "512KiB" }\nretry = { max_backoff_secs = 2 }\nconnect_timeout = "2s"\n');
