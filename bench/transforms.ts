@@ -211,7 +211,7 @@ const routerRate = (topology: Topology, transforms: Map<string, TransformInstanc
   });
   return measure((b) => {
     let n = 0;
-    for (const parts of router.route('src', b).values()) for (const p of parts) n += p.length;
+    for (const parts of router.route('src', b).sinks.values()) for (const p of parts) n += p.length;
     return n;
   });
 };

@@ -6,26 +6,32 @@ import { restartablePostgres } from '../../src/plugins/sinks/postgres/testdata/r
 import { connectClickHouse, connectPostgres } from '../../src/storage/index.js';
 import { repoRoot } from '../helpers/agent-process.js';
 import { eventually } from '../helpers/pipeline.js';
-import { defaultAgent, drained, otlpBodies, postOtlp, span } from './harness.js';
+import { defaultAgent, drained, otlpBodies, otlpLog, postOtlp, span } from './harness.js';
 import { LOAD_METRIC, LineWriter, OtlpClient, committedCheckpoint, component, sleep } from './outage-load.js';
 
 /**
  * Outage: PostgreSQL stops for 60 s under load. The default pipeline, with a small
- * queue in front of the postgres sink so that it fills within seconds:
+ * queue in front of the postgres sink so that it fills within seconds. Back-pressure is per
+ * destination (docs/delivery.md#when-a-destination-is-down), so only PostgreSQL-bound data waits:
  *
  * - OTLP metrics (→ PostgreSQL) from clients that retry after `Retry-After` as SDKs do: once the
  *   queue is full they get 503 with a `Retry-After`;
+ * - OTLP traces and logs, through the same receiver and the same `split` (→ ClickHouse), keep
+ *   getting 200 and keep landing in ClickHouse;
  * - a file source whose lines become business events (→ PostgreSQL `events_generic`, through a
  *   test transform: the postgres sink stores no logs) pauses: neither its counters nor its
- *   committed checkpoint move while the queue is full, and it resumes when PostgreSQL is back;
- * - a file source that feeds only the ClickHouse sink keeps flowing: back-pressure is per queue;
- * - the default `app_logs` source (→ `split` → ClickHouse) is loaded too, and its lines counted.
+ *   committed offset move while the queue is full, and it resumes when PostgreSQL is back;
+ * - the default `app_logs` source, which shares `split` with PostgreSQL-bound data, and a file
+ *   source that feeds only the ClickHouse sink keep flowing.
  *
- * Afterwards every point and line is in its table exactly once and nothing was dead-lettered.
+ * Afterwards every point, line, span and OTLP log record is in its table exactly once and nothing
+ * was dead-lettered.
  */
 
 const OUTAGE_MS = 60_000;
 const CLIENTS = 3;
+/** OTLP trace and log requests sent while the pg queue is full (one item each). */
+const OUTAGE_ITEMS = 40;
 
 /** Replace `from` once, failing loudly if the default config no longer has it. */
 function replaceOnce(text: string, from: string, to: string): string {
@@ -63,7 +69,15 @@ format = "json"
 `;
 }
 
-t.test('PostgreSQL down for 60 s under load: 503 + Retry-After, the file source pauses, nothing lost', async (t) => {
+/** The committed offset of every file of a file source, by file name. */
+function committedOffsets(dataDir: string, source: string): Record<string, number> | undefined {
+  const cp = committedCheckpoint(dataDir, source);
+  if (cp === undefined) return undefined;
+  const files = (JSON.parse(cp) as { files: Record<string, { p: string; o: number }> }).files;
+  return Object.fromEntries(Object.values(files).map((f) => [path.basename(f.p), f.o]));
+}
+
+t.test('PostgreSQL down for 60 s under load: metrics get 503, PostgreSQL-bound lines wait, ClickHouse-bound data flows, nothing lost', async (t) => {
   const server = await restartablePostgres(t);
   const agent = await defaultAgent(t, editConfig, { PG_URL: server.url });
   const app = new LineWriter(path.join(agent.logDir, 'app.log'), 'app');
@@ -105,40 +119,44 @@ t.test('PostgreSQL down for 60 s under load: 503 + Retry-After, the file source 
     'every 503 carries Retry-After as a positive integer of seconds',
   );
 
-  // A trace goes to ClickHouse only, but `otlp` feeds `split`, which also feeds pg (see the TODOs).
-  const traceDuringOutage = await postOtlp(agent.otlp, 'traces', otlpBodies.traces([span(1)]));
-
-  // The file source feeding PostgreSQL pauses: neither its counter nor its checkpoint moves,
-  // although its file keeps growing. The one feeding ClickHouse alone keeps going.
+  // For 10 s with the pg queue full: the file source feeding PostgreSQL pauses (neither its
+  // counter nor its committed offset moves, although its file keeps growing); everything bound
+  // for ClickHouse keeps going, including what shares `split` and the OTLP receiver with metrics.
   const before = {
     audit: await component(agent.api, 'audit'),
     cold: await component(agent.api, 'cold_logs'),
     app: await component(agent.api, 'app_logs'),
-    checkpoint: committedCheckpoint(agent.dataDir, 'audit'),
+    ch: await component(agent.api, 'ch'),
+    offsets: committedOffsets(agent.dataDir, 'audit'),
     written: audit.written,
   };
-  await sleep(10_000);
+  const traceAnswers: number[] = [];
+  const logAnswers: number[] = [];
+  for (let i = 0; i < OUTAGE_ITEMS; i++) {
+    traceAnswers.push((await postOtlp(agent.otlp, 'traces', otlpBodies.traces([span(i)]))).status);
+    logAnswers.push((await postOtlp(agent.otlp, 'logs', otlpBodies.logs([otlpLog(i)]))).status);
+    await sleep(10_000 / OUTAGE_ITEMS);
+  }
+  await sleep(2000);
   const after = {
     audit: await component(agent.api, 'audit'),
     cold: await component(agent.api, 'cold_logs'),
     app: await component(agent.api, 'app_logs'),
-    checkpoint: committedCheckpoint(agent.dataDir, 'audit'),
+    ch: await component(agent.api, 'ch'),
+    offsets: committedOffsets(agent.dataDir, 'audit'),
     pg: await component(agent.api, 'pg'),
   };
-  t.ok(after.pg.queue?.full, 'the pg queue is still full 10 s later');
+  t.ok(after.pg.queue?.full, 'the pg queue is still full 12 s later');
+  t.equal(after.pg.state, 'degraded', 'the pg sink reports the outage');
   t.ok(audit.written > before.written, 'lines were appended to the audit file meanwhile');
   t.equal(after.audit.sent_events, before.audit.sent_events, 'the audit file source emitted nothing while the queue was full');
-  t.ok(before.checkpoint !== undefined, 'the audit source has a committed checkpoint');
-  t.equal(after.checkpoint, before.checkpoint, 'its committed checkpoint did not move');
+  t.ok(before.offsets !== undefined, 'the audit source has a committed checkpoint');
+  t.same(after.offsets, before.offsets, 'its committed offset did not move');
+  t.same(traceAnswers.filter((s) => s !== 200), [], `all ${OUTAGE_ITEMS} OTLP trace requests got 200 while PostgreSQL was down`);
+  t.same(logAnswers.filter((s) => s !== 200), [], `and all ${OUTAGE_ITEMS} OTLP log requests`);
+  t.ok(after.app.sent_events > before.app.sent_events, 'app_logs (behind split, which also feeds pg) kept reading its ClickHouse-bound lines');
   t.ok(after.cold.sent_events > before.cold.sent_events, 'the file source feeding only ClickHouse kept flowing');
-  // Back-pressure is decided per source over the graph, as a Vector fan-out waits for its slowest
-  // consumer: a source waits while any sink it can reach is full. app_logs and otlp reach pg
-  // through the shared `split`, so they wait too, even for data bound for ClickHouse; nothing is
-  // lost, it stays in the file or with the sender (docs/delivery.md, "When a destination is down").
-  t.equal(after.app.sent_events, before.app.sent_events, 'app_logs (behind split, which reaches pg) waits as well');
-  t.equal(traceDuringOutage.status, 503, 'an OTLP trace is refused with 503 while a sink otlp reaches is full');
-  t.ok(Number(traceDuringOutage.retryAfter) > 0, 'with Retry-After');
-  t.equal(after.pg.state, 'degraded', 'the pg sink reports the outage');
+  t.ok(after.ch.sent_events > before.ch.sent_events, 'the ch sink kept writing to ClickHouse during the outage');
 
   // The rest of the 60 s, then PostgreSQL returns on the same port.
   await sleep(Math.max(0, stoppedAt + OUTAGE_MS - Date.now()));
@@ -206,8 +224,18 @@ t.test('PostgreSQL down for 60 s under load: 503 + Retry-After, the file source 
     'each exactly once',
   );
 
-  // ClickHouse: the lines of both ClickHouse-bound file sources, each once.
+  // ClickHouse: the spans and OTLP log records accepted during the outage, each once.
   const db = ch.database;
+  const chCounts = async (query: string) =>
+    new Map(((await (await ch.client.query({ query, format: 'JSONEachRow' })).json()) as Array<{ k: string; n: string }>).map((r) => [r.k, Number(r.n)]));
+  const spanIds = Array.from({ length: OUTAGE_ITEMS }, (_, i) => span(i).span_id);
+  const spansFound = await chCounts(`SELECT span_id AS k, toString(count()) AS n FROM ${db}.spans WHERE span_id IN (${spanIds.map((id) => `'${id}'`).join(',')}) GROUP BY span_id`);
+  t.same(spanIds.filter((id) => spansFound.get(id) !== 1), [], `each of the ${OUTAGE_ITEMS} spans sent during the outage is in spans exactly once`);
+  const logMessages = Array.from({ length: OUTAGE_ITEMS }, (_, i) => otlpLog(i).message);
+  const logsFound = await chCounts(`SELECT message AS k, toString(count()) AS n FROM ${db}.logs_events WHERE message LIKE 'otlp log %' GROUP BY message`);
+  t.same(logMessages.filter((m) => logsFound.get(m) !== 1), [], `each of the ${OUTAGE_ITEMS} OTLP log records is in logs_events exactly once`);
+
+  // The lines of both ClickHouse-bound file sources, each once.
   for (const w of [app, cold]) {
     const rows = (await (
       await ch.client.query({

@@ -62,9 +62,10 @@ export interface ComponentContext {
 
 export interface EmitOptions {
   /**
-   * When the queue of a `when_full = "block"` sink is full: wait (the default; the back-pressure
-   * point for readers like the file source) or return `'full'` at once (for receivers that
-   * answer their clients, like OTLP's 503).
+   * When a queue of a `when_full = "block"` sink that the batch reaches is full: wait (the
+   * default; the back-pressure point for readers like the file source) or return `'full'` at
+   * once, committing nothing (for receivers that answer their clients, like OTLP's 503). Emitting
+   * the same array again later does not run the transforms again.
    */
   wait?: boolean;
 }
@@ -73,13 +74,18 @@ export type EmitOutcome = 'accepted' | 'full';
 
 export interface SourceContext extends ComponentContext {
   /**
-   * Run `events` through the transforms and append the result to every consuming sink's queue,
-   * together with `checkpoint`, in one transaction. Resolves once both are durable, so a source
-   * must only advance its own position after it resolves. Rejects with `ShutdownError` when the
-   * agent stops while waiting for room.
+   * Run `events` through the transforms and append the result to the queue of every sink it
+   * reaches, together with `checkpoint`, in one transaction. Only the queues the routed events
+   * reach are asked for room: a full queue of a sink this batch does not reach holds nothing back.
+   * Resolves once both are durable, so a source must only advance its own position after it
+   * resolves. Rejects with `ShutdownError` when the agent stops while waiting for room.
    */
   emit(events: TelemetryEvent[], checkpoint?: Json, options?: EmitOptions): Promise<EmitOutcome>;
-  /** True while some `block` sink fed by this source is full: a scraper skips a due scrape. */
+  /**
+   * True while some `block` sink this source can reach is full, whatever its data would be: for a
+   * source that decides before it has data (a scraper skips a due scrape). With a batch in hand,
+   * let `emit` decide: it looks only at the queues that batch reaches.
+   */
   isBlocked(): boolean;
   /**
    * Put events the source took in but must not deliver (invalid, or sent aside by a policy) in the

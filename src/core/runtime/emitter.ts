@@ -2,23 +2,42 @@ import type { SinkQueue } from '../buffer/queue.js';
 import type { QueueStore } from '../buffer/store.js';
 import { encodeBatch } from '../codec/batch.js';
 import { ByteWriter } from '../codec/writer.js';
-import { ShutdownError } from '../errors.js';
+import { errorMessage, ShutdownError } from '../errors.js';
 import type { TelemetryEvent } from '../events.js';
 import type { EmitOptions, EmitOutcome, Json } from '../plugin/types.js';
 import type { ComponentMetrics } from '../telemetry/metrics.js';
 import type { Topology } from '../topology/graph.js';
-import type { Router } from './router.js';
+import type { Routed, Router } from './router.js';
 import { aborted } from './timing.js';
 
+/** A batch refused with `'full'`, kept so that emitting it again does not run the transforms again. */
+interface Refused {
+  readonly source: string;
+  readonly generation: number;
+  readonly routed: Routed;
+}
+
 /**
- * The commit path of every source (docs/delivery.md#how): wait while a blocking sink queue downstream
- * is full, run the transforms, then append the results to each sink's queue together with the
- * source's checkpoint in one SQLite transaction. The promise a source awaits resolves only after
+ * The commit path of every source (docs/delivery.md#how): run the transforms, wait while a
+ * blocking queue that the routed events reach is full, then append the results to each sink's
+ * queue together with the source's checkpoint (and the inputs of transforms that threw, to the
+ * dead-letter table) in one SQLite transaction. The promise a source awaits resolves only after
  * that transaction committed.
+ *
+ * Back-pressure is per destination (docs/delivery.md#when-a-destination-is-down): a batch waits
+ * for the queues it reaches, not for every queue its source could reach, so a full hot-tier
+ * queue does not hold back data bound for another sink.
  */
 export class Emitter {
   private readonly writer = new ByteWriter(1 << 20);
   private readonly reachable = new Map<string, string[]>();
+  /**
+   * Keyed by the source's own array: held only while the source holds the batch, so a source
+   * that gives up on a refused batch (an OTLP request answered 503) leaves nothing behind.
+   */
+  private refused = new WeakMap<TelemetryEvent[], Refused>();
+  /** Bumped on reload: a routing made with the old graph is made again. */
+  private generation = 0;
 
   constructor(
     private readonly store: QueueStore,
@@ -31,6 +50,8 @@ export class Emitter {
   update(topology: Topology): void {
     this.topology = topology;
     this.reachable.clear();
+    this.refused = new WeakMap();
+    this.generation++;
   }
 
   private sinksOf(source: string): string[] {
@@ -42,35 +63,59 @@ export class Emitter {
     return list;
   }
 
-  /** True while some blocking queue downstream of `source` is full. */
+  /**
+   * True while some blocking queue anywhere downstream of `source` is full. Conservative: for
+   * sources that must decide before they have data (a scraper skipping a due scrape); a batch in
+   * hand is better judged by `emit`, which looks only at the queues it reaches.
+   */
   isBlocked(source: string): boolean {
-    return this.firstFull(source) !== undefined;
+    for (const sink of this.sinksOf(source)) {
+      const q = this.queues.get(sink);
+      if (q && q.options.when_full === 'block' && q.isFull()) return true;
+    }
+    return false;
   }
 
-  private firstFull(source: string): SinkQueue | undefined {
-    for (const sink of this.sinksOf(source)) {
+  /** The first full blocking queue among those the routed batch reaches. */
+  private firstFull(routed: Routed): SinkQueue | undefined {
+    for (const sink of routed.sinks.keys()) {
       const q = this.queues.get(sink);
       if (q && q.options.when_full === 'block' && q.isFull()) return q;
     }
     return undefined;
   }
 
+  private route(source: string, events: TelemetryEvent[]): Routed {
+    const kept = this.refused.get(events);
+    if (kept && kept.source === source && kept.generation === this.generation) return kept.routed;
+    return this.router.route(source, events);
+  }
+
   async emit(source: string, events: TelemetryEvent[], checkpoint: Json | undefined, options: EmitOptions | undefined, signal: AbortSignal, metrics: ComponentMetrics): Promise<EmitOutcome> {
-    for (let full = this.firstFull(source); full; full = this.firstFull(source)) {
-      if (signal.aborted) throw new ShutdownError();
-      if (options?.wait === false) return 'full';
-      await Promise.race([full.whenRoom(), aborted(signal)]);
-    }
     if (signal.aborted) throw new ShutdownError();
+    let generation = this.generation;
+    let routed = this.route(source, events);
+    for (let full = this.firstFull(routed); full; full = this.firstFull(routed)) {
+      if (options?.wait === false) {
+        this.refused.set(events, { source, generation, routed });
+        return 'full';
+      }
+      await Promise.race([full.whenRoom(), aborted(signal)]);
+      if (signal.aborted) throw new ShutdownError();
+      if (generation !== this.generation) {
+        generation = this.generation;
+        routed = this.route(source, events);
+      }
+    }
+    this.refused.delete(events);
     metrics.received(events.length);
-    const routed = this.router.route(source, events);
     this.commit(source, routed, checkpoint);
     metrics.sent(events.length);
     return 'accepted';
   }
 
   /** Append routed events and the checkpoint atomically; counters move only after the commit. */
-  private commit(source: string, routed: Map<string, TelemetryEvent[][]>, checkpoint: Json | undefined): void {
+  private commit(source: string, routed: Routed, checkpoint: Json | undefined): void {
     const appended: Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> = [];
     const createdUs = Date.now() * 1000;
     this.store.transaction(() => {
@@ -78,7 +123,7 @@ export class Emitter {
       let lastKey: TelemetryEvent[][] | undefined;
       let lastBlob: Buffer | undefined;
       let lastCount = 0;
-      for (const [sink, parts] of routed) {
+      for (const [sink, parts] of routed.sinks) {
         const queue = this.queues.get(sink);
         if (!queue) continue;
         const count = parts.reduce((n, p) => n + p.length, 0);
@@ -94,6 +139,10 @@ export class Emitter {
         }
         queue.append(lastBlob as Buffer, lastCount, createdUs);
         appended.push({ sink, queue, events: lastCount, bytes: (lastBlob as Buffer).length });
+      }
+      // A bug in a transform must not lose data silently: its input is kept with the batch.
+      for (const f of routed.failed) {
+        this.store.addDeadLetter({ sink: f.transform, seq: 0, error: `transform threw: ${errorMessage(f.error)}`, events: f.input.length, data: Buffer.from(encodeBatch(f.input)) });
       }
       if (checkpoint !== undefined) {
         this.store.putCheckpoint(source, checkpoint, createdUs);

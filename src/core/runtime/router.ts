@@ -3,7 +3,24 @@ import type { TransformInstance } from '../plugin/types.js';
 import type { OutputRef, Topology } from '../topology/graph.js';
 
 export type TapListener = (events: readonly TelemetryEvent[], output: string) => void;
-export type TransformFailure = (transformId: string, error: unknown, input: TelemetryEvent[]) => void;
+export type TransformFailure = (transformId: string, error: unknown) => void;
+
+/** The input of a transform that threw, bound for the dead-letter table with the source's batch. */
+export interface FailedInput {
+  readonly transform: string;
+  readonly error: unknown;
+  readonly input: TelemetryEvent[];
+}
+
+/**
+ * A source's batch after the transforms: per sink, the event arrays that reach it, and the inputs
+ * of transforms that threw. Nothing of it is durable until the emitter commits it, so a batch
+ * refused for a full queue leaves no trace (docs/delivery.md#when-a-destination-is-down).
+ */
+export interface Routed {
+  readonly sinks: Map<string, TelemetryEvent[][]>;
+  readonly failed: FailedInput[];
+}
 
 /**
  * Runs a source's batch through the transform DAG (synchronously, in memory) and collects, per
@@ -30,8 +47,8 @@ export class Router {
     this.transforms = transforms;
   }
 
-  route(sourceId: string, events: TelemetryEvent[]): Map<string, TelemetryEvent[][]> {
-    const out = new Map<string, TelemetryEvent[][]>();
+  route(sourceId: string, events: TelemetryEvent[]): Routed {
+    const out: Routed = { sinks: new Map(), failed: [] };
     if (events.length > 0) this.deliver({ component: sourceId, output: '' }, events, out);
     return out;
   }
@@ -49,7 +66,7 @@ export class Router {
     };
   }
 
-  private deliver(ref: OutputRef, events: TelemetryEvent[], out: Map<string, TelemetryEvent[][]>): void {
+  private deliver(ref: OutputRef, events: TelemetryEvent[], out: Routed): void {
     const listeners = this.taps.get(ref.component);
     if (listeners) for (const l of listeners) l(events, ref.output);
     const consumers = this.topology.consumers(ref);
@@ -58,10 +75,10 @@ export class Router {
     for (const c of consumers) {
       if (c.kind !== 'sink') continue;
       sinks++;
-      let list = out.get(c.id);
+      let list = out.sinks.get(c.id);
       if (!list) {
         list = [];
-        out.set(c.id, list);
+        out.sinks.set(c.id, list);
       }
       list.push(events);
     }
@@ -79,7 +96,8 @@ export class Router {
         result = instance.process(input);
       } catch (err) {
         this.failing.add(c.id);
-        this.onTransformError(c.id, err, ownsInput ? input : structuredClone(events));
+        this.onTransformError(c.id, err);
+        out.failed.push({ transform: c.id, error: err, input: ownsInput ? input : structuredClone(events) });
         continue;
       }
       if (this.failing.size > 0 && this.failing.delete(c.id)) this.onTransformRecovered(c.id);

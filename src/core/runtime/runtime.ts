@@ -2,10 +2,8 @@ import type { Logger } from 'pino';
 import type { SinkQueue } from '../buffer/queue.js';
 import { QueueStore } from '../buffer/store.js';
 import { DataDirLock } from '../buffer/lock.js';
-import { encodeBatch } from '../codec/batch.js';
 import type { ComponentSpec, LoadedConfig } from '../config/load.js';
 import { errorMessage } from '../errors.js';
-import type { TelemetryEvent } from '../events.js';
 import type { ComponentKind, TransformInstance } from '../plugin/types.js';
 import { ResourceRegistry } from '../plugin/resource.js';
 import { MetricsRegistry } from '../telemetry/metrics.js';
@@ -61,7 +59,7 @@ export class Runtime {
     this.router = new Router(
       config.topology,
       new Map(),
-      (id, err, input) => this.onTransformError(id, err, input),
+      (id, err) => this.onTransformError(id, err),
       (id) => this.running.get(id)?.supervisor.status.ok(),
     );
     this.emitter = new Emitter(this.store, this.router, config.topology, this.queues, (sink) => {
@@ -129,15 +127,14 @@ export class Runtime {
     await running.start();
   }
 
-  private onTransformError(id: string, err: unknown, input: TelemetryEvent[]): void {
+  /** The input itself goes to the dead-letter table with the source's batch (Emitter.commit). */
+  private onTransformError(id: string, err: unknown): void {
     const t = this.running.get(id)?.supervisor;
     if (t) {
       this.metricsOf(t.spec).error('transform');
       t.status.degrade(err);
     }
-    // The input is kept in the dead-letter table: a bug in a transform must not lose data silently.
-    this.store.addDeadLetter({ sink: id, seq: 0, error: `transform threw: ${errorMessage(err)}`, events: input.length, data: Buffer.from(encodeBatch(input)) });
-    this.errorLog.error(`transform:${id}`, { component_id: id, err }, `transform "${id}" threw; its input batch was moved to the dead-letter table: ${errorMessage(err)}`);
+    this.errorLog.error(`transform:${id}`, { component_id: id, err }, `transform "${id}" threw; its input batch goes to the dead-letter table: ${errorMessage(err)}`);
   }
 
   /** Observe events leaving a component (sources and transforms), for `thermocline tap`. */

@@ -35,14 +35,21 @@ const IDLE_POLL_MS = 1000;
 const MIN_RESCAN_MS = 100;
 /** Wait after a failed commit (not a shutdown) before trying the same batch again. */
 const EMIT_RETRY_MS = 1000;
+/**
+ * How often lines refused for a full queue are offered again. Cheap: the emitter keeps the
+ * refused batch's routing, so a retry only asks its queues for room.
+ */
+const HELD_RETRY_MS = 200;
 
 class Stopped extends Error {}
 
 /**
  * The file source's engine: discovers files, reads them in big chunks, turns lines
  * into events and commits each batch together with the checkpoint of every tracked file
- * (`ctx.emit(batch, checkpoint)`). Offsets advance in memory only after a commit resolved, and
- * while `emit` waits for room in a full queue nothing else is read: memory stays bounded.
+ * (`ctx.emit(batch, checkpoint)`). A file's checkpoint moves only with the commit of its lines.
+ * When some lines go to a full queue, the batch is committed file by file: a file whose lines
+ * are refused keeps them (`TrackedFile.held`, one batch at most) and is not read further until
+ * they are committed, while the other files go on. Memory stays bounded.
  *
  * Everything runs in one loop, so discovery, reading, rotation and checkpointing never race.
  */
@@ -56,6 +63,8 @@ export class Tailer {
   private readonly log: RateLimitedLog;
   private readonly buf: Buffer;
   private events: LogEvent[] = [];
+  /** Which file the lines of `events` come from: consecutive runs, each up to its `end` index. */
+  private runs: Array<{ file: TrackedFile; end: number }> = [];
   private bytesRead = 0;
   /** The checkpoint changed without new events (a file appeared, was truncated or released). */
   private dirty = false;
@@ -77,7 +86,10 @@ export class Tailer {
     this.filter = new PathFilter(config.include, config.exclude, process.cwd());
     this.builder = new EventBuilder(config, config.host ?? os.hostname());
     const emitLine = (f: TrackedFile, text: string, readUs: number) => {
-      this.events.push(this.builder.build(text, f.path, readUs));
+      const n = this.events.push(this.builder.build(text, f.path, readUs));
+      const last = this.runs[this.runs.length - 1];
+      if (last?.file === f) last.end = n;
+      else this.runs.push({ file: f, end: n });
     };
     this.multiline = config.multiline ? new Multiline(config.multiline, emitLine) : undefined;
     const handler: LineHandler = this.multiline ?? { line: (f, text, _start, _bytes, readUs) => emitLine(f, text, readUs) };
@@ -167,9 +179,10 @@ export class Tailer {
     }
     const now = Date.now();
     if ((this.rescanDue && now - this.lastScan >= MIN_RESCAN_MS) || now - this.lastScan >= this.config.glob_interval_secs * 1000) await this.scan();
-    let progressed = false;
+    let progressed = await this.commitHeld();
     for (const f of [...this.set.files.values()]) {
       if (this.stopping) break;
+      if (f.held) continue;
       if (await this.readFile(f)) progressed = true;
     }
     this.timers(Date.now());
@@ -225,6 +238,13 @@ export class Tailer {
         pos = this.splitter.lines(f, data, base, pos, readUs, full);
         if (!full()) break;
         await this.flush();
+        if (f.held) {
+          // Its lines wait for room: what follows them is read again once they are committed.
+          f.tail = undefined;
+          f.readPos = f.lineStart;
+          f.atEof = false;
+          return true;
+        }
       }
       this.splitter.keepRest(f, data, pos);
     }
@@ -261,7 +281,7 @@ export class Tailer {
     const partialMs = this.config.partial_line_timeout_secs * 1000;
     const rotateMs = this.config.rotate_wait_secs * 1000;
     for (const f of this.set.files.values()) {
-      if (!f.atEof) continue;
+      if (!f.atEof || f.held) continue;
       const dueAt = this.multiline?.dueAt(f);
       if (dueAt !== undefined && now >= dueAt) this.multiline?.finish(f);
       if (partialMs > 0 && f.hasPartial && now - f.lastGrowth >= partialMs) {
@@ -281,7 +301,8 @@ export class Tailer {
     let next = Infinity;
     const partialMs = this.config.partial_line_timeout_secs * 1000;
     for (const f of this.set.files.values()) {
-      if (!f.atEof) continue;
+      if (f.held) next = Math.min(next, Date.now() + HELD_RETRY_MS);
+      if (!f.atEof || f.held) continue;
       const dueAt = this.multiline?.dueAt(f);
       if (dueAt !== undefined) next = Math.min(next, dueAt);
       if (partialMs > 0 && f.hasPartial) next = Math.min(next, f.lastGrowth + partialMs);
@@ -310,21 +331,24 @@ export class Tailer {
   private async flush(): Promise<void> {
     if (this.events.length === 0 && !this.dirty && this.toRelease.length === 0) return;
     const events = this.events;
+    const runs = this.runs;
     this.events = [];
-    // Files being released are left out: their last lines are in this batch.
-    const keep = [...this.set.files.values()].filter((f) => !this.toRelease.includes(f));
-    const checkpoint = encodeCheckpoint(keep.map((f) => [f.key, { path: f.path, offset: f.checkpointOffset, fp: f.fp, rotated: f.gone }]));
-    for (;;) {
-      if (this.stopping) throw new Stopped();
-      try {
-        await this.ctx.emit(events, checkpoint);
-        break;
-      } catch (err) {
-        if (err instanceof ShutdownError || this.stopping) throw new Stopped();
-        this.ctx.metrics.error('emit');
-        this.log.error('emit', { err: errorMessage(err) }, `committing a batch of lines failed; retrying: ${errorMessage(err)}`);
-        await sleep(EMIT_RETRY_MS, this.stopController.signal);
+    this.runs = [];
+    if ((await this.commit(events)) === 'full') {
+      // Some line goes to a full queue; only the files whose lines do are held back
+      // (docs/delivery.md#when-a-destination-is-down).
+      const byFile = linesByFile(events, runs);
+      // A file is released only with its last lines committed: if they are held, it is not finished.
+      // Kept tracked, it is released in a later round (`timers` finds it again).
+      this.toRelease = this.toRelease.filter((f) => !byFile.has(f));
+      const pending = new Set(byFile.keys());
+      for (const [f, lines] of byFile) {
+        pending.delete(f);
+        // One file's lines alone were just refused as they are: hold that very batch (and its routing).
+        const refused = byFile.size === 1 ? events : lines;
+        if (byFile.size === 1 || (await this.commit(lines, f, pending)) === 'full') f.held = { events: refused, offset: f.checkpointOffset };
       }
+      if (this.dirty || this.toRelease.length > 0) await this.commit([]);
     }
     this.dirty = false;
     this.ctx.metrics.received(0, this.bytesRead);
@@ -333,4 +357,62 @@ export class Tailer {
     for (const f of this.toRelease) this.set.release(f);
     this.toRelease = [];
   }
+
+  /** Offer every file's held lines again; true when some were committed. */
+  private async commitHeld(): Promise<boolean> {
+    let committed = false;
+    // Lines left from a round that failed part-way are not committed: their files stay put.
+    const pending = new Set(this.runs.map((r) => r.file));
+    for (const f of this.set.files.values()) {
+      const held = f.held;
+      if (!held || (await this.commit(held.events, f, pending)) === 'full') continue;
+      f.held = undefined;
+      committed = true;
+    }
+    return committed;
+  }
+
+  /**
+   * Commit `events` with the checkpoint, without waiting for room. `only` set: the lines are
+   * that file's alone, so only its entry moves (to its held offset, if it has some); the files in
+   * `pending` have lines still uncommitted and stay at their committed offsets, as do held files.
+   * On success every entry written becomes its file's `committedOffset`.
+   */
+  private async commit(events: LogEvent[], only?: TrackedFile, pending: ReadonlySet<TrackedFile> = new Set()): Promise<'accepted' | 'full'> {
+    // Files being released are left out: their last lines are committed by now or in this batch.
+    const keep = [...this.set.files.values()].filter((f) => !this.toRelease.includes(f));
+    const offsets = keep.map((f) => {
+      if (f === only) return f.held ? f.held.offset : f.checkpointOffset;
+      return f.held || pending.has(f) ? f.committedOffset : f.checkpointOffset;
+    });
+    const checkpoint = encodeCheckpoint(keep.map((f, i) => [f.key, { path: f.path, offset: offsets[i] as number, fp: f.fp, rotated: f.gone }]));
+    for (;;) {
+      if (this.stopping) throw new Stopped();
+      try {
+        if ((await this.ctx.emit(events, checkpoint, { wait: false })) === 'full') return 'full';
+        break;
+      } catch (err) {
+        if (err instanceof ShutdownError || this.stopping) throw new Stopped();
+        this.ctx.metrics.error('emit');
+        this.log.error('emit', { err: errorMessage(err) }, `committing a batch of lines failed; retrying: ${errorMessage(err)}`);
+        await sleep(EMIT_RETRY_MS, this.stopController.signal);
+      }
+    }
+    keep.forEach((f, i) => (f.committedOffset = offsets[i] as number));
+    return 'accepted';
+  }
+}
+
+/** The lines of each file, in order; `runs` says which file each stretch of `events` came from. */
+function linesByFile(events: LogEvent[], runs: ReadonlyArray<{ file: TrackedFile; end: number }>): Map<TrackedFile, LogEvent[]> {
+  const out = new Map<TrackedFile, LogEvent[]>();
+  let start = 0;
+  for (const r of runs) {
+    const list = out.get(r.file);
+    const part = events.slice(start, r.end);
+    if (list) list.push(...part);
+    else out.set(r.file, part);
+    start = r.end;
+  }
+  return out;
 }

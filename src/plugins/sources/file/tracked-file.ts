@@ -1,3 +1,4 @@
+import type { LogEvent } from '../../../index.js';
 import type { Fingerprint } from './identity.js';
 
 /** A multiline event being assembled (stack traces become one event). */
@@ -41,6 +42,14 @@ export class TrackedFile {
   atEof = false;
   /** When bytes were last read from it (ms). */
   lastGrowth = Date.now();
+  /** The offset the last committed checkpoint holds for it: what a restart would resume from. */
+  committedOffset: number;
+  /**
+   * Lines a full queue refused, with the offset they take the file to. Until they are committed
+   * the file is not read further and its checkpoint stays at `committedOffset`, while the other
+   * files go on (docs/delivery.md#when-a-destination-is-down).
+   */
+  held: { events: LogEvent[]; offset: number } | undefined;
 
   constructor(
     readonly key: string,
@@ -52,6 +61,7 @@ export class TrackedFile {
   ) {
     this.readPos = offset;
     this.lineStart = offset;
+    this.committedOffset = offset;
   }
 
   /** Where a restart must resume: nothing before it is pending, nothing after it was emitted. */

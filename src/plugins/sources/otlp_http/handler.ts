@@ -107,8 +107,10 @@ export class RequestHandler {
           hangUp,
         );
       }
-      // Shed load before spending time on the body; Node discards the unread rest of it.
-      if (this.stopping || this.ctx.isBlocked()) return this.busy(refuse, this.stopping);
+      // No early shed on a full queue: which queues a request reaches is known only once it is
+      // decoded and routed, and a full metrics queue must not refuse traces
+      // (docs/delivery.md#when-a-destination-is-down). `emit` answers 'full' for this request alone.
+      if (this.stopping) return this.busy(refuse, true);
 
       const body = await readBody(req, coding, this.config.max_body_bytes);
       this.ctx.metrics.received(0, body.wireBytes);
@@ -172,8 +174,8 @@ export class RequestHandler {
 
   private busy(refuse: Refuse, stopping: boolean): void {
     this.ctx.metrics.error(stopping ? 'stopping' : 'queue_full');
-    if (!stopping) this.log.warn('queue_full', { code: CORE_ERRORS.TC_QUEUE_FULL }, 'a downstream queue is full; answering 503 so that clients retry later');
-    const message = stopping ? 'the agent is shutting down; retry later' : 'a downstream queue is full; retry later';
+    if (!stopping) this.log.warn('queue_full', { code: CORE_ERRORS.TC_QUEUE_FULL }, 'a queue this request goes to is full; answering 503 so that clients retry later');
+    const message = stopping ? 'the agent is shutting down; retry later' : 'a queue this request goes to is full; retry later';
     refuse(503, GRPC.UNAVAILABLE, message, { 'Retry-After': this.retryAfter, ...(stopping ? { Connection: 'close' } : {}) });
   }
 

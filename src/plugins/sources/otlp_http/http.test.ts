@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import t, { type Test } from 'tap';
-import { startPipeline, tempDir, eventually } from '../../../testing/index.js';
+import { startPipeline, tempDir, eventually, received } from '../../../testing/index.js';
 import type { SpanEvent } from '../../../index.js';
 import { JSON_TYPE, PROTOBUF, encodeTraces, hexBytes, otlp, send, startReceiver, statusOf, type Receiver } from './testdata/harness.js';
 
@@ -22,6 +22,11 @@ function traces(...spans: Array<ReturnType<typeof span>>): Buffer {
   return encodeTraces({
     resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }] }, scopeSpans: [{ spans }] }],
   });
+}
+
+/** An OTLP/JSON ExportLogsServiceRequest with one record. */
+function oneLog(body: string) {
+  return { resourceLogs: [{ resource: { attributes: [] }, scopeLogs: [{ logRecords: [{ timeUnixNano: '1700000000000000000', body: { stringValue: body } }] }] }] };
 }
 
 /** The receiver accepts a good request after whatever happened before, and queues its span. */
@@ -295,9 +300,11 @@ t.test('a full queue gets 503 with Retry-After, and requests are accepted again 
   const full = await send(`${rx.base}/v1/traces`, { headers: PROTOBUF, body: traces(span('refused')) });
   t.equal(full.status, 503);
   t.equal(full.headers['retry-after'], '7');
-  t.match(statusOf(full), { code: 14, message: /queue is full/ });
-  const fullJson = await send(`${rx.base}/v1/logs`, { headers: JSON_TYPE, body: '{"resourceLogs":[]}' });
-  t.equal(fullJson.status, 503, 'refused before the body is decoded');
+  t.match(statusOf(full), { code: 14, message: /a queue this request goes to is full/ });
+  const logs = await send(`${rx.base}/v1/logs`, { headers: JSON_TYPE, body: JSON.stringify(oneLog('refused too')) });
+  t.equal(logs.status, 503, 'a logs request bound for the same full queue is refused too');
+  const empty = await send(`${rx.base}/v1/logs`, { headers: JSON_TYPE, body: '{"resourceLogs":[]}' });
+  t.equal(empty.status, 200, 'a request with nothing to queue reaches no queue, so it is not refused');
   await rx.waitFor(1);
   let status = 0;
   await eventually(async () => {
@@ -306,6 +313,52 @@ t.test('a full queue gets 503 with Retry-After, and requests are accepted again 
   });
   const names = (await rx.waitFor(2)).map((e) => (e as SpanEvent).name);
   t.strictSame(names, ['first', 'after'], 'the refused request left nothing behind');
+});
+
+t.test('a full metrics queue refuses metrics with 503 while traces and logs bound for another sink get 200', async (t) => {
+  const { logs } = await startPipeline(
+    t,
+    `
+[sources.otlp]
+type = "otlp_http"
+address = "127.0.0.1:0"
+
+[transforms.split]
+type = "route"
+inputs = ["otlp"]
+route.metrics = { kind = "metric" }
+
+[sinks.hot]
+type = "memory_recorder"
+inputs = ["split.metrics"]
+delay_ms = 3000
+buffer = { max_bytes = 1 }
+
+[sinks.cold]
+type = "memory_recorder"
+inputs = ["split._unmatched"]
+`,
+  );
+  const address = logs.lines.find((l) => l.component_id === 'otlp' && typeof l.address === 'string')?.address;
+  const base = `http://${String(address)}`;
+  const gauge = (value: number) => ({
+    resourceMetrics: [{ scopeMetrics: [{ metrics: [{ name: 'load', gauge: { dataPoints: [{ timeUnixNano: '1700000000000000000', asDouble: value }] } }] }] }],
+  });
+  t.equal((await send(`${base}/v1/metrics`, { headers: JSON_TYPE, body: JSON.stringify(gauge(1)) })).status, 200, 'the first metrics request fills the hot queue');
+  const refused = await send(`${base}/v1/metrics`, { headers: JSON_TYPE, body: JSON.stringify(gauge(2)) });
+  t.equal(refused.status, 503, 'the next one is refused: its queue is full');
+  t.equal(refused.headers['retry-after'], '5');
+  const trace = await send(`${base}/v1/traces`, { headers: PROTOBUF, body: traces(span('while hot is full')) });
+  t.equal(trace.status, 200, 'a trace reaches only the cold sink: accepted');
+  const log = await send(`${base}/v1/logs`, { headers: JSON_TYPE, body: JSON.stringify(oneLog('while hot is full')) });
+  t.equal(log.status, 200, 'so is a log record');
+  await eventually(() => received('cold').length === 2, 10_000, 'both in the cold sink');
+  t.strictSame(
+    received('cold').map((e) => e.kind),
+    ['span', 'log'],
+  );
+  await eventually(() => received('hot').length === 1, 10_000, 'the first point delivered');
+  t.equal(received('hot').length, 1, 'the refused point was not queued');
 });
 
 t.test('CORS is off by default and answers preflights for allowed origins when configured', async (t) => {

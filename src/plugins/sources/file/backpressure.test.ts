@@ -1,0 +1,95 @@
+/**
+ * Back-pressure per destination (docs/delivery.md#when-a-destination-is-down): two files whose
+ * lines go to different sinks. While one sink is down and its queue full, the other file keeps
+ * being read and its checkpoint moves; the held file's checkpoint stays at its last committed
+ * line. After a restart every line of both files arrives exactly once.
+ */
+import path from 'node:path';
+import t from 'tap';
+import { eventually, failures, received, startPipeline, tempDir } from '../../../testing/index.js';
+import { decodeCheckpoint } from './checkpoint.js';
+import { appendLines, range, settle } from './testdata/harness.js';
+
+const toml = (dir: string) => `
+[sources.f]
+type = "file"
+include = [${JSON.stringify(path.join(dir, '*.log'))}]
+glob_interval_secs = 0.2
+
+[transforms.split]
+type = "route"
+inputs = ["f"]
+route.hot = { labels.file = { regex = "hot\\\\.log$" } }
+
+[sinks.hot]
+type = "memory_recorder"
+inputs = ["split.hot"]
+buffer = { max_bytes = 1 }
+retry = { initial_backoff_secs = 0.05, max_backoff_secs = 0.05 }
+
+[sinks.cold]
+type = "memory_recorder"
+inputs = ["split._unmatched"]
+`;
+
+const messages = (sink: string) => received(sink).map((e) => (e as { message: string }).message);
+
+t.test('a file whose lines go to a full queue waits alone; the others keep flowing; exactly once across a restart', async (t) => {
+  const dir = tempDir(t);
+  const dataDir = tempDir(t);
+  const hot = path.join(dir, 'hot.log');
+  const cold = path.join(dir, 'cold.log');
+  appendLines(hot, 'hot', 0, 50);
+  appendLines(cold, 'cold', 0, 50);
+  // The hot sink is down: every write fails and its one-byte queue stays full.
+  failures.set('hot', Array<'retryable'>(100_000).fill('retryable'));
+  t.teardown(() => failures.delete('hot'));
+  const first = await startPipeline(t, toml(dir), { dataDir });
+  await eventually(() => messages('cold').length === 50, 10_000, 'the first cold lines');
+  await eventually(() => first.runtime.queueOf('hot')!.isFull(), 10_000, 'the hot queue to fill');
+
+  appendLines(hot, 'hot', 50, 100);
+  appendLines(cold, 'cold', 50, 100);
+  await eventually(() => messages('cold').length === 100, 10_000, 'cold lines written while hot is full');
+  t.pass('the cold file kept flowing while the hot queue was full');
+  appendLines(cold, 'cold', 100, 120);
+  await eventually(() => messages('cold').length === 120, 10_000, 'more cold lines');
+  await settle();
+
+  const cp = decodeCheckpoint(first.runtime.store.getCheckpoint('f'));
+  if (cp.kind !== 'ok') throw new Error(`no checkpoint: ${JSON.stringify(cp)}`);
+  const offsets = new Map([...cp.entries.values()].map((e) => [path.basename(e.path), e.offset]));
+  t.equal(offsets.get('cold.log'), range('cold', 0, 120).join('\n').length + 1, 'the cold file is committed to its end');
+  t.equal(offsets.get('hot.log'), range('hot', 0, 50).join('\n').length + 1, 'the hot file is committed up to its lines in the queue, not past the held ones');
+  t.same(messages('hot'), [], 'nothing reached the hot sink');
+  t.same(messages('cold'), range('cold', 0, 120), 'each cold line once, in order');
+
+  await first.runtime.stop();
+  const coldBefore = messages('cold');
+  failures.delete('hot');
+  await startPipeline(t, toml(dir), { dataDir });
+  await eventually(() => messages('hot').length >= 100, 15_000, 'every hot line after the restart');
+  await settle();
+  t.same(messages('hot'), range('hot', 0, 100), 'every hot line exactly once: the queued ones and the held ones re-read from the file');
+  t.same([...coldBefore, ...messages('cold')], range('cold', 0, 120), 'no cold line twice after the restart');
+});
+
+t.test('held lines are committed by themselves once their queue has room, without a restart', async (t) => {
+  const dir = tempDir(t);
+  const hot = path.join(dir, 'hot.log');
+  const cold = path.join(dir, 'cold.log');
+  appendLines(hot, 'hot', 0, 10);
+  appendLines(cold, 'cold', 0, 10);
+  failures.set('hot', Array<'retryable'>(100_000).fill('retryable'));
+  t.teardown(() => failures.delete('hot'));
+  const { runtime } = await startPipeline(t, toml(dir));
+  await eventually(() => messages('cold').length === 10 && runtime.queueOf('hot')!.isFull(), 10_000, 'cold lines, hot queue full');
+  appendLines(hot, 'hot', 10, 3000);
+  appendLines(cold, 'cold', 10, 3000);
+  await eventually(() => messages('cold').length === 3000, 15_000, 'every cold line while hot is down');
+  failures.delete('hot');
+  await eventually(() => messages('hot').length >= 3000, 15_000, 'the hot lines once the sink is back');
+  await settle();
+  t.same(messages('hot'), range('hot', 0, 3000), 'every hot line once, in order');
+  t.same(messages('cold'), range('cold', 0, 3000), 'every cold line once, in order');
+});
