@@ -38,7 +38,7 @@ export const otlpHttpConfig = z.strictObject({
   max_attribute_value_bytes: byteSize()
     .default(4096)
     .describe(
-      'Attribute values longer than this many UTF-8 bytes are cut (never inside a character) and counted in `thermocline_otlp_http_attribute_values_truncated_total`. The SDKs leave `AttributeValueLengthLimit` unlimited; 4096 bytes keeps any URL, SQL statement or stack frame that is still useful as a label while one attribute cannot carry megabytes into every store. Array and map values are limited as their JSON text, so a cut one is no longer valid JSON.',
+      'Attribute values longer than this many UTF-8 bytes are cut (never inside a character) and counted in `thermocline_otlp_http_attribute_values_truncated_total`. A number of bytes or a size such as "4KiB"; the default is 4096. The SDKs leave `AttributeValueLengthLimit` unlimited; 4096 bytes keeps any URL, SQL statement or stack frame that is still useful as a label while one attribute cannot carry megabytes into every store. Array and map values are limited as their JSON text, so a cut one is no longer valid JSON.',
     ),
   max_concurrent_decode_bytes: byteSize()
     .default(64 * 1024 * 1024)
