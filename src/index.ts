@@ -69,6 +69,7 @@ export { COMPONENT_ID } from './core/config/schema.js';
 export { errorMessage } from './core/errors.js';
 export { RateLimitedLog } from './core/runtime/logger.js';
 export { aborted, raceTimeout, sleep } from './core/runtime/timing.js';
+export { runAtOnce, runInSlices, type Sliced } from './core/runtime/slices.js';
 export type { ComponentMetrics, BoundCounter, BoundGauge, LabelledCounter } from './core/telemetry/metrics.js';
 // Business events: the schema registry and its validators (docs/events.md).
 export {
@@ -117,6 +118,7 @@ export type {
 export { HttpError, LINGER_MS, contentCoding, discardRest, readBody } from './core/http/body.js';
 export type { Body, ContentCoding } from './core/http/body.js';
 export { bearerCheck } from './core/http/bearer.js';
+export { DecodeBudget } from './core/http/budget.js';
 export { hardenServer, httpLimitsSchema, serverOptions } from './core/http/limits.js';
 export type { ConnectionMetrics, HttpLimits } from './core/http/limits.js';
 export { eventId } from './core/event-id.js';

@@ -18,6 +18,19 @@ export const httpEventsConfig = z.strictObject({
     .default(10 * 1024 * 1024)
     .describe('The largest request body accepted, on the wire and after decompression; larger requests get 413. A number of bytes or a size such as "10MiB" (the default).'),
   max_events: z.number().int().positive().max(1_000_000).default(10_000).describe('The most events one request may carry; more get 413.'),
+  max_concurrent_decode_bytes: byteSize()
+    .default(32 * 1024 * 1024)
+    .describe(
+      'The body bytes this source parses and validates at once, across all requests. Parsing JSON takes several times a body\'s size in memory, so a burst of large requests waits for its turn instead of being parsed together; one request larger than this is parsed alone. The default, "32MiB", lets three bodies of the default `max_body_bytes` be parsed together.',
+    ),
+  decode_wait_secs: z
+    .number()
+    .nonnegative()
+    .max(60)
+    .default(2)
+    .describe(
+      'How long a request waits for its share of `max_concurrent_decode_bytes` before it gets 503 with `Retry-After` (`TC_EVENTS_DECODE_BUSY`). Waiting requests hold their bodies in memory and their connections open, so the wait is short.',
+    ),
   retry_after_secs: z
     .number()
     .int()

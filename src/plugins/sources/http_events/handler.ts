@@ -4,13 +4,32 @@
  * parse, validate, durable emit, answer. 200 only once the accepted events are in the queue.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { type EventAdmitter, HttpError, ShutdownError, bearerCheck, contentCoding, discardRest, errorMessage, readBody, type SourceContext } from '../../../index.js';
+import {
+  type BoundCounter,
+  type BoundGauge,
+  DecodeBudget,
+  type EventAdmitter,
+  HttpError,
+  RateLimitedLog,
+  ShutdownError,
+  bearerCheck,
+  contentCoding,
+  discardRest,
+  errorMessage,
+  readBody,
+  runInSlices,
+  type SourceContext,
+} from '../../../index.js';
 import type { HttpEventsConfig } from './config.js';
-import { splitBody, toEvent } from './parse.js';
+import { HTTP_EVENTS_ERRORS } from './errors.js';
+import { splitBody, toEvents } from './parse.js';
 import { failure, reply } from './reply.js';
 import type { SchemaApi } from './schema-api.js';
 
 type MediaType = 'json' | 'ndjson';
+
+/** Parsing hands the event loop back after this long, so that other requests and `/health` are served meanwhile. */
+const SLICE_MS = 10;
 
 function mediaType(header: string | undefined): MediaType | undefined {
   const media = (header ?? '').split(';', 1)[0]?.trim().toLowerCase();
@@ -22,6 +41,10 @@ function mediaType(header: string | undefined): MediaType | undefined {
 export class EventsHandler {
   private readonly authorized: ((header: string | undefined) => boolean) | undefined;
   private readonly retryAfter: string;
+  private readonly budget: DecodeBudget;
+  private readonly decodeRefused: BoundCounter;
+  private readonly decodeBytes: BoundGauge;
+  private readonly log: RateLimitedLog;
   stopping = false;
 
   constructor(
@@ -32,6 +55,10 @@ export class EventsHandler {
   ) {
     this.authorized = bearerCheck(config.auth?.bearer_token);
     this.retryAfter = String(config.retry_after_secs);
+    this.budget = new DecodeBudget(config.max_concurrent_decode_bytes);
+    this.decodeRefused = ctx.metrics.counter('decode_refused_total', 'Requests answered 503 because no share of max_concurrent_decode_bytes came within decode_wait_secs.');
+    this.decodeBytes = ctx.metrics.gauge('decode_bytes', 'Body bytes being parsed now, out of max_concurrent_decode_bytes.');
+    this.log = new RateLimitedLog(ctx.logger);
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -67,27 +94,15 @@ export class EventsHandler {
       if (this.stopping || this.ctx.isBlocked()) return this.busy(res, this.stopping);
 
       const body = await readBody(req, coding, this.config.max_body_bytes);
-      const items = splitBody(body.data.toString('utf8'), media === 'ndjson');
-      if (items.length > this.config.max_events) {
-        throw new HttpError(413, `the request carries ${items.length} events, more than max_events (${this.config.max_events}); send smaller batches`);
+      const release = await this.budget.acquire(body.data.length, this.config.decode_wait_secs * 1000);
+      if (release === undefined) return this.decodeBusy(res);
+      this.decodeBytes.set(this.budget.inUse);
+      try {
+        await this.parseAndQueue(body.data, body.wireBytes, media, res);
+      } finally {
+        release();
+        this.decodeBytes.set(this.budget.inUse);
       }
-      this.ctx.metrics.received(items.length, body.wireBytes);
-      const admission = this.admitter.admit(items.map(toEvent));
-      if (admission.accepted.length > 0) {
-        if (this.stopping) return this.busy(res, true);
-        if (!(await this.emit(admission.accepted, res))) return;
-      }
-      // Written only once the accepted events are queued: a 503 above makes the client resend
-      // the whole request, and its dead letters would otherwise be recorded twice.
-      if (admission.deadLetters.length > 0) this.ctx.deadLetter(admission.deadLetters, admission.deadLetterRows, 'events of unregistered types (unregistered = "dead_letter")');
-      const refused = admission.refused.length;
-      if (refused > 0) this.ctx.metrics.dropped(refused, 'invalid');
-      reply(res, refused === 0 ? 200 : 422, {
-        accepted: admission.accepted.length,
-        dead_lettered: admission.deadLetters.length,
-        rejected: admission.refused,
-        ...(refused === 0 ? {} : { code: 'TC_EVENT_INVALID', message: `${refused} of ${items.length} events refused; the others were queued` }),
-      });
     } catch (err) {
       if (err instanceof HttpError) {
         this.ctx.metrics.error(err.status === 413 ? 'too_large' : 'decode');
@@ -97,6 +112,40 @@ export class EventsHandler {
       this.ctx.logger.error({ err }, 'internal error while handling an events request (500)');
       return reply(res, 500, failure('TC_EVENTS_BAD_REQUEST', `internal error: ${errorMessage(err)}`));
     }
+  }
+
+  /** Parse, validate, queue, answer: while the request holds its share of the decode budget. */
+  private async parseAndQueue(data: Buffer, wireBytes: number, media: MediaType, res: ServerResponse): Promise<void> {
+    const items = await runInSlices(splitBody(data.toString('utf8'), media === 'ndjson', this.config.max_events), SLICE_MS);
+    this.ctx.metrics.received(items.length, wireBytes);
+    const admission = this.admitter.admit(await runInSlices(toEvents(items), SLICE_MS));
+    if (admission.accepted.length > 0) {
+      if (this.stopping) return this.busy(res, true);
+      if (!(await this.emit(admission.accepted, res))) return;
+    }
+    // Written only once the accepted events are queued: a 503 above makes the client resend
+    // the whole request, and its dead letters would otherwise be recorded twice.
+    if (admission.deadLetters.length > 0) this.ctx.deadLetter(admission.deadLetters, admission.deadLetterRows, 'events of unregistered types (unregistered = "dead_letter")');
+    const refused = admission.refused.length;
+    if (refused > 0) this.ctx.metrics.dropped(refused, 'invalid');
+    reply(res, refused === 0 ? 200 : 422, {
+      accepted: admission.accepted.length,
+      dead_lettered: admission.deadLetters.length,
+      rejected: admission.refused,
+      ...(refused === 0 ? {} : { code: 'TC_EVENT_INVALID', message: `${refused} of ${items.length} events refused; the others were queued` }),
+    });
+  }
+
+  private decodeBusy(res: ServerResponse): void {
+    this.ctx.metrics.error('decode_busy');
+    this.decodeRefused.inc();
+    this.log.warn('decode_busy', { code: HTTP_EVENTS_ERRORS.TC_EVENTS_DECODE_BUSY }, 'too many large event requests at once; answering 503 so that producers retry later');
+    reply(
+      res,
+      503,
+      failure('TC_EVENTS_DECODE_BUSY', `the receiver is already parsing max_concurrent_decode_bytes (${this.config.max_concurrent_decode_bytes} bytes) of other requests; retry later`),
+      { 'Retry-After': this.retryAfter },
+    );
   }
 
   /** Queue the events; false when the answer (503) was already sent. */

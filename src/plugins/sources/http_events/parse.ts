@@ -3,7 +3,7 @@
  * objects, or NDJSON (one object per line). Each event is checked field by field; problems are
  * reported with the JSON pointer of the field inside the event.
  */
-import { type CandidateEvent as ParsedEvent, type EventProblem, EVENT_TYPE, HttpError, eventId, tooDeep } from '../../../index.js';
+import { type CandidateEvent as ParsedEvent, type EventProblem, EVENT_TYPE, HttpError, eventId, type Sliced, tooDeep } from '../../../index.js';
 
 export type { CandidateEvent as ParsedEvent, EventProblem, RefusedEvent } from '../../../index.js';
 
@@ -11,8 +11,16 @@ const FIELDS = new Set(['type', 'time', 'service', 'severity', 'id', 'payload'])
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const MAX_TEXT = 256;
 
-/** The raw items of a body; an NDJSON line that is not JSON is an item of its own, refused later. */
-export function splitBody(text: string, ndjson: boolean): Array<{ value: unknown } | { error: string }> {
+type Item = { value: unknown } | { error: string };
+
+/** How often (in items) parsing offers to pause, so that the handler can run it in slices. */
+const SLICE_ITEMS = 32;
+
+/**
+ * The raw items of a body; an NDJSON line that is not JSON is an item of its own, refused later.
+ * More than `maxEvents` items is a 413; NDJSON stops parsing at the first line over it.
+ */
+export function* splitBody(text: string, ndjson: boolean, maxEvents: number): Sliced<Item[]> {
   if (!ndjson) {
     let parsed: unknown;
     try {
@@ -20,18 +28,39 @@ export function splitBody(text: string, ndjson: boolean): Array<{ value: unknown
     } catch (err) {
       throw new HttpError(400, `the body is not valid JSON: ${(err as Error).message}`);
     }
-    return (Array.isArray(parsed) ? parsed : [parsed]).map((value) => ({ value }));
+    const values = Array.isArray(parsed) ? parsed : [parsed];
+    if (values.length > maxEvents) throw tooMany(values.length, maxEvents);
+    return values.map((value) => ({ value }));
   }
-  const items: Array<{ value: unknown } | { error: string }> = [];
-  for (const line of text.split('\n')) {
+  const items: Item[] = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const line = text.slice(start, end);
+    start = end + 1;
     if (line.trim() === '') continue;
+    if (items.length === maxEvents) throw tooMany(`at least ${maxEvents + 1}`, maxEvents);
     try {
       items.push({ value: JSON.parse(line) });
     } catch (err) {
       items.push({ error: `this line is not valid JSON: ${(err as Error).message}` });
     }
+    if (items.length % SLICE_ITEMS === 0) yield;
   }
   return items;
+}
+
+const tooMany = (count: number | string, max: number) => new HttpError(413, `the request carries ${count} events, more than max_events (${max}); send smaller batches`);
+
+/** `toEvent` on every item, yielding every few items: each may be a deep payload to check. */
+export function* toEvents(items: readonly Item[]): Sliced<ParsedEvent[]> {
+  const out: ParsedEvent[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    out[i] = toEvent(items[i] as Item, i);
+    if (i % SLICE_ITEMS === SLICE_ITEMS - 1) yield;
+  }
+  return out;
 }
 
 /** Microseconds since the epoch from RFC 3339 text or epoch milliseconds, or a problem. */

@@ -19,6 +19,40 @@ export const otlpHttpConfig = z.strictObject({
     .describe(
       'The largest request body accepted, checked both on the wire and after decompression (a small gzip body that inflates past it is refused too). Larger requests get 413. A number of bytes or a size such as "20MiB" (the default).',
     ),
+  max_items_per_request: z
+    .number()
+    .int()
+    .positive()
+    .default(50_000)
+    .describe(
+      'The most spans, log records or metric data points one request may carry; a larger request is refused whole with 413 (`TC_OTLP_TOO_MANY_ITEMS`), which exporters do not retry. The default is six times the OpenTelemetry Collector batch processor\'s `send_batch_size` (8192) and a hundred times the SDKs\' export batch (512), and bounds the events one request holds in memory.',
+    ),
+  max_attributes_per_item: z
+    .number()
+    .int()
+    .positive()
+    .default(128)
+    .describe(
+      'The most attributes kept per span, span event, span link, log record, metric data point, resource and scope: the first ones on the wire are kept, the rest dropped and counted in `thermocline_otlp_http_attributes_dropped_total`. 128 is the OpenTelemetry SDKs\' `AttributeCountLimit`.',
+    ),
+  max_attribute_value_bytes: byteSize()
+    .default(4096)
+    .describe(
+      'Attribute values longer than this many UTF-8 bytes are cut (never inside a character) and counted in `thermocline_otlp_http_attribute_values_truncated_total`. A number of bytes or a size such as "4KiB"; the default is 4096. The SDKs leave `AttributeValueLengthLimit` unlimited; 4096 bytes keeps any URL, SQL statement or stack frame that is still useful as a label while one attribute cannot carry megabytes into every store. Array and map values are limited as their JSON text, so a cut one is no longer valid JSON.',
+    ),
+  max_concurrent_decode_bytes: byteSize()
+    .default(64 * 1024 * 1024)
+    .describe(
+      'The body bytes this source decodes at once, across all requests. Decoding takes several times a body\'s size in memory, so a burst of large requests waits for its turn instead of being decoded together; one request larger than this is decoded alone. The default, "64MiB", lets three bodies of the default `max_body_bytes` decode together and never delays ordinary SDK requests (kilobytes).',
+    ),
+  decode_wait_secs: z
+    .number()
+    .nonnegative()
+    .max(60)
+    .default(2)
+    .describe(
+      'How long a request waits for its share of `max_concurrent_decode_bytes` before it gets 503 with `Retry-After`. Waiting requests hold their bodies in memory and their connections open, so the wait is short: about the time two 20 MiB bodies take to decode.',
+    ),
   retry_after_secs: z
     .number()
     .int()

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { runAtOnce } from '../../../index.js';
 import { newDecoded } from './mapping.js';
 import { exponentialBuckets, mapMetric, newMetric, promFloat, type ExpHistogramPoint } from './metrics-mapping.js';
 
@@ -65,7 +66,7 @@ t.test('histogram data points that contradict themselves are refused, the rest k
     { ...base, count: 2, sum: 2, bucketCounts: [1, 1], bounds: [1] },
     { ...base, count: 0, sum: 0, bucketCounts: [], bounds: [], flags: 1 },
   );
-  mapMetric(m, { service: 's' }, 99, out);
+  runAtOnce(mapMetric(m, { service: 's' }, 99, out));
   t.equal(out.rejected, 1);
   t.equal(out.reason, 'metric "h": histogram bounds are not strictly increasing');
   t.strictSame(out.events, [
@@ -86,7 +87,7 @@ t.test('number points: no value is refused, a data point attribute wins over a r
   const m = newMetric();
   m.name = 'g';
   m.gauges.push({ attrs: { service: 'mine' }, timeUs: 0, flags: 0, value: 1 }, { attrs: {}, timeUs: 3, flags: 0, value: undefined });
-  mapMetric(m, { service: 's' }, 99, out);
+  runAtOnce(mapMetric(m, { service: 's' }, 99, out));
   t.strictSame(out.events, [{ kind: 'metric', name: 'g', type: 'gauge', labels: { service: 'mine' }, time_us: 99, value: 1 }]);
   t.equal(out.rejected, 1);
   t.equal(out.reason, 'metric "g": a data point without a value');

@@ -1,4 +1,4 @@
-import type { Labels, MetricEvent } from '../../../index.js';
+import type { Labels, MetricEvent, Sliced } from '../../../index.js';
 import { reject, setKey, type Decoded } from './mapping.js';
 import { timeProblem } from './storable.js';
 
@@ -74,11 +74,13 @@ export function resourceLabels(resource: Labels, keys: readonly string[]): Label
   return out;
 }
 
-export function mapMetric(m: OtlpMetric, base: Labels, nowUs: number, out: Decoded): void {
+/** Yields every few points: a metric may carry tens of thousands, each copying its labels. */
+export function* mapMetric(m: OtlpMetric, base: Labels, nowUs: number, out: Decoded): Sliced<void> {
+  let n = 0;
   const where = (): string => `metric "${m.name}"`;
   if (m.name === '') {
-    const n = m.gauges.length + m.sums.length + m.histograms.length + m.expHistograms.length + m.summaries.length;
-    if (n > 0) reject(out, 'a metric without a name', n);
+    const points = m.gauges.length + m.sums.length + m.histograms.length + m.expHistograms.length + m.summaries.length;
+    if (points > 0) reject(out, 'a metric without a name', points);
     return;
   }
   // A point whose time cannot be stored is refused with its reason (storable.ts).
@@ -94,28 +96,33 @@ export function mapMetric(m: OtlpMetric, base: Labels, nowUs: number, out: Decod
   };
   const time = (p: PointBase): number => p.timeUs || nowUs;
   for (const p of m.gauges) {
+    if ((++n & 31) === 0) yield;
     if (p.flags & NO_RECORDED_VALUE) continue;
     if (p.value === undefined) reject(out, `${where()}: a data point without a value`);
     else push({ kind: 'metric', name: m.name, type: 'gauge', labels: labelsOf(p), time_us: time(p), value: p.value });
   }
   const sumType = m.monotonic && m.temporality === CUMULATIVE ? 'counter' : 'gauge';
   for (const p of m.sums) {
+    if ((++n & 31) === 0) yield;
     if (p.flags & NO_RECORDED_VALUE) continue;
     if (p.value === undefined) reject(out, `${where()}: a data point without a value`);
     else push({ kind: 'metric', name: m.name, type: sumType, labels: labelsOf(p), time_us: time(p), value: p.value });
   }
   for (const p of m.histograms) {
+    if ((++n & 31) === 0) yield;
     if (p.flags & NO_RECORDED_VALUE) continue;
     const buckets = explicitBuckets(p);
     if (typeof buckets === 'string') reject(out, `${where()}: ${buckets}`);
     else push({ kind: 'metric', name: m.name, type: 'histogram', labels: labelsOf(p), time_us: time(p), histogram: { count: p.count, sum: p.sum, buckets } });
   }
   for (const p of m.expHistograms) {
+    if ((++n & 31) === 0) yield;
     if (p.flags & NO_RECORDED_VALUE) continue;
     const buckets = exponentialBuckets(p);
     push({ kind: 'metric', name: m.name, type: 'histogram', labels: labelsOf(p), time_us: time(p), histogram: { count: p.count, sum: p.sum, buckets } });
   }
   for (const p of m.summaries) {
+    if ((++n & 31) === 0) yield;
     if (p.flags & NO_RECORDED_VALUE) continue;
     const labels = labelsOf(p);
     const t = time(p);

@@ -42,8 +42,8 @@ t.test('the guard sees series after canonicalization: label order and whitespace
   t.equal(out.length, 3);
 });
 
-t.test('on_limit = "pass" (the default) lets everything through and counts', async (t) => {
-  const { run, registry, logs } = build({ max_series_per_metric: 2 });
+t.test('on_limit = "pass" lets everything through and counts', async (t) => {
+  const { run, registry, logs } = build({ max_series_per_metric: 2, on_limit: 'pass' });
   const batch = users('m', 0, 5);
   t.equal(run(batch).length, 5);
   t.match(await registry.text(), /series_over_limit_total\{component_id="labels"\} 3/);
@@ -116,6 +116,43 @@ t.test('through the transform: a 1,000,000-series explosion on one metric is hel
   const text = await registry.text();
   t.match(text, /tracked_series\{component_id="labels"\} 1000\n/);
   t.match(text, /series_over_limit_total\{component_id="labels"\} 999000\n/);
+});
+
+t.test('with the defaults, a 1,000,000-series burst on one metric is capped at 10,000 series, counted, and alarmed once', async (t) => {
+  const { run, registry, ctx, logs } = build();
+  let passed = 0;
+  let peakTracked = 0;
+  for (let b = 0; b < 1000; b++) {
+    const batch: TelemetryEvent[] = new Array(1000);
+    for (let i = 0; i < 1000; i++) batch[i] = metric({ name: 'scrape_exploding', labels: { id: String(b * 1000 + i), job: 'target' } });
+    passed += run(batch).length;
+    if (b % 100 === 99) peakTracked = Math.max(peakTracked, Number(/tracked_series\{component_id="labels"\} (\d+)/.exec(await registry.text())?.[1]));
+  }
+  t.equal(passed, 10_000, 'only the default max_series_per_metric series go on to the queue');
+  t.equal(peakTracked, 10_000, 'the guard never holds more than the cap for one metric: memory does not grow with the burst');
+  t.same(Object.fromEntries(ctx.metrics.stats.dropped), { cardinality_limit: 990_000 });
+  const text = await registry.text();
+  t.match(text, /series_over_limit_total\{component_id="labels"\} 990000\n/);
+  t.match(text, /metrics_over_limit\{component_id="labels"\} 1\n/);
+  const warnings = logs.lines.filter((l) => l.code === 'TC_CARDINALITY_LIMIT');
+  t.equal(warnings.length, 1, 'one warning, not one per dropped event');
+  t.match(warnings[0], { metric: 'scrape_exploding', on_limit: 'drop', msg: /metric "scrape_exploding" reached max_series_per_metric \(10000\); new series are dropped/ });
+  const more = run([metric({ name: 'scrape_exploding', labels: { id: '5', job: 'target' } }), metric({ name: 'healthy', labels: { id: 'x' } })]);
+  t.equal(more.length, 2, 'a known series of the capped metric and other metrics still pass');
+});
+
+t.test('metrics_over_limit falls when an exploding metric is forgotten', async (t) => {
+  const tracker = new SeriesTracker(2, 100);
+  tracker.nextBatch();
+  t.ok(tracker.admit('a', 1, 1));
+  t.notOk(tracker.admit('a', 2, 1));
+  t.ok(tracker.firstRefusal('a'));
+  t.notOk(tracker.firstRefusal('a'), 'reported once');
+  t.equal(tracker.overLimit, 1);
+  tracker.nextBatch();
+  t.ok(tracker.admit('b', 1, 1));
+  t.ok(tracker.admit('c', 1, 1), 'a third metric evicts a, the least recent');
+  t.equal(tracker.overLimit, 0);
 });
 
 t.test('the least recently seen metric is forgotten first, and starts afresh when it returns', async (t) => {

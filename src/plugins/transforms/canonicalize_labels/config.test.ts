@@ -40,7 +40,7 @@ t.test('a table with no options is valid, with the documented defaults', async (
     sanitize_names: 'none',
     add_mode: 'if_absent',
     max_series_per_metric: 10000,
-    on_limit: 'pass',
+    on_limit: 'drop',
     max_tracked_metrics: 20000,
     max_tracked_series: 1000000,
   });

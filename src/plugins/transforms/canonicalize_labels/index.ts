@@ -34,6 +34,7 @@ export default defineTransform({
     const evictions = m.counter('tracker_evictions_total', 'Metrics the cardinality guard forgot to stay within max_tracked_metrics / max_tracked_series.');
     const trackedSeries = m.gauge('tracked_series', 'Series the cardinality guard currently tracks.');
     const trackedMetrics = m.gauge('tracked_metrics', 'Metric names the cardinality guard currently tracks.');
+    const metricsOverLimit = m.gauge('metrics_over_limit', 'Tracked metric names that reached max_series_per_metric and refused a new series: alert when above 0.');
     let evicted = 0;
 
     // Counters move once per batch: a prom-client label lookup per event would cost more than the rewrite.
@@ -63,6 +64,7 @@ export default defineTransform({
         }
         trackedSeries.set(tracker.trackedSeries);
         trackedMetrics.set(tracker.trackedMetrics);
+        metricsOverLimit.set(tracker.overLimit);
       }
     };
 

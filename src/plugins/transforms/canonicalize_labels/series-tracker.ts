@@ -25,6 +25,8 @@ export class SeriesTracker {
   private lastName: string | undefined;
   private last: MetricSeries | undefined;
   evictions = 0;
+  /** Tracked metrics that have refused a series: the ones exploding now, for an alert. */
+  overLimit = 0;
 
   constructor(
     private readonly maxMetrics: number,
@@ -78,6 +80,7 @@ export class SeriesTracker {
     const m = this.metrics.get(metric);
     if (!m || m.reported) return false;
     m.reported = true;
+    this.overLimit++;
     return true;
   }
 
@@ -88,6 +91,7 @@ export class SeriesTracker {
       if (m === keep) continue;
       this.metrics.delete(name);
       this.total -= m.series.size;
+      if (m.reported) this.overLimit--;
       this.evictions++;
       if (m === this.last) this.last = this.lastName = undefined;
     }

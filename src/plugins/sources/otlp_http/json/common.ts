@@ -1,4 +1,5 @@
 import type { Labels } from '../../../../index.js';
+import type { ItemLimits } from '../item-limits.js';
 import { doubleText, jsonDouble, jsonInt, setKey, type ScopeInfo } from '../mapping.js';
 import type { JsonObject, JsonReader } from './reader.js';
 
@@ -42,25 +43,30 @@ export function anyValueJson(j: JsonReader, v: JsonObject, depth: number): unkno
   return map === undefined ? null : map;
 }
 
-/** A `repeated KeyValue` field into `into`, values as text. */
-export function attributes(j: JsonReader, o: JsonObject, camel: string, into: Labels): void {
+/** A `repeated KeyValue` field into `into`, values as text, within the attribute limits (the first ones kept). */
+export function attributes(j: JsonReader, o: JsonObject, camel: string, into: Labels, lim: ItemLimits): void {
+  let seen = 0;
   j.each(o, camel, undefined, (kv) => {
-    setKey(into, j.string(kv, 'key'), j.object(kv, 'value', undefined, (v) => anyValueText(j, v)) ?? '');
+    if (seen++ >= lim.maxAttributes) {
+      lim.droppedAttributes++;
+      return;
+    }
+    setKey(into, j.string(kv, 'key'), lim.value(j.object(kv, 'value', undefined, (v) => anyValueText(j, v)) ?? ''));
   });
 }
 
-export function resourceAttributes(j: JsonReader, o: JsonObject): Labels {
+export function resourceAttributes(j: JsonReader, o: JsonObject, lim: ItemLimits): Labels {
   const attrs: Labels = {};
-  j.object(o, 'resource', undefined, (res) => attributes(j, res, 'attributes', attrs));
+  j.object(o, 'resource', undefined, (res) => attributes(j, res, 'attributes', attrs, lim));
   return attrs;
 }
 
-export function scopeInfo(j: JsonReader, o: JsonObject): ScopeInfo {
+export function scopeInfo(j: JsonReader, o: JsonObject, lim: ItemLimits): ScopeInfo {
   const sc: ScopeInfo = { name: '', version: '', attrs: {} };
   j.object(o, 'scope', undefined, (s) => {
     sc.name = j.string(s, 'name');
     sc.version = j.string(s, 'version');
-    attributes(j, s, 'attributes', sc.attrs);
+    attributes(j, s, 'attributes', sc.attrs, lim);
   });
   return sc;
 }

@@ -55,6 +55,22 @@ export class JsonReader {
     this.path.pop();
   }
 
+  /** The objects of the array under `camel`, one at a time, with each index on the path while it is in use. */
+  *items(o: JsonObject, camel: string, snake?: string): Generator<JsonObject, void, void> {
+    const v = this.get(o, camel, snake);
+    if (v === undefined) return;
+    if (!Array.isArray(v)) this.fail('expected an array', camel);
+    this.path.push(camel);
+    for (let i = 0; i < v.length; i++) {
+      this.path.push(i);
+      const item: unknown = v[i];
+      if (typeof item !== 'object' || item === null || Array.isArray(item)) this.fail('expected an object');
+      yield item as JsonObject;
+      this.path.pop();
+    }
+    this.path.pop();
+  }
+
   /** `read` on each object of the array under `camel`; none when it is absent. */
   map<T>(o: JsonObject, camel: string, read: (item: JsonObject) => T): T[] {
     const out: T[] = [];

@@ -1,23 +1,32 @@
-import type { Labels } from '../../../../index.js';
+import { runAtOnce, type Labels, type Sliced } from '../../../../index.js';
+import { unlimited, type ItemLimits } from '../item-limits.js';
 import { inheritedLabels, newDecoded, pushSpan, resourceInfo, SPAN_KIND_NAMES, STATUS_CODE_NAMES, type Decoded } from '../mapping.js';
 import { attributes, resourceAttributes, scopeInfo } from './common.js';
 import { JsonReader, type JsonObject } from './reader.js';
 
 /** Decode an OTLP/JSON `ExportTraceServiceRequest` into span events (same rules as proto/traces.ts). */
-export function decodeTracesJson(body: unknown): Decoded {
+export function decodeTracesJson(body: unknown, lim: ItemLimits = unlimited()): Decoded {
+  return runAtOnce(tracesJson(body, lim));
+}
+
+/** The same, yielding between spans so that the receiver can decode in slices. */
+export function* tracesJson(body: unknown, lim: ItemLimits): Sliced<Decoded> {
   const out = newDecoded();
   const j = new JsonReader();
-  j.each(j.root(body), 'resourceSpans', 'resource_spans', (rs) => {
-    const res = resourceInfo(resourceAttributes(j, rs));
-    j.each(rs, 'scopeSpans', 'scope_spans', (ss) => {
-      const inherited = inheritedLabels(res, scopeInfo(j, ss), false);
-      j.each(ss, 'spans', undefined, (s) => span(j, s, res.service, inherited, out));
-    });
-  });
+  for (const rs of j.items(j.root(body), 'resourceSpans', 'resource_spans')) {
+    const res = resourceInfo(resourceAttributes(j, rs, lim));
+    for (const ss of j.items(rs, 'scopeSpans', 'scope_spans')) {
+      const inherited = inheritedLabels(res, scopeInfo(j, ss, lim), false);
+      for (const s of j.items(ss, 'spans')) {
+        span(j, s, res.service, inherited, out, lim);
+        if (lim.item()) yield;
+      }
+    }
+  }
   return out;
 }
 
-function span(j: JsonReader, s: JsonObject, service: string, inherited: Labels, out: Decoded): void {
+function span(j: JsonReader, s: JsonObject, service: string, inherited: Labels, out: Decoded, lim: ItemLimits): void {
   const startRest = { value: 0 };
   const endRest = { value: 0 };
   const status = j.object(s, 'status', undefined, (st) => ({
@@ -25,7 +34,7 @@ function span(j: JsonReader, s: JsonObject, service: string, inherited: Labels, 
     message: j.string(st, 'message'),
   }));
   const attr: Labels = Object.assign({}, inherited);
-  attributes(j, s, 'attributes', attr);
+  attributes(j, s, 'attributes', attr, lim);
   pushSpan(out, {
     service,
     name: j.string(s, 'name'),
@@ -45,7 +54,7 @@ function span(j: JsonReader, s: JsonObject, service: string, inherited: Labels, 
       const eventAttr: Labels = {};
       const time = j.timeUs(e, 'timeUnixNano', 'time_unix_nano');
       const name = j.string(e, 'name');
-      attributes(j, e, 'attributes', eventAttr);
+      attributes(j, e, 'attributes', eventAttr, lim);
       return { time_us: time, name, attr: eventAttr };
     }),
     links: j.map(s, 'links', (l) => {
@@ -56,7 +65,7 @@ function span(j: JsonReader, s: JsonObject, service: string, inherited: Labels, 
       const state = j.string(l, 'traceState', 'trace_state');
       if (state !== '') link.trace_state = state;
       const linkAttr: Labels = {};
-      attributes(j, l, 'attributes', linkAttr);
+      attributes(j, l, 'attributes', linkAttr, lim);
       if (Object.keys(linkAttr).length > 0) link.attributes = linkAttr;
       return link;
     }),

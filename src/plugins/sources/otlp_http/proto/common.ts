@@ -1,4 +1,5 @@
 import type { Labels } from '../../../../index.js';
+import type { ItemLimits } from '../item-limits.js';
 import { doubleText, jsonDouble, jsonInt, setKey, type ScopeInfo } from '../mapping.js';
 import { I64, LEN, MAX_DEPTH, ProtoError, VARINT, base64, enter, int64Text, keys, leave, skip, str, tag, values, type Reader } from './wire.js';
 
@@ -144,8 +145,8 @@ function kvlistJson(r: Reader, depth: number): Record<string, unknown> {
   return out;
 }
 
-/** One KeyValue (the reader positioned at its length prefix) into `into[key]` as text. */
-export function keyValue(r: Reader, into: Labels): void {
+/** One KeyValue (the reader positioned at its length prefix) into `into[key]` as text, cut to the value limit. */
+export function keyValue(r: Reader, into: Labels, lim: ItemLimits): void {
   const outer = enter(r);
   let key = '';
   let value = '';
@@ -159,23 +160,40 @@ export function keyValue(r: Reader, into: Labels): void {
     } else skip(r, t);
   }
   leave(r, outer);
-  setKey(into, key, value);
+  setKey(into, key, lim.value(value));
+}
+
+/**
+ * The `seen + 1`-th attribute of one item: decoded while the item has fewer than the limit,
+ * otherwise skipped undecoded (a span with a million attributes costs a skip each, not a
+ * million label properties) and counted. Returns the item's count so far.
+ */
+export function attribute(r: Reader, into: Labels, seen: number, lim: ItemLimits): number {
+  if (seen < lim.maxAttributes) {
+    keyValue(r, into, lim);
+    return seen + 1;
+  }
+  skip(r, LEN);
+  lim.droppedAttributes++;
+  return seen;
 }
 
 /** A Resource message into `attrs` (repeated occurrences merge, as protobuf requires). */
-export function resource(r: Reader, attrs: Labels): void {
+export function resource(r: Reader, attrs: Labels, lim: ItemLimits): void {
   const outer = enter(r);
+  let seen = 0;
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === RESOURCE_ATTRIBUTES) keyValue(r, attrs);
+    if (t === RESOURCE_ATTRIBUTES) seen = attribute(r, attrs, seen, lim);
     else skip(r, t);
   }
   leave(r, outer);
 }
 
 /** An InstrumentationScope message into `scope`. */
-export function scope(r: Reader, into: ScopeInfo): void {
+export function scope(r: Reader, into: ScopeInfo, lim: ItemLimits): void {
   const outer = enter(r);
+  let seen = 0;
   while (r.pos < r.len) {
     const t = r.uint32();
     switch (t) {
@@ -186,7 +204,7 @@ export function scope(r: Reader, into: ScopeInfo): void {
         into.version = str(r);
         break;
       case SCOPE_ATTRIBUTES:
-        keyValue(r, into.attrs);
+        seen = attribute(r, into.attrs, seen, lim);
         break;
       default:
         skip(r, t);

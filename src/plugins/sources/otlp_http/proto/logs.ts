@@ -1,4 +1,5 @@
-import type { Labels } from '../../../../index.js';
+import { runAtOnce, type Labels, type Sliced } from '../../../../index.js';
+import { unlimited, type ItemLimits } from '../item-limits.js';
 import {
   inheritedLabels,
   level,
@@ -11,7 +12,7 @@ import {
   type ResourceInfo,
   type ScopeInfo,
 } from '../mapping.js';
-import { anyValueText, keyValue, prescan, resource, scope } from './common.js';
+import { anyValueText, attribute, prescan, resource, scope } from './common.js';
 import { I64, LEN, VARINT, createReader, enter, hex, leave, skip, str, tag, timeUs, type Reader } from './wire.js';
 import { timeProblem } from '../storable.js';
 
@@ -45,46 +46,54 @@ const ZERO_TRACE_ID = '0'.repeat(32);
 const ZERO_SPAN_ID = '0'.repeat(16);
 
 /** Decode an `ExportLogsServiceRequest` body into log events. Throws on a malformed body. */
-export function decodeLogsProto(body: Buffer): Decoded {
+export function decodeLogsProto(body: Buffer, lim: ItemLimits = unlimited()): Decoded {
+  return runAtOnce(logsProto(body, lim));
+}
+
+/** The same, yielding between log records so that the receiver can decode in slices. */
+export function* logsProto(body: Buffer, lim: ItemLimits): Sliced<Decoded> {
   const out = newDecoded();
   const r = createReader(body);
   const nowUs = Date.now() * 1000;
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === REQUEST_RESOURCE_LOGS) resourceLogs(r, out, nowUs);
+    if (t === REQUEST_RESOURCE_LOGS) yield* resourceLogs(r, out, nowUs, lim);
     else skip(r, t);
   }
   return out;
 }
 
-function resourceLogs(r: Reader, out: Decoded, nowUs: number): void {
+function* resourceLogs(r: Reader, out: Decoded, nowUs: number, lim: ItemLimits): Sliced<void> {
   const outer = enter(r);
   const attrs: Labels = {};
-  prescan(r, RL_RESOURCE, (r) => resource(r, attrs));
+  prescan(r, RL_RESOURCE, (r) => resource(r, attrs, lim));
   const res = resourceInfo(attrs);
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === RL_SCOPE_LOGS) scopeLogs(r, res, out, nowUs);
+    if (t === RL_SCOPE_LOGS) yield* scopeLogs(r, res, out, nowUs, lim);
     else skip(r, t);
   }
   leave(r, outer);
 }
 
-function scopeLogs(r: Reader, res: ResourceInfo, out: Decoded, nowUs: number): void {
+function* scopeLogs(r: Reader, res: ResourceInfo, out: Decoded, nowUs: number, lim: ItemLimits): Sliced<void> {
   const outer = enter(r);
   const sc: ScopeInfo = { name: '', version: '', attrs: {} };
-  prescan(r, SL_SCOPE, (r) => scope(r, sc));
+  prescan(r, SL_SCOPE, (r) => scope(r, sc, lim));
   const inherited = inheritedLabels(res, sc, true);
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === SL_LOG_RECORDS) logRecord(r, res, inherited, out, nowUs);
-    else skip(r, t);
+    if (t === SL_LOG_RECORDS) {
+      logRecord(r, res, inherited, out, nowUs, lim);
+      if (lim.item()) yield;
+    } else skip(r, t);
   }
   leave(r, outer);
 }
 
-function logRecord(r: Reader, res: ResourceInfo, inherited: Labels, out: Decoded, nowUs: number): void {
+function logRecord(r: Reader, res: ResourceInfo, inherited: Labels, out: Decoded, nowUs: number, lim: ItemLimits): void {
   const outer = enter(r);
+  let attrs = 0;
   let time = 0;
   let observed = 0;
   let severityNumber = 0;
@@ -116,7 +125,7 @@ function logRecord(r: Reader, res: ResourceInfo, inherited: Labels, out: Decoded
         break;
       }
       case LOG_ATTRIBUTES:
-        keyValue(r, labels);
+        attrs = attribute(r, labels, attrs, lim);
         break;
       case LOG_TRACE_ID:
         traceId = hex(r);

@@ -1,4 +1,5 @@
-import type { Labels } from '../../../../index.js';
+import { runAtOnce, type Labels, type Sliced } from '../../../../index.js';
+import { unlimited, type ItemLimits } from '../item-limits.js';
 import { newDecoded, type Decoded } from '../mapping.js';
 import {
   mapMetric,
@@ -12,7 +13,7 @@ import {
   type PointBase,
   type SummaryPoint,
 } from '../metrics-mapping.js';
-import { keyValue, resource } from './common.js';
+import { attribute, resource } from './common.js';
 import {
   I64,
   LEN,
@@ -105,44 +106,49 @@ const QUANTILE_QUANTILE = tag(1, I64);
 const QUANTILE_VALUE = tag(2, I64);
 
 /** Decode an `ExportMetricsServiceRequest` body into metric events. Throws on a malformed body. */
-export function decodeMetricsProto(body: Buffer, resourceLabelKeys: readonly string[]): Decoded {
+export function decodeMetricsProto(body: Buffer, resourceLabelKeys: readonly string[], lim: ItemLimits = unlimited()): Decoded {
+  return runAtOnce(metricsProto(body, resourceLabelKeys, lim));
+}
+
+/** The same, yielding between data points so that the receiver can decode in slices. */
+export function* metricsProto(body: Buffer, resourceLabelKeys: readonly string[], lim: ItemLimits): Sliced<Decoded> {
   const out = newDecoded();
   const r = createReader(body);
   const nowUs = Date.now() * 1000;
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === REQUEST_RESOURCE_METRICS) resourceMetrics(r, out, resourceLabelKeys, nowUs);
+    if (t === REQUEST_RESOURCE_METRICS) yield* resourceMetrics(r, out, resourceLabelKeys, nowUs, lim);
     else skip(r, t);
   }
   return out;
 }
 
-function resourceMetrics(r: Reader, out: Decoded, keys: readonly string[], nowUs: number): void {
+function* resourceMetrics(r: Reader, out: Decoded, keys: readonly string[], nowUs: number, lim: ItemLimits): Sliced<void> {
   const outer = enter(r);
   const attrs: Labels = {};
   const metrics: OtlpMetric[] = [];
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === RM_RESOURCE) resource(r, attrs);
-    else if (t === RM_SCOPE_METRICS) scopeMetrics(r, metrics);
+    if (t === RM_RESOURCE) resource(r, attrs, lim);
+    else if (t === RM_SCOPE_METRICS) yield* scopeMetrics(r, metrics, lim);
     else skip(r, t);
   }
   leave(r, outer);
   const base = resourceLabels(attrs, keys);
-  for (const m of metrics) mapMetric(m, base, nowUs, out);
+  for (const m of metrics) yield* mapMetric(m, base, nowUs, out);
 }
 
-function scopeMetrics(r: Reader, into: OtlpMetric[]): void {
+function* scopeMetrics(r: Reader, into: OtlpMetric[], lim: ItemLimits): Sliced<void> {
   const outer = enter(r);
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === SM_METRICS) into.push(metric(r));
+    if (t === SM_METRICS) into.push(yield* metric(r, lim));
     else skip(r, t);
   }
   leave(r, outer);
 }
 
-function metric(r: Reader): OtlpMetric {
+function* metric(r: Reader, lim: ItemLimits): Sliced<OtlpMetric> {
   const outer = enter(r);
   const m = newMetric();
   while (r.pos < r.len) {
@@ -152,19 +158,19 @@ function metric(r: Reader): OtlpMetric {
         m.name = str(r);
         break;
       case METRIC_GAUGE:
-        dataMessage(r, m, (r) => m.gauges.push(numberPoint(r)));
+        yield* dataMessage(r, m, lim, (r) => m.gauges.push(numberPoint(r, lim)));
         break;
       case METRIC_SUM:
-        dataMessage(r, m, (r) => m.sums.push(numberPoint(r)));
+        yield* dataMessage(r, m, lim, (r) => m.sums.push(numberPoint(r, lim)));
         break;
       case METRIC_HISTOGRAM:
-        dataMessage(r, m, (r) => m.histograms.push(histogramPoint(r)));
+        yield* dataMessage(r, m, lim, (r) => m.histograms.push(histogramPoint(r, lim)));
         break;
       case METRIC_EXP_HISTOGRAM:
-        dataMessage(r, m, (r) => m.expHistograms.push(expHistogramPoint(r)));
+        yield* dataMessage(r, m, lim, (r) => m.expHistograms.push(expHistogramPoint(r, lim)));
         break;
       case METRIC_SUMMARY:
-        dataMessage(r, m, (r) => m.summaries.push(summaryPoint(r)));
+        yield* dataMessage(r, m, lim, (r) => m.summaries.push(summaryPoint(r, lim)));
         break;
       default:
         skip(r, t);
@@ -175,12 +181,14 @@ function metric(r: Reader): OtlpMetric {
 }
 
 /** Gauge, Sum, Histogram, ExponentialHistogram and Summary share data_points = 1 (and temporality = 2). */
-function dataMessage(r: Reader, m: OtlpMetric, point: (r: Reader) => void): void {
+function* dataMessage(r: Reader, m: OtlpMetric, lim: ItemLimits, point: (r: Reader) => void): Sliced<void> {
   const outer = enter(r);
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === DATA_POINTS) point(r);
-    else if (t === DATA_TEMPORALITY) m.temporality = r.int32();
+    if (t === DATA_POINTS) {
+      point(r);
+      if (lim.item()) yield;
+    } else if (t === DATA_TEMPORALITY) m.temporality = r.int32();
     else if (t === SUM_MONOTONIC) m.monotonic = r.bool();
     else skip(r, t);
   }
@@ -191,14 +199,15 @@ function base(): PointBase {
   return { attrs: {}, timeUs: 0, flags: 0 };
 }
 
-function numberPoint(r: Reader): NumberPoint {
+function numberPoint(r: Reader, lim: ItemLimits): NumberPoint {
   const outer = enter(r);
+  let attrs = 0;
   const p: NumberPoint = { ...base(), value: undefined };
   while (r.pos < r.len) {
     const t = r.uint32();
     switch (t) {
       case NUMBER_ATTRIBUTES:
-        keyValue(r, p.attrs);
+        attrs = attribute(r, p.attrs, attrs, lim);
         break;
       case POINT_TIME:
         p.timeUs = timeUs(r);
@@ -220,15 +229,16 @@ function numberPoint(r: Reader): NumberPoint {
   return p;
 }
 
-function histogramPoint(r: Reader): HistogramPoint {
+function histogramPoint(r: Reader, lim: ItemLimits): HistogramPoint {
   const outer = enter(r);
+  let attrs = 0;
   const p: HistogramPoint = { ...base(), count: 0, sum: 0, bucketCounts: [], bounds: [] };
   while (r.pos < r.len) {
     const t = r.uint32();
     const field = t >>> 3;
     if (field === HIST_BUCKET_COUNTS && ((t & 7) === LEN || (t & 7) === I64)) repeatedFixed64(r, t, p.bucketCounts);
     else if (field === HIST_BOUNDS && ((t & 7) === LEN || (t & 7) === I64)) repeatedDouble(r, t, p.bounds);
-    else if (t === HIST_ATTRIBUTES) keyValue(r, p.attrs);
+    else if (t === HIST_ATTRIBUTES) attrs = attribute(r, p.attrs, attrs, lim);
     else if (t === POINT_TIME) p.timeUs = timeUs(r);
     else if (t === HIST_COUNT) p.count = fixed64(r);
     else if (t === HIST_SUM) p.sum = r.double();
@@ -239,8 +249,9 @@ function histogramPoint(r: Reader): HistogramPoint {
   return p;
 }
 
-function expHistogramPoint(r: Reader): ExpHistogramPoint {
+function expHistogramPoint(r: Reader, lim: ItemLimits): ExpHistogramPoint {
   const outer = enter(r);
+  let attrs = 0;
   const p: ExpHistogramPoint = {
     ...base(),
     count: 0,
@@ -255,7 +266,7 @@ function expHistogramPoint(r: Reader): ExpHistogramPoint {
     const t = r.uint32();
     switch (t) {
       case EXP_ATTRIBUTES:
-        keyValue(r, p.attrs);
+        attrs = attribute(r, p.attrs, attrs, lim);
         break;
       case POINT_TIME:
         p.timeUs = timeUs(r);
@@ -303,14 +314,15 @@ function expBuckets(r: Reader, into: ExpBuckets): void {
   leave(r, outer);
 }
 
-function summaryPoint(r: Reader): SummaryPoint {
+function summaryPoint(r: Reader, lim: ItemLimits): SummaryPoint {
   const outer = enter(r);
+  let attrs = 0;
   const p: SummaryPoint = { ...base(), count: 0, sum: 0, quantiles: [] };
   while (r.pos < r.len) {
     const t = r.uint32();
     switch (t) {
       case SUMMARY_ATTRIBUTES:
-        keyValue(r, p.attrs);
+        attrs = attribute(r, p.attrs, attrs, lim);
         break;
       case POINT_TIME:
         p.timeUs = timeUs(r);

@@ -1,6 +1,7 @@
-import type { Labels, SpanEventEntry } from '../../../../index.js';
+import { runAtOnce, type Labels, type Sliced, type SpanEventEntry } from '../../../../index.js';
+import { unlimited, type ItemLimits } from '../item-limits.js';
 import { inheritedLabels, newDecoded, newSpanFields, pushSpan, resourceInfo, type Decoded, type ResourceInfo, type ScopeInfo } from '../mapping.js';
-import { keyValue, prescan, resource, scope } from './common.js';
+import { attribute, prescan, resource, scope } from './common.js';
 import { I64, LEN, VARINT, createReader, enter, hex, leave, nsRest, skip, str, tag, timeUs, type Reader } from './wire.js';
 
 /*
@@ -48,46 +49,54 @@ const STATUS_MESSAGE = tag(2, LEN);
 const STATUS_CODE = tag(3, VARINT);
 
 /** Decode an `ExportTraceServiceRequest` body into span events. Throws on a malformed body. */
-export function decodeTracesProto(body: Buffer): Decoded {
+export function decodeTracesProto(body: Buffer, lim: ItemLimits = unlimited()): Decoded {
+  return runAtOnce(tracesProto(body, lim));
+}
+
+/** The same, yielding between spans so that the receiver can decode in slices. */
+export function* tracesProto(body: Buffer, lim: ItemLimits): Sliced<Decoded> {
   const out = newDecoded();
   const r = createReader(body);
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === REQUEST_RESOURCE_SPANS) resourceSpans(r, out);
+    if (t === REQUEST_RESOURCE_SPANS) yield* resourceSpans(r, out, lim);
     else skip(r, t);
   }
   return out;
 }
 
-function resourceSpans(r: Reader, out: Decoded): void {
+function* resourceSpans(r: Reader, out: Decoded, lim: ItemLimits): Sliced<void> {
   const outer = enter(r);
   const attrs: Labels = {};
-  prescan(r, RS_RESOURCE, (r) => resource(r, attrs));
+  prescan(r, RS_RESOURCE, (r) => resource(r, attrs, lim));
   const res = resourceInfo(attrs);
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === RS_SCOPE_SPANS) scopeSpans(r, res, out);
+    if (t === RS_SCOPE_SPANS) yield* scopeSpans(r, res, out, lim);
     else skip(r, t);
   }
   leave(r, outer);
 }
 
-function scopeSpans(r: Reader, res: ResourceInfo, out: Decoded): void {
+function* scopeSpans(r: Reader, res: ResourceInfo, out: Decoded, lim: ItemLimits): Sliced<void> {
   const outer = enter(r);
   const sc: ScopeInfo = { name: '', version: '', attrs: {} };
-  prescan(r, SS_SCOPE, (r) => scope(r, sc));
+  prescan(r, SS_SCOPE, (r) => scope(r, sc, lim));
   const inherited = inheritedLabels(res, sc, false);
   while (r.pos < r.len) {
     const t = r.uint32();
-    if (t === SS_SPANS) span(r, res.service, inherited, out);
-    else skip(r, t);
+    if (t === SS_SPANS) {
+      span(r, res.service, inherited, out, lim);
+      if (lim.item()) yield;
+    } else skip(r, t);
   }
   leave(r, outer);
 }
 
-function span(r: Reader, service: string, inherited: Labels, out: Decoded): void {
+function span(r: Reader, service: string, inherited: Labels, out: Decoded, lim: ItemLimits): void {
   const outer = enter(r);
   const f = newSpanFields(service, Object.assign({}, inherited));
+  let attrs = 0;
   while (r.pos < r.len) {
     const t = r.uint32();
     switch (t) {
@@ -118,13 +127,13 @@ function span(r: Reader, service: string, inherited: Labels, out: Decoded): void
         f.endRestNs = nsRest.value;
         break;
       case SPAN_ATTRIBUTES:
-        keyValue(r, f.attr);
+        attrs = attribute(r, f.attr, attrs, lim);
         break;
       case SPAN_EVENTS:
-        f.events.push(spanEvent(r));
+        f.events.push(spanEvent(r, lim));
         break;
       case SPAN_LINKS:
-        (f.links ??= []).push(link(r));
+        (f.links ??= []).push(link(r, lim));
         break;
       case SPAN_STATUS: {
         const o = enter(r);
@@ -145,8 +154,9 @@ function span(r: Reader, service: string, inherited: Labels, out: Decoded): void
   pushSpan(out, f);
 }
 
-function spanEvent(r: Reader): SpanEventEntry {
+function spanEvent(r: Reader, lim: ItemLimits): SpanEventEntry {
   const outer = enter(r);
+  let attrs = 0;
   let time = 0;
   let name = '';
   const attr: Labels = {};
@@ -154,22 +164,23 @@ function spanEvent(r: Reader): SpanEventEntry {
     const t = r.uint32();
     if (t === EVENT_TIME) time = timeUs(r);
     else if (t === EVENT_NAME) name = str(r);
-    else if (t === EVENT_ATTRIBUTES) keyValue(r, attr);
+    else if (t === EVENT_ATTRIBUTES) attrs = attribute(r, attr, attrs, lim);
     else skip(r, t);
   }
   leave(r, outer);
   return { time_us: time, name, attr };
 }
 
-function link(r: Reader): Record<string, unknown> {
+function link(r: Reader, lim: ItemLimits): Record<string, unknown> {
   const outer = enter(r);
+  let attrs = 0;
   const l: { trace_id: string; span_id: string; trace_state?: string; attributes?: Labels } = { trace_id: '', span_id: '' };
   while (r.pos < r.len) {
     const t = r.uint32();
     if (t === LINK_TRACE_ID) l.trace_id = hex(r);
     else if (t === LINK_SPAN_ID) l.span_id = hex(r);
     else if (t === LINK_TRACE_STATE) l.trace_state = str(r);
-    else if (t === LINK_ATTRIBUTES) keyValue(r, (l.attributes ??= {}));
+    else if (t === LINK_ATTRIBUTES) attrs = attribute(r, (l.attributes ??= {}), attrs, lim);
     else skip(r, t);
   }
   leave(r, outer);
