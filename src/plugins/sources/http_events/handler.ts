@@ -91,7 +91,9 @@ export class EventsHandler {
         const hangUp = declared > 2 * this.config.max_body_bytes || !(await discardRest(req, declared));
         throw new HttpError(413, `the request body (${declared} bytes) is larger than max_body_bytes (${this.config.max_body_bytes} bytes); send smaller batches`, hangUp);
       }
-      if (this.stopping || this.ctx.isBlocked()) return this.busy(res, this.stopping);
+      // No early shed on `isBlocked()`: only the queues these events reach decide, in `emit`
+      // (docs/delivery.md#when-a-destination-is-down).
+      if (this.stopping) return this.busy(res, true);
 
       const body = await readBody(req, coding, this.config.max_body_bytes);
       const release = await this.budget.acquire(body.data.length, this.config.decode_wait_secs * 1000);
