@@ -24,23 +24,26 @@ export function readNofile(pid: number | 'self' = 'self'): NofileLimits | undefi
 /**
  * Raise the process's soft RLIMIT_NOFILE to its hard limit, as systemd's default soft limit of
  * 1024 is lower than an agent tailing many files needs while its hard limit (524288 on current
- * systemd) is not. Node has no setrlimit, so this asks util-linux's `prlimit` to do it for this
- * pid (a process may raise its own soft limit up to the hard one, so no privilege is needed).
- * Never fails the start: without `prlimit` or /proc it logs what stays and how to raise it
- * (`LimitNOFILE=` in the unit, docs/operations.md#open-files).
+ * systemd) is not. Node's own start-up already raises it where the kernel lets it (node.cc,
+ * PlatformInit), so usually this only logs the limit; where it did not (an unlimited hard limit
+ * above `fs.nr_open`, another runtime), there is no setrlimit in Node's API, so this asks
+ * util-linux's `prlimit` to do it for the pid (raising a soft limit up to the hard one needs no
+ * privilege). Never fails the start: without `prlimit` or /proc it logs what stays and how to
+ * raise it (`LimitNOFILE=` in the unit, docs/operations.md#open-files).
  */
-export async function raiseNofileLimit(logger: Logger, prlimit = 'prlimit'): Promise<NofileLimits | undefined> {
-  const before = readNofile();
+export async function raiseNofileLimit(logger: Logger, options: { prlimit?: string; pid?: number } = {}): Promise<NofileLimits | undefined> {
+  const pid = options.pid ?? process.pid;
+  const before = readNofile(pid);
   if (!before) return undefined;
   if (before.soft >= before.hard) {
-    logger.debug({ soft: before.soft, hard: before.hard }, 'open files limit already at its hard limit');
+    logger.info({ soft: before.soft, hard: before.hard }, `open files limit: ${before.soft} (the hard limit)`);
     return before;
   }
   const hard = Number.isFinite(before.hard) ? String(before.hard) : 'unlimited';
   const error = await new Promise<Error | undefined>((resolve) => {
-    execFile(prlimit, ['--pid', String(process.pid), `--nofile=${hard}:${hard}`], { timeout: 5000 }, (err) => resolve(err ?? undefined));
+    execFile(options.prlimit ?? 'prlimit', ['--pid', String(pid), `--nofile=${hard}:${hard}`], { timeout: 5000 }, (err) => resolve(err ?? undefined));
   });
-  const after = readNofile() ?? before;
+  const after = readNofile(pid) ?? before;
   if (error || after.soft === before.soft) {
     logger.warn(
       { soft: after.soft, hard: after.hard, err: error?.message },
