@@ -26,7 +26,7 @@ t.test(`${FILES} files with max_open_files = ${LIMIT}: every line once, descript
   t.teardown(() => clearInterval(sampler));
 
   const { runtime } = await startFileSource(t, 'many', [`${dir}/*.log`], `max_open_files = ${LIMIT}\nrotate_wait_secs = 0.5`);
-  const api = new ApiServer(() => runtime, { enabled: true, address: '127.0.0.1:0', allowed_hosts: [], tap: { max_buffer_bytes: 1 << 20 }, http: runtime.currentConfig.api.http });
+  const api = new ApiServer(() => runtime);
   const { port } = await api.listen('127.0.0.1:0');
   t.teardown(() => api.close());
   const health = { answered: 0, failed: [] as string[] };
