@@ -153,3 +153,27 @@ t.test('a full disk refuses new batches and takes them again once space returns,
   t.same(seqs, Array.from({ length: accepted }, (_, i) => i), 'each accepted event once, in order; the refused batch is not there');
   await eventually(() => runtime.queueOf('rec')!.batches === 0, 10_000, 'queue drained');
 });
+
+t.test('maintenance does not wait on the event loop for another connection: it retries at a later tick', async (t) => {
+  const dir = tempDir(t);
+  const store = QueueStore.open(dir);
+  t.teardown(() => store.close());
+  const queue = new DiskQueue(store, 's', { type: 'disk', max_bytes: 2 ** 40, when_full: 'block' });
+  fillQueue(store, queue, 4);
+  drain(queue);
+  // A reader such as `thermocline dead-letter` holding a snapshot, then a writer holding the lock.
+  const other = new Database(path.join(dir, 'queue.db'));
+  t.teardown(() => other.close());
+  other.exec('BEGIN IMMEDIATE');
+  const maintenance = new QueueMaintenance(store, { deadLetterMaxAgeMs: week, deadLetterMaxBytes: 2 ** 28 });
+  const started = performance.now();
+  maintenance.tick();
+  maintenance.tick();
+  // The busy timeout is 5 s: a tick that waited for the lock would take at least that long.
+  t.ok(performance.now() - started < 4000, 'the ticks returned without waiting for the lock');
+  t.ok(store.freePages() > 0, 'nothing reclaimed while the other connection holds the lock');
+  other.exec('ROLLBACK');
+  for (let i = 0; i < 50 && (store.freePages() > 0 || store.fileBytes().wal > 0); i++) maintenance.tick();
+  t.equal(store.freePages(), 0, 'reclaimed once it let go');
+  t.equal(store.fileBytes().wal, 0, 'and the WAL truncated');
+});

@@ -20,6 +20,8 @@ import type { Json } from '../plugin/types.js';
 export type Synchronous = 'normal' | 'full';
 
 const SCHEMA_VERSION = 1;
+/** How long a write waits for another connection's lock (`thermocline dead-letter`, export-rollups). */
+const BUSY_TIMEOUT_MS = 5000;
 
 export interface QueuedBatch {
   seq: number;
@@ -95,7 +97,7 @@ export class QueueStore {
       this.db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       // Checkpoint about every 64 MiB of WAL (1000 pages of 64 KiB).
       this.db.pragma('wal_autocheckpoint = 1000');
-      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       this.migrate();
       this.convertToIncrementalVacuum();
     } catch (err) {
@@ -174,7 +176,7 @@ export class QueueStore {
   reclaim(pages: number): number {
     const before = this.freePages();
     if (before === 0) return 0;
-    this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`);
+    this.withoutBusyWait(() => this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`));
     return before - this.freePages();
   }
 
@@ -183,8 +185,22 @@ export class QueueStore {
    * a reader (`thermocline dead-letter`) kept it from completing; the next idle moment retries.
    */
   truncateWal(): boolean {
-    const [row] = this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    const [row] = this.withoutBusyWait(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
     return row?.busy === 0;
+  }
+
+  /**
+   * Housekeeping gives up at once when another connection holds a lock: with the 5 s busy
+   * timeout a TRUNCATE checkpoint would wait on the event loop for a `thermocline dead-letter`
+   * reader to finish. It is retried at a later tick instead.
+   */
+  private withoutBusyWait<T>(fn: () => T): T {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   /** The queue table of a sink, created on first use. */
@@ -286,6 +302,10 @@ export class QueueStore {
    * those beyond `maxBytes`, in one transaction. Returns how many each rule removed.
    */
   pruneDeadLetters(nowUs: number, maxAgeUs: number, maxBytes: number): { max_age: number; max_bytes: number } {
+    return this.withoutBusyWait(() => this.pruneDeadLettersNow(nowUs, maxAgeUs, maxBytes));
+  }
+
+  private pruneDeadLettersNow(nowUs: number, maxAgeUs: number, maxBytes: number): { max_age: number; max_bytes: number } {
     return this.transaction(() => {
       const byAge = this.db.prepare(`DELETE FROM dead_letter WHERE failed_us < ?`).run(nowUs - maxAgeUs).changes;
       let held = 0;
