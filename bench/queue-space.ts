@@ -54,12 +54,14 @@ const maintenance = new QueueMaintenance(store, { deadLetterMaxAgeMs: 7 * 86_400
 let longest = 0;
 let checkpointMs = 0;
 let ticks = 0;
+const tickMs: string[] = [];
 t0 = performance.now();
 // Ticks until the WAL is truncated too: two quiet ticks after the last page is reclaimed.
 while (ticks < 100_000) {
   const t = performance.now();
   const reclaiming = store.freePages() > 0;
   maintenance.tick();
+  tickMs.push((performance.now() - t).toFixed(0));
   if (reclaiming) longest = Math.max(longest, performance.now() - t);
   else checkpointMs = Math.max(checkpointMs, performance.now() - t);
   ticks++;
@@ -67,6 +69,7 @@ while (ticks < 100_000) {
   if (store.freePages() === 0 && s.wal === 0) break;
 }
 console.log(`maintenance: ${ticks} ticks in ${((performance.now() - t0) / 1000).toFixed(1)} s, longest reclaiming tick ${longest.toFixed(1)} ms, WAL truncation tick ${checkpointMs.toFixed(1)} ms`);
+console.log(`tick durations (ms): ${tickMs.join(' ')}`);
 const after = sizes('after maintenance');
 console.log(
   `\nbacklog ${mib(full.db + full.wal)} on disk; after the drain: ${mib(drained.db + drained.wal)} without maintenance (baseline), ${mib(after.db + after.wal)} with it` +
