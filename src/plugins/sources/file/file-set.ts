@@ -350,7 +350,8 @@ export class FileSet {
       }
     }
     if (vanished.length > 0 && !own) {
-      this.ctx.logger.warn(
+      this.log.warn(
+        'vanished-while-closed',
         { code: FILE_SOURCE_ERRORS.TC_FILE_VANISHED, path: f.path, offset: f.checkpointOffset },
         `${f.path} was closed to stay within max_open_files and then rotated or deleted where it cannot be found; lines written to it after the close were not read (raise max_open_files, or include the rotated names)`,
       );

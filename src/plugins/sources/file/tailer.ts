@@ -276,7 +276,8 @@ export class Tailer {
         this.splitter.flushPartial(f, now * 1000);
         this.counters.partialFlushed.inc();
       }
-      if (f.gone && now - Math.max(f.lastGrowth, f.goneAt) >= rotateMs) {
+      // A closed file's end is unknown until it is reopened (or found gone for good by `reopen`).
+      if (f.gone && f.fd !== undefined && now - Math.max(f.lastGrowth, f.goneAt) >= rotateMs) {
         this.splitter.flushPartial(f, now * 1000);
         this.multiline?.finish(f);
         this.toRelease.push(f);
@@ -293,7 +294,7 @@ export class Tailer {
       const dueAt = this.multiline?.dueAt(f);
       if (dueAt !== undefined) next = Math.min(next, dueAt);
       if (partialMs > 0 && f.hasPartial) next = Math.min(next, f.lastGrowth + partialMs);
-      if (f.gone) next = Math.min(next, Math.max(f.lastGrowth, f.goneAt) + this.config.rotate_wait_secs * 1000);
+      if (f.gone && f.fd !== undefined) next = Math.min(next, Math.max(f.lastGrowth, f.goneAt) + this.config.rotate_wait_secs * 1000);
     }
     return next;
   }
