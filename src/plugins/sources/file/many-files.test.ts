@@ -75,3 +75,34 @@ t.test(`${FILES} files with max_open_files = ${LIMIT}: every line once, descript
   t.same(health.failed, [], '/health never failed to answer');
   t.ok(health.answered >= 5, `/health answered ${health.answered} times`);
 });
+
+t.test('a closed file that is copied and truncated, or deleted, while closed', async (t) => {
+  const dir = tempDir(t);
+  const name = (i: number) => path.join(dir, `g${i}.log`);
+  for (let i = 0; i < 6; i++) fs.writeFileSync(name(i), `g${i}-a\n`);
+  const { runtime, logs } = await startFileSource(t, 'closed', [`${dir}/*.log`], 'max_open_files = 2\nrotate_wait_secs = 0.3');
+  await waitForMessages('closed', 6);
+  await settle(300);
+  t.ok(await metric(runtime, 'thermocline_file_open_files') <= 2, 'at most two open');
+  // g0 is closed (the least recently active). copytruncate in place: same inode, shorter.
+  fs.writeFileSync(name(0), `g0-after-truncate\n`);
+  // g1 grows, then is renamed beside its old name and replaced, all while closed.
+  fs.appendFileSync(name(1), 'g1-b\n');
+  fs.renameSync(name(1), `${name(1)}.1`);
+  fs.writeFileSync(name(1), 'g1-new\n');
+  // g2 is deleted with nothing unread: it is forgotten.
+  fs.rmSync(name(2));
+  const got = await waitForMessages('closed', 9);
+  await settle(1000);
+  t.same(
+    [...messages('closed')].sort(),
+    ['g0-a', 'g0-after-truncate', 'g1-a', 'g1-b', 'g1-new', 'g2-a', 'g3-a', 'g4-a', 'g5-a'],
+    'every line once, including the one written to g1 before it was renamed while closed',
+  );
+  t.equal(got.length, 9);
+  t.equal(await metric(runtime, 'thermocline_file_tracked_files'), 5, 'g2 forgotten, g1.1 finished and released, g1 new');
+  t.ok(
+    logs.lines.some((l) => l.code === 'TC_FILE_VANISHED' && l.path === name(2)),
+    'the deleted file is reported: what was written to it after the close could not be read',
+  );
+});
