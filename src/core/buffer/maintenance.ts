@@ -24,6 +24,13 @@ export interface MaintenanceOptions {
  */
 const STEP_PAGES = 32;
 const TICK_BUDGET_MS = 20;
+/*
+ * While batches flow, pages a delivery frees are reused by the next appends; vacuuming them would
+ * move the newest batches around and grow the file again at once. So reclaiming starts when the
+ * free space is large (a drained backlog: 16 MiB, and a quarter of the file) or when the database
+ * is idle, and then goes on until nothing is free.
+ */
+const RECLAIM_FROM_BYTES = 16 * 2 ** 20;
 
 /**
  * Keeps the queue database bounded (docs/operations.md#disk-space): gives pages freed by
@@ -37,6 +44,7 @@ export class QueueMaintenance {
   private lastChanges = -1;
   private lastPrune = 0;
   private walTruncated = false;
+  private reclaiming = false;
 
   constructor(
     private readonly store: QueueStore,
@@ -63,7 +71,7 @@ export class QueueMaintenance {
     const idle = changes === this.lastChanges;
     if (!idle) this.walTruncated = false;
     this.lastChanges = changes;
-    const reclaimed = this.reclaim();
+    const reclaimed = this.shouldReclaim(idle) ? this.reclaim() : 0;
     if (Date.now() - this.lastPrune >= (this.options.pruneEveryMs ?? 60_000)) this.prune();
     if (idle && reclaimed === 0 && !this.walTruncated && this.store.freePages() === 0) {
       try {
@@ -72,6 +80,17 @@ export class QueueMaintenance {
         this.options.onError?.('checkpoint', err);
       }
     }
+  }
+
+  private shouldReclaim(idle: boolean): boolean {
+    const free = this.store.freePages();
+    if (free === 0) this.reclaiming = false;
+    else if (idle) this.reclaiming = true;
+    else {
+      const freeBytes = free * this.store.pageSize;
+      if (freeBytes >= RECLAIM_FROM_BYTES && freeBytes * 4 >= this.store.fileBytes().db) this.reclaiming = true;
+    }
+    return this.reclaiming;
   }
 
   /** Gives free pages back until none are left or the tick's budget is spent; returns the pages. */

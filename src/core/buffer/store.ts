@@ -164,8 +164,11 @@ export class QueueStore {
     return this.db.pragma('freelist_count', { simple: true }) as number;
   }
 
+  private pageBytes: number | undefined;
+
   get pageSize(): number {
-    return this.db.pragma('page_size', { simple: true }) as number;
+    this.pageBytes ??= this.db.pragma('page_size', { simple: true }) as number;
+    return this.pageBytes;
   }
 
   /**
