@@ -3,16 +3,25 @@
  * encoded batches (the queue's binary codec), so `sqlite3 … select *` shows a blob; this lists the
  * entries and decodes one into JSON lines, the rejected rows marked with the destination's reason.
  * It opens the queue database read-only, so it is safe next to a running agent (WAL readers).
+ *
+ * `--replay ID [--to SINK]` moves an entry back into a sink's queue, and works only on a stopped
+ * agent's data_dir (it takes the data_dir lock like the agent does): a running agent keeps each
+ * queue's totals and its delivery loop's wake-ups in memory, so a batch appended behind its back
+ * would be delivered only by chance and its capacity checks would be wrong; and the agent's API
+ * stays read-only. See docs/operations.md#dead-letters.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { decodeBatch } from '../core/codec/batch.js';
+import { DataDirLock } from '../core/buffer/lock.js';
+import { QueueStore } from '../core/buffer/store.js';
+import { CORE_ERRORS, ThermoclineError } from '../core/errors.js';
 import type { Subcommand } from './commands.js';
 import { configPath, EXIT_CONFIG, EXIT_FAILURE, loadOrExplain } from './config.js';
 
-const USAGE = 'dead-letter [-c FILE | --data-dir DIR] [--component ID] [--show ID]';
+const USAGE = 'dead-letter [-c FILE | --data-dir DIR] [--component ID] [--show ID | --replay ID [--to SINK]]';
 
 interface Entry {
   id: number;
@@ -36,7 +45,7 @@ export async function runDeadLetter(args: string[], io: DeadLetterIo = consoleIo
   try {
     ({ values } = parseArgs({
       args,
-      options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, component: { type: 'string' }, show: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { config: { type: 'string', short: 'c' }, 'data-dir': { type: 'string' }, component: { type: 'string' }, show: { type: 'string' }, replay: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       strict: true,
     }));
   } catch (err) {
@@ -57,6 +66,18 @@ export async function runDeadLetter(args: string[], io: DeadLetterIo = consoleIo
   if (!fs.existsSync(file)) {
     io.err(`error: ${file} does not exist: no agent has run with data_dir "${dataDir}" (pass --data-dir or -c)`);
     return EXIT_FAILURE;
+  }
+  if (values.to !== undefined && values.replay === undefined) {
+    io.err(`error: --to only goes with --replay\nusage: thermocline ${USAGE}`);
+    return 64;
+  }
+  if (values.replay !== undefined) {
+    const id = Number(values.replay);
+    if (!Number.isSafeInteger(id) || id <= 0) {
+      io.err(`error: --replay takes an entry id (a positive integer), not "${values.replay}"`);
+      return 64;
+    }
+    return replay(dataDir, id, values.to, io);
   }
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
@@ -106,9 +127,29 @@ function show(db: Database.Database, id: number, io: DeadLetterIo): number {
   return 0;
 }
 
+function replay(dataDir: string, id: number, to: string | undefined, io: DeadLetterIo): number {
+  let lock: DataDirLock | undefined;
+  let store: QueueStore | undefined;
+  try {
+    lock = DataDirLock.acquire(dataDir);
+    store = QueueStore.open(dataDir);
+    const done = store.replayDeadLetter(id, to, (data) => decodeBatch(data).length);
+    io.out(`dead letter ${id} (${done.events} events) appended to the queue of sink "${done.sink}" as seq ${done.seq}; the agent delivers it at its next start`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof ThermoclineError)) throw err;
+    const stopFirst = err.code === CORE_ERRORS.TC_DATA_DIR_IN_USE ? '; --replay works on a stopped agent: stop it, replay, start it again' : '';
+    io.err(`error: ${err.message} [${err.code}]${stopFirst}`);
+    return EXIT_FAILURE;
+  } finally {
+    store?.close();
+    lock?.release();
+  }
+}
+
 export const deadLetterCommand: Subcommand = {
   name: 'dead-letter',
   usage: USAGE,
-  summary: 'list what destinations rejected (the dead_letter table); --show ID prints one entry as JSON lines',
+  summary: 'list what destinations rejected (the dead_letter table); --show ID prints one entry as JSON lines; --replay ID [--to SINK] queues it again (agent stopped)',
   run: (args) => runDeadLetter(args),
 };

@@ -4,6 +4,7 @@ import { createLogger } from '../core/runtime/logger.js';
 import { Runtime } from '../core/runtime/runtime.js';
 import { configPath, EXIT_CONFIG, EXIT_FAILURE, loadOrExplain, printError } from './config.js';
 import { installProcessGuards } from './process-guards.js';
+import { raiseNofileLimit } from './nofile.js';
 
 export interface RunFlags {
   config?: string;
@@ -25,6 +26,8 @@ export async function runCommand(flags: RunFlags): Promise<number | undefined> {
   const level = flags.quiet ? 'error' : flags.verbose >= 2 ? 'trace' : flags.verbose === 1 ? 'debug' : config.log.level;
   const logger = createLogger({ level, secrets: config.secrets });
   guards.useLogger(logger);
+  // Before any source opens files; never fails the start (see nofile.ts).
+  await raiseNofileLimit(logger).catch((err: unknown) => logger.warn({ err }, 'could not read or raise the open files limit'));
   const exposure = dataDirExposure(config.dataDir);
   if (exposure) logger.warn({ data_dir: config.dataDir }, exposure);
   // Signals are handled from the first moment: a stop that arrives while the sinks are still

@@ -124,6 +124,10 @@ export const CORE_ERRORS = defineErrorCodes({
     title: 'A queued batch failed its checksum or cannot be decoded; it was moved to the dead-letter table and not forwarded.',
     hint: 'The bytes changed on disk after they were written (a failing disk, a file system error, something else writing into queue.db). Check the disk (`dmesg`, SMART) and run `sqlite3 <data_dir>/queue.db "PRAGMA integrity_check"`; the entry in `thermocline dead-letter` keeps the raw bytes. Counted in `thermocline_component_errors_total{error_type="decode"}`.',
   },
+  TC_DEAD_LETTER_REPLAY_REFUSED: {
+    title: '`thermocline dead-letter --replay` did not move the entry back into a queue.',
+    hint: 'The message says why: the id does not exist (list them with `thermocline dead-letter`), the entry came from a source or transform and needs `--to <sink>`, the named sink has no queue in this data_dir, or the batch does not decode (a `corrupt:` entry cannot be replayed). Replay works on a stopped agent: stop the agent first if the command reports TC_DATA_DIR_IN_USE.',
+  },
   TC_QUEUE_FULL: {
     title: 'A sink queue is full.',
     hint: 'The sink is slower than its inputs or its destination is down. Raise `buffer.max_bytes`, fix the destination, or choose `when_full = "drop_newest"` if loss is acceptable.',

@@ -20,6 +20,8 @@ import type { Json } from '../plugin/types.js';
 export type Synchronous = 'normal' | 'full';
 
 const SCHEMA_VERSION = 1;
+/** How long a write waits for another connection's lock (`thermocline dead-letter`, export-rollups). */
+const BUSY_TIMEOUT_MS = 5000;
 
 export interface QueuedBatch {
   seq: number;
@@ -87,12 +89,17 @@ export class QueueStore {
       // twice the append rate of the 4 KiB default (300 vs 159 MB/s for 300 KB blobs). Only takes
       // effect when the file is created.
       this.db.pragma('page_size = 65536');
+      // Pages freed by deliveries go back to the file system in small steps (`reclaim`), so the
+      // file shrinks after a backlog drains (docs/operations.md#disk-space). Takes effect here
+      // only for a new file; an older one is converted by `convertToIncrementalVacuum`.
+      this.db.pragma('auto_vacuum = INCREMENTAL');
       this.db.pragma('journal_mode = WAL');
       this.db.pragma(`synchronous = ${synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       // Checkpoint about every 64 MiB of WAL (1000 pages of 64 KiB).
       this.db.pragma('wal_autocheckpoint = 1000');
-      this.db.pragma('busy_timeout = 5000');
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
       this.migrate();
+      this.convertToIncrementalVacuum();
     } catch (err) {
       this.db.close();
       throw err;
@@ -119,6 +126,93 @@ export class QueueStore {
     db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('instance', ?)`).run(randomBytes(6).toString('hex'));
     this.instance = (db.prepare(`SELECT value FROM meta WHERE key = 'instance'`).get() as { value: string }).value;
     for (const s of db.prepare(`SELECT id, name FROM sinks`).all() as SinkRow[]) this.sinkIds.set(s.name, s.id);
+  }
+
+  /**
+   * What opening the database had to do to it, for the runtime to log: a database made before
+   * incremental vacuum was enabled is rewritten once with VACUUM (which needs free space about
+   * its size); when that fails it keeps working, only without giving space back.
+   */
+  openNote: { converted: boolean; error?: string; seconds: number } | undefined;
+
+  private convertToIncrementalVacuum(): void {
+    if (this.db.pragma('auto_vacuum', { simple: true }) === 2) return;
+    const started = performance.now();
+    try {
+      this.db.pragma('auto_vacuum = INCREMENTAL');
+      this.db.exec('VACUUM');
+      this.openNote = { converted: true, seconds: (performance.now() - started) / 1000 };
+    } catch (err) {
+      this.openNote = { converted: false, error: (err as Error).message, seconds: (performance.now() - started) / 1000 };
+    }
+  }
+
+  /** Bytes the database holds on disk: the main file and its write-ahead log. */
+  fileBytes(): { db: number; wal: number } {
+    const size = (f: string) => {
+      try {
+        return fs.statSync(f).size;
+      } catch {
+        return 0;
+      }
+    };
+    return { db: size(this.path), wal: size(`${this.path}-wal`) };
+  }
+
+  /** Pages on the free list: space a drain released that `reclaim` can give back. */
+  freePages(): number {
+    return this.db.pragma('freelist_count', { simple: true }) as number;
+  }
+
+  private pageBytes: number | undefined;
+
+  get pageSize(): number {
+    this.pageBytes ??= this.db.pragma('page_size', { simple: true }) as number;
+    return this.pageBytes;
+  }
+
+  /**
+   * Give at most `pages` free pages back to the file system (SQLite's `incremental_vacuum`): it
+   * moves pages from the end of the file into free slots and truncates it. Bounded, because it
+   * runs on the event loop; returns the pages released.
+   */
+  reclaim(pages: number): number {
+    const before = this.freePages();
+    if (before === 0) return 0;
+    this.withoutBusyWait(() => this.db.pragma(`incremental_vacuum(${Math.max(1, Math.floor(pages))})`));
+    return before - this.freePages();
+  }
+
+  /**
+   * Copy the write-ahead log into the database and truncate it to zero bytes. Returns false when
+   * a reader (`thermocline dead-letter`) kept it from completing; the next idle moment retries.
+   */
+  truncateWal(): boolean {
+    const [row] = this.withoutBusyWait(() => this.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>);
+    return row?.busy === 0;
+  }
+
+  /**
+   * Copy what the WAL holds into the database without waiting for anyone. In WAL mode the file
+   * only shrinks at a checkpoint, so running one after each bounded reclaim spreads the cost of
+   * truncating the file over many ticks instead of one long automatic checkpoint.
+   */
+  checkpointPassive(): void {
+    this.withoutBusyWait(() => this.db.pragma('wal_checkpoint(PASSIVE)'));
+  }
+
+  /**
+   * Housekeeping gives up at once when another connection holds a lock: with the 5 s busy
+   * timeout a TRUNCATE checkpoint would wait on the event loop for a `thermocline dead-letter`
+   * reader to finish. It is retried at a later tick instead.
+   */
+  private withoutBusyWait<T>(fn: () => T): T {
+    this.db.pragma('busy_timeout = 0');
+    try {
+      return fn();
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
   }
 
   /** The queue table of a sink, created on first use. */
@@ -204,6 +298,79 @@ export class QueueStore {
       rows: string | null;
       data: Buffer;
     }>;
+  }
+
+  /**
+   * Bytes the dead-letter table holds: each entry's batch, rejected rows and message. What
+   * `[queue.dead_letter] max_bytes` bounds.
+   */
+  deadLetterBytes(): number {
+    const row = this.db.prepare(`SELECT coalesce(sum(length(data) + length(error) + coalesce(length(rows), 0)), 0) AS n FROM dead_letter`).get() as { n: number };
+    return row.n;
+  }
+
+  /**
+   * Delete dead letters older than `maxAgeUs` (by their failure time) and then, oldest first,
+   * those beyond `maxBytes`, in one transaction. Returns how many each rule removed.
+   */
+  pruneDeadLetters(nowUs: number, maxAgeUs: number, maxBytes: number): { max_age: number; max_bytes: number } {
+    return this.withoutBusyWait(() => this.pruneDeadLettersNow(nowUs, maxAgeUs, maxBytes));
+  }
+
+  private pruneDeadLettersNow(nowUs: number, maxAgeUs: number, maxBytes: number): { max_age: number; max_bytes: number } {
+    return this.transaction(() => {
+      const byAge = this.db.prepare(`DELETE FROM dead_letter WHERE failed_us < ?`).run(nowUs - maxAgeUs).changes;
+      let held = 0;
+      let cutoff: number | undefined;
+      // Newest first: the first entry that does not fit, and everything older, goes.
+      for (const r of this.db.prepare(`SELECT id, length(data) + length(error) + coalesce(length(rows), 0) AS n FROM dead_letter ORDER BY id DESC`).iterate() as IterableIterator<{ id: number; n: number }>) {
+        held += r.n;
+        if (held > maxBytes) {
+          cutoff = r.id;
+          break;
+        }
+      }
+      const byBytes = cutoff === undefined ? 0 : this.db.prepare(`DELETE FROM dead_letter WHERE id <= ?`).run(cutoff).changes;
+      return { max_age: byAge, max_bytes: byBytes };
+    });
+  }
+
+  /** The names of the sinks that have a queue table here. */
+  sinkNames(): string[] {
+    return [...this.sinkIds.keys()];
+  }
+
+  /**
+   * Move dead letter `id` back into a sink's queue: the entry is deleted and its batch appended
+   * in one transaction, so a crash leaves it in exactly one of the two places and replaying the
+   * same id twice finds nothing the second time. `to` defaults to the entry's own component when
+   * that is a sink; entries of sources and transforms need it (docs/operations.md#dead-letters).
+   * Only for a stopped agent: the running one keeps queue totals in memory.
+   */
+  replayDeadLetter(id: number, to: string | undefined, check: (data: Buffer) => number): { sink: string; seq: number; events: number } {
+    return this.transaction(() => {
+      const row = this.db.prepare(`SELECT component, data FROM dead_letter WHERE id = ?`).get(id) as { component: string; data: Buffer } | undefined;
+      if (!row) throw new ThermoclineError(CORE_ERRORS.TC_DEAD_LETTER_REPLAY_REFUSED, `no dead letter with id ${id} (\`thermocline dead-letter\` lists them)`);
+      const sinks = this.sinkNames();
+      const sink = to ?? row.component;
+      if (!sinks.includes(sink)) {
+        const why =
+          to === undefined
+            ? `"${row.component}" is not a sink (a source or transform dead-lettered this batch before any sink saw it); choose the sink with --to`
+            : `"${to}" has no queue in this data_dir`;
+        throw new ThermoclineError(CORE_ERRORS.TC_DEAD_LETTER_REPLAY_REFUSED, `cannot replay dead letter ${id}: ${why} (sinks here: ${sinks.join(', ') || 'none'})`);
+      }
+      let events: number;
+      try {
+        events = check(row.data);
+      } catch (err) {
+        throw new ThermoclineError(CORE_ERRORS.TC_DEAD_LETTER_REPLAY_REFUSED, `cannot replay dead letter ${id}: its batch does not decode (${(err as Error).message})`, { cause: err });
+      }
+      const table = this.sinkTable(sink);
+      const seq = Number(this.db.prepare(`INSERT INTO ${table} (created_us, events, bytes, data) VALUES (?, ?, ?, ?)`).run(Date.now() * 1000, events, row.data.length, row.data).lastInsertRowid);
+      this.db.prepare(`DELETE FROM dead_letter WHERE id = ?`).run(id);
+      return { sink, seq, events };
+    });
   }
 
   transaction<T>(fn: () => T): T {

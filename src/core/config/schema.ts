@@ -51,6 +51,19 @@ export const topLevelSchema = z.strictObject({
         .enum(['normal', 'full'])
         .default('normal')
         .describe('SQLite durability. "normal": committed batches survive the process being killed at any moment. "full": they also survive power loss, at the cost of an fsync per commit.'),
+      dead_letter: z
+        .strictObject({
+          max_age_secs: z
+            .number()
+            .positive()
+            .default(604_800)
+            .describe('Dead letters older than this (by the time they failed) are deleted; 7 days by default. Checked at start and every minute; counted in `thermocline_dead_letters_pruned_total{reason="max_age"}`.'),
+          max_bytes: byteSize()
+            .prefault('256MiB')
+            .describe('Most bytes the dead-letter table keeps (batches, rejected rows and messages); beyond it the oldest entries are deleted first, counted in `thermocline_dead_letters_pruned_total{reason="max_bytes"}`.'),
+        })
+        .prefault({})
+        .describe('How long rejected data is kept for `thermocline dead-letter`.'),
     })
     .prefault({})
     .describe('The durable queue shared by all sinks.'),

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { SinkQueue } from '../buffer/queue.js';
 import { QueueStore } from '../buffer/store.js';
+import { QueueMaintenance } from '../buffer/maintenance.js';
 import { DataDirLock } from '../buffer/lock.js';
 import type { ComponentSpec, LoadedConfig } from '../config/load.js';
 import { errorMessage } from '../errors.js';
@@ -42,6 +43,7 @@ export class Runtime {
   private readonly emitter: Emitter;
   private readonly errorLog: RateLimitedLog;
   private readonly reloader: Reloader;
+  private readonly maintenance: QueueMaintenance;
   private stopping: Promise<void> | undefined;
 
   private constructor(config: LoadedConfig, options: RuntimeOptions) {
@@ -75,6 +77,22 @@ export class Runtime {
         }),
     });
     this.reloader = new Reloader(this.logger, () => this.config, (next, plan) => this.swap(next, plan));
+    const note = this.store.openNote;
+    if (note?.converted) this.logger.info({ seconds: note.seconds }, 'queue database rewritten once (VACUUM) so that it can give space back after a backlog drains');
+    if (note && !note.converted) {
+      this.logger.warn({ err: note.error }, `queue database could not be converted to incremental vacuum (VACUUM needs free space about its size): it keeps working but does not shrink; retried at the next start: ${note.error}`);
+    }
+    this.metrics.setStoreSource({ fileBytes: () => this.store.fileBytes(), deadLetterBytes: () => this.store.deadLetterBytes(), deadLetterCount: () => this.store.deadLetterCount() });
+    this.maintenance = new QueueMaintenance(this.store, {
+      deadLetterMaxAgeMs: config.queue.dead_letter.max_age_secs * 1000,
+      deadLetterMaxBytes: config.queue.dead_letter.max_bytes,
+      onPruned: (reason, n) => {
+        this.metrics.deadLettersPrunedTotal(reason, n);
+        this.logger.info({ reason, entries: n }, `pruned ${n} dead letter(s) past [queue.dead_letter] ${reason}`);
+      },
+      onReclaimed: (bytes) => this.metrics.queueReclaimedBytes(bytes),
+      onError: (step, err) => this.errorLog.warn(`queue-maintenance:${step}`, { err, step }, `queue database maintenance (${step}) failed; retried later: ${errorMessage(err)}`),
+    });
   }
 
   /** Create and start every component. A plugin that throws in `create` fails the start. */
@@ -87,6 +105,7 @@ export class Runtime {
       await rt.stop();
       throw err;
     }
+    rt.maintenance.start();
     const count = (kind: ComponentKind) => rt.ofKind(kind).length;
     rt.logger.info({ sources: count('source'), transforms: count('transform'), sinks: count('sink'), tasks: count('task'), data_dir: config.dataDir }, 'pipeline started');
     return rt;
@@ -182,6 +201,7 @@ export class Runtime {
       await this.stopComponents([...this.running.keys()], deadline, drain.signal);
     } finally {
       clearTimeout(drainTimer);
+      this.maintenance.stop();
       this.store.close();
       this.lock.release();
     }

@@ -56,6 +56,13 @@ export interface QueueGaugeSource {
 
 const componentLabels = ['component_id', 'component_kind', 'component_type'] as const;
 
+/** The queue database as a whole, read when /metrics is scraped. */
+export interface StoreGaugeSource {
+  fileBytes(): { db: number; wal: number };
+  deadLetterBytes(): number;
+  deadLetterCount(): number;
+}
+
 export class MetricsRegistry {
   readonly registry = new Registry();
   private readonly components = new Map<string, ComponentStats>();
@@ -65,6 +72,9 @@ export class MetricsRegistry {
   private readonly connectionsRefused: Counter<'listener'>;
   private readonly connectionsOpen: Gauge<'listener'>;
   private readonly tapDropped: Counter<'component_id'>;
+  private storeSource: StoreGaugeSource | undefined;
+  private readonly deadLettersPruned: Counter<'reason'>;
+  private readonly queueReclaimed: Counter;
 
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'thermocline_' });
@@ -143,6 +153,37 @@ export class MetricsRegistry {
       labelNames: ['listener'],
       registers: [this.registry],
     });
+    const store = () => this.storeSource;
+    const storeGauge = (name: string, help: string, labelNames: string[], set: (g: Gauge, s: StoreGaugeSource) => void) =>
+      new Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          const s = store();
+          if (s) set(this, s);
+        },
+      });
+    storeGauge('thermocline_queue_file_bytes', 'Size on disk of the queue database, by file (the database and its write-ahead log).', ['file'], (g, s) => {
+      const { db, wal } = s.fileBytes();
+      g.set({ file: 'db' }, db);
+      g.set({ file: 'wal' }, wal);
+    });
+    storeGauge('thermocline_dead_letter_bytes', 'Bytes held in the dead-letter table.', [], (g, s) => g.set(s.deadLetterBytes()));
+    storeGauge('thermocline_dead_letter_entries', 'Entries in the dead-letter table.', [], (g, s) => g.set(s.deadLetterCount()));
+    this.deadLettersPruned = new Counter({
+      name: 'thermocline_dead_letters_pruned_total',
+      help: 'Dead letters deleted by the retention limits, by the limit that deleted them.',
+      labelNames: ['reason'],
+      registers: [this.registry],
+    });
+    this.queueReclaimed = new Counter({
+      name: 'thermocline_queue_reclaimed_bytes_total',
+      help: 'Bytes of free pages the queue database gave back to the file system.',
+      registers: [this.registry],
+    });
     this.tapDropped = new Counter({
       name: 'thermocline_api_tap_dropped_events_total',
       help: 'Events a /tap reader missed because it read slower than they flowed.',
@@ -166,6 +207,19 @@ export class MetricsRegistry {
 
   setQueueSource(source: QueueGaugeSource): void {
     this.queueSource = source;
+  }
+
+  setStoreSource(source: StoreGaugeSource): void {
+    this.storeSource = source;
+    for (const reason of ['max_age', 'max_bytes']) this.deadLettersPruned.inc({ reason }, 0);
+  }
+
+  deadLettersPrunedTotal(reason: 'max_age' | 'max_bytes', n: number): void {
+    this.deadLettersPruned.inc({ reason }, n);
+  }
+
+  queueReclaimedBytes(n: number): void {
+    this.queueReclaimed.inc(n);
   }
 
   /** Stats survive a reload of the component: counters stay monotonic. */

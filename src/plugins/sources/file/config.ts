@@ -112,6 +112,14 @@ export const fileConfig = z.strictObject({
     .describe(
       'After a file was renamed away (rotation) or deleted, keep reading it until it has not grown for this long, then close it. Writers that reopen their log late keep their last lines.',
     ),
+  max_open_files: z
+    .number()
+    .int()
+    .min(2)
+    .default(256)
+    .describe(
+      'Most files the source holds open at once. With more matching files, each is read to its end (or a per-round byte budget) and the least recently active ones are closed, then reopened from their offsets when they grow, so every file is still read and the process keeps descriptors for its other work (the API, the queue database). Files rotated away stay open until finished.',
+    ),
   fingerprint_bytes: z
     .number()
     .int()

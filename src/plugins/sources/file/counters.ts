@@ -16,6 +16,8 @@ export class SourceCounters {
   private readonly parseErrors: BoundCounter;
   private readonly badTimestamps: BoundCounter;
   private readonly open: { set(v: number): void };
+  private readonly tracked: { set(v: number): void };
+  readonly closedForLimit: BoundCounter;
   private readonly seen = { longLines: 0, invalidUtf8: 0, parseErrors: 0, badTimestamps: 0 };
 
   constructor(
@@ -33,11 +35,17 @@ export class SourceCounters {
     this.invalidUtf8 = metrics.counter('invalid_utf8_lines_total', 'Lines with invalid UTF-8, kept with U+FFFD in place of the bad bytes.');
     this.parseErrors = metrics.counter('parse_errors_total', 'Lines that did not parse as the configured format and were kept as plain messages.');
     this.badTimestamps = metrics.counter('invalid_timestamps_total', 'Records whose timestamp field could not be read; the read time was used.');
-    this.open = metrics.gauge('open_files', 'Files the source holds open.');
+    this.open = metrics.gauge('open_files', 'Files the source holds open (at most max_open_files, plus files rotated away being finished).');
+    this.tracked = metrics.gauge('tracked_files', 'Files the source follows, open or closed to stay within max_open_files.');
+    this.closedForLimit = metrics.counter('files_closed_for_limit_total', 'Files closed to stay within max_open_files; each is reopened from its offset when it grows.');
   }
 
   openFiles(n: number): void {
     this.open.set(n);
+  }
+
+  trackedFiles(n: number): void {
+    this.tracked.set(n);
   }
 
   /** Move what the hot path counted since the last call into the exported counters. */

@@ -11,7 +11,7 @@ export const FILE_SOURCE_ERRORS = defineErrorCodes({
     hint: 'The source starts over as on a first run (`read_from` applies), which may re-read or skip lines once. This happens after a downgrade; report it if it happens otherwise.',
   },
   TC_FILE_VANISHED: {
-    title: 'A file the source had not finished reading disappeared while the agent was stopped.',
-    hint: 'Lines written to it after the logged offset were not read. Rotate with a scheme that keeps the previous file uncompressed for a while (logrotate `delaycompress`), in the same directory, so a restarted agent can finish it.',
+    title: 'A file the source had not finished reading disappeared while the agent was stopped, or while the source had it closed to stay within `max_open_files`.',
+    hint: 'Lines written to it after the logged offset were not read. Rotate with a scheme that keeps the previous file uncompressed for a while (logrotate `delaycompress`), in the same directory, so a restarted agent can finish it. When the log says the file was closed for `max_open_files`, raise that limit above the number of files written to at the same time.',
   },
 });

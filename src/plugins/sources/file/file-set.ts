@@ -48,6 +48,8 @@ export class FileSet {
   readonly files = new Map<string, TrackedFile>();
   /** `ignore_older_secs`: identity → size when it was left out. */
   private readonly skipped = new Map<string, number>();
+  /** The files holding a descriptor, least recently active first: the first is closed first. */
+  private readonly holding = new Map<string, TrackedFile>();
 
   constructor(
     private readonly config: FileConfig,
@@ -70,6 +72,7 @@ export class FileSet {
       seen.add(key);
       const f = this.files.get(key);
       if (f) {
+        f.location = item.path;
         if (f.gone) {
           f.gone = false; // renamed back under an included path
           this.onChange();
@@ -82,7 +85,7 @@ export class FileSet {
     for (const key of this.skipped.keys()) if (!seen.has(key)) this.skipped.delete(key);
     for (const f of this.files.values()) {
       if (seen.has(f.key) || f.gone) continue;
-      if (await this.stillAt(f.path, f.key)) continue; // the walk missed it (an unreadable directory)
+      if (await this.stillAt(f.location, f.key)) continue; // the walk missed it (an unreadable directory)
       f.gone = true;
       f.goneAt = Date.now();
       this.onChange();
@@ -121,7 +124,7 @@ export class FileSet {
       if (!this.skipped.has(key)) this.skipped.set(key, Number(item.stat.size));
       return;
     }
-    const fd = await this.open(item.path, key);
+    const fd = await this.openIfSame(item.path, key);
     if (fd === undefined) return;
     try {
       const size = Number((await fstat(fd)).size);
@@ -143,8 +146,11 @@ export class FileSet {
       startup?.entries.delete(key);
       this.skipped.delete(key);
       const fp = await fingerprint(fd, size, this.config.fingerprint_bytes);
-      this.files.set(key, new TrackedFile(key, label, fd, fp, offset));
-      this.counters.openFiles(this.files.size);
+      const f = new TrackedFile(key, label, fd, fp, offset, item.path);
+      this.files.set(key, f);
+      // Found beyond the limit: tracked closed, opened when its turn to be read comes.
+      if (this.holding.size >= this.config.max_open_files) this.close(f);
+      else this.touch(f);
       this.onChange();
     } catch (err) {
       fs.close(fd, () => undefined);
@@ -153,7 +159,7 @@ export class FileSet {
   }
 
   /** Open `p` if it is still the file with identity `key`. */
-  private async open(p: string, key: string): Promise<number | undefined> {
+  private async openIfSame(p: string, key: string): Promise<number | undefined> {
     let fd: number;
     try {
       fd = await openFile(p, 'r');
@@ -188,21 +194,21 @@ export class FileSet {
     if (startup.displaced.length === 0) return;
     const { adopt, vanished } = await findDisplaced(startup.displaced, new Set(this.files.keys()), startup.savedAtMs);
     for (const a of adopt) {
-      const fd = await this.open(a.path, a.key);
+      const fd = await this.openIfSame(a.path, a.key);
       if (fd === undefined) continue;
       try {
         const size = Number((await fstat(fd)).size);
-        const f = new TrackedFile(a.key, a.label, fd, await fingerprint(fd, size, this.config.fingerprint_bytes), a.offset);
+        const f = new TrackedFile(a.key, a.label, fd, await fingerprint(fd, size, this.config.fingerprint_bytes), a.offset, a.path);
         f.gone = true;
         f.goneAt = Date.now();
         this.files.set(a.key, f);
+        this.touch(f);
         this.ctx.logger.info({ path: a.path, label: a.label, offset: a.offset, reason: a.why }, `finishing ${a.path}, rotated while the agent was stopped`);
       } catch (err) {
         fs.close(fd, () => undefined);
         this.unreadable(a.path, err);
       }
     }
-    this.counters.openFiles(this.files.size);
     if (vanished.length > 0) {
       const files = vanished.slice(0, 20).map((d) => ({ path: d.entry.path, offset: d.entry.offset }));
       this.ctx.logger.warn(
@@ -222,14 +228,135 @@ export class FileSet {
   /** Forget `f` (its last lines are committed) and close it. */
   release(f: TrackedFile): void {
     this.files.delete(f.key);
-    fs.close(f.fd, () => undefined);
-    this.counters.openFiles(this.files.size);
+    if (f.fd !== undefined) this.close(f);
+    this.counters.trackedFiles(this.files.size);
   }
 
   closeAll(): void {
-    for (const f of this.files.values()) fs.close(f.fd, () => undefined);
+    for (const f of this.files.values()) if (f.fd !== undefined) fs.close(f.fd, () => undefined);
     this.files.clear();
+    this.holding.clear();
     this.counters.openFiles(0);
+    this.counters.trackedFiles(0);
+  }
+
+  // ---- staying within max_open_files ---------------------------------------------------------
+
+  /** `f` was just read from: it is closed last. */
+  touch(f: TrackedFile): void {
+    if (f.fd === undefined) return;
+    this.holding.delete(f.key);
+    this.holding.set(f.key, f);
+    this.counters.openFiles(this.holding.size);
+    this.counters.trackedFiles(this.files.size);
+  }
+
+  /** Close `f`'s descriptor, keeping everything known about it in memory and in the checkpoint. */
+  private close(f: TrackedFile): void {
+    if (f.fd !== undefined) fs.close(f.fd, () => undefined);
+    f.fd = undefined;
+    f.closedAt = Date.now();
+    this.holding.delete(f.key);
+    this.counters.openFiles(this.holding.size);
+    this.counters.trackedFiles(this.files.size);
+  }
+
+  /**
+   * Close the least recently active files until one more fits. Files rotated away are never
+   * closed: their path no longer leads to them. False when nothing could be closed.
+   */
+  private makeRoom(): boolean {
+    for (const f of this.holding.values()) {
+      if (this.holding.size < this.config.max_open_files) break;
+      if (!f.gone) {
+        this.close(f);
+        this.counters.closedForLimit.inc();
+      }
+    }
+    return this.holding.size < this.config.max_open_files;
+  }
+
+  /**
+   * Give a closed file its descriptor back when it has something to read: 'open' then, 'idle'
+   * when it has not changed, 'busy' when no descriptor can be freed this round, 'released' when
+   * it was rotated away or deleted while closed and had to be replaced (see `displacedWhileClosed`).
+   */
+  async reopen(f: TrackedFile): Promise<'open' | 'idle' | 'busy' | 'released'> {
+    let st: BigIntStats | undefined;
+    try {
+      st = await fs.promises.stat(f.location, { bigint: true });
+    } catch {
+      st = undefined;
+    }
+    if (!st || identityKey(st) !== f.key) return this.displacedWhileClosed(f);
+    // The same size can still hide a rewrite (copytruncate, then as much written again); the
+    // modification time after the close gives it away.
+    if (Number(st.size) === f.readPos && Number(st.mtimeMs) <= f.closedAt) return 'idle';
+    if (!this.makeRoom()) return 'busy';
+    const fd = await this.openIfSame(f.location, f.key);
+    if (fd === undefined) return 'idle';
+    f.fd = fd;
+    f.closedAt = 0;
+    this.touch(f);
+    return 'open';
+  }
+
+  /**
+   * A closed file is no longer at its path. Where did its lines go? The same search as after a
+   * restart (`resume.ts`), from the moment it was closed: its own inode renamed beside it is
+   * finished from where it was; a copytruncate copy is read from the last emitted line (what was
+   * held in memory beyond it is dropped and read again from the copy). Nothing found: the lines
+   * written between the close and the rotation are lost, and said so.
+   */
+  private async displacedWhileClosed(f: TrackedFile): Promise<'open' | 'busy' | 'released'> {
+    const entry = { path: f.location, offset: f.checkpointOffset, fp: f.fp, rotated: true };
+    const others = new Set([...this.files.keys()].filter((k) => k !== f.key));
+    const { adopt, vanished } = await findDisplaced([{ key: f.key, entry }], others, f.closedAt);
+    const own = adopt.find((a) => a.key === f.key);
+    if (own) {
+      f.location = own.path;
+      if (!f.gone) {
+        f.gone = true;
+        f.goneAt = Date.now();
+        this.counters.rotated.inc();
+      }
+      if (!this.makeRoom()) return 'busy';
+      const fd = await this.openIfSame(own.path, f.key);
+      if (fd !== undefined) {
+        f.fd = fd;
+        f.closedAt = 0;
+        this.touch(f);
+        this.onChange();
+        return 'open';
+      }
+    }
+    this.files.delete(f.key);
+    this.counters.trackedFiles(this.files.size);
+    this.onChange();
+    for (const a of adopt) {
+      if (a.key === f.key || this.files.has(a.key)) continue;
+      const fd = await this.openIfSame(a.path, a.key);
+      if (fd === undefined) continue;
+      try {
+        const size = Number((await fstat(fd)).size);
+        const copy = new TrackedFile(a.key, f.path, fd, await fingerprint(fd, size, this.config.fingerprint_bytes), a.offset, a.path);
+        copy.gone = true;
+        copy.goneAt = Date.now();
+        this.files.set(a.key, copy);
+        this.touch(copy);
+      } catch (err) {
+        fs.close(fd, () => undefined);
+        this.unreadable(a.path, err);
+      }
+    }
+    if (vanished.length > 0 && !own) {
+      this.log.warn(
+        'vanished-while-closed',
+        { code: FILE_SOURCE_ERRORS.TC_FILE_VANISHED, path: f.path, offset: f.checkpointOffset },
+        `${f.path} was closed to stay within max_open_files and then rotated or deleted where it cannot be found; lines written to it after the close were not read (raise max_open_files, or include the rotated names)`,
+      );
+    }
+    return 'released';
   }
 }
 

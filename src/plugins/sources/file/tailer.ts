@@ -200,11 +200,18 @@ export class Tailer {
 
   /** Read what `f` has beyond `readPos` (up to a per-round budget). True when bytes were read. */
   private async readFile(f: TrackedFile): Promise<boolean> {
+    if (f.fd === undefined) {
+      // Closed to stay within max_open_files: reopened only when it changed and a slot is free.
+      const state = await this.set.reopen(f);
+      if (state === 'released') this.dirty = true;
+      if (state !== 'open' || f.fd === undefined) return false;
+    }
+    const fd = f.fd;
     let size: number;
     try {
-      size = (await fstat(f.fd)).size;
-      if (size < f.readPos) await this.truncated(f, size);
-      else if (size > f.readPos && f.atEof && !(await sameStart(f.fd, size, f.fp))) await this.truncated(f, size);
+      size = (await fstat(fd)).size;
+      if (size < f.readPos) await this.truncated(f, fd, size);
+      else if (size > f.readPos && f.atEof && !(await sameStart(fd, size, f.fp))) await this.truncated(f, fd, size);
     } catch (err) {
       this.readError(f, err);
       return false;
@@ -220,7 +227,7 @@ export class Tailer {
       const tailLen = f.tail ? f.tail.copy(this.buf, 0) : 0;
       let n: number;
       try {
-        n = (await read(f.fd, this.buf, tailLen, Math.min(this.buf.length - tailLen, size - f.readPos), f.readPos)).bytesRead;
+        n = (await read(fd, this.buf, tailLen, Math.min(this.buf.length - tailLen, size - f.readPos), f.readPos)).bytesRead;
       } catch (err) {
         this.readError(f, err);
         return false;
@@ -251,8 +258,9 @@ export class Tailer {
     f.atEof = f.readPos >= size;
     if (f.fp.len < this.config.fingerprint_bytes && f.fp.len < size) {
       // The fingerprint of a short file grows with it, up to the window.
-      f.fp = await fingerprint(f.fd, size, this.config.fingerprint_bytes);
+      f.fp = await fingerprint(fd, size, this.config.fingerprint_bytes);
     }
+    this.set.touch(f);
     return true;
   }
 
@@ -262,7 +270,7 @@ export class Tailer {
   }
 
   /** Smaller than what was read, or different from its first bytes: copytruncate. Start over. */
-  private async truncated(f: TrackedFile, size: number): Promise<void> {
+  private async truncated(f: TrackedFile, fd: number, size: number): Promise<void> {
     const now = Date.now() * 1000;
     // What was held back is real data from before the truncation: hand it on.
     this.splitter.flushPartial(f, now);
@@ -270,7 +278,7 @@ export class Tailer {
     f.readPos = 0;
     f.lineStart = 0;
     f.atEof = false;
-    f.fp = await fingerprint(f.fd, size, this.config.fingerprint_bytes);
+    f.fp = await fingerprint(fd, size, this.config.fingerprint_bytes);
     this.dirty = true;
     this.counters.truncated.inc();
     this.ctx.logger.info({ path: f.path }, 'file was truncated (copytruncate rotation?); reading it again from the start');
@@ -288,7 +296,8 @@ export class Tailer {
         this.splitter.flushPartial(f, now * 1000);
         this.counters.partialFlushed.inc();
       }
-      if (f.gone && now - Math.max(f.lastGrowth, f.goneAt) >= rotateMs) {
+      // A closed file's end is unknown until it is reopened (or found gone for good by `reopen`).
+      if (f.gone && f.fd !== undefined && now - Math.max(f.lastGrowth, f.goneAt) >= rotateMs) {
         this.splitter.flushPartial(f, now * 1000);
         this.multiline?.finish(f);
         this.toRelease.push(f);
@@ -306,7 +315,7 @@ export class Tailer {
       const dueAt = this.multiline?.dueAt(f);
       if (dueAt !== undefined) next = Math.min(next, dueAt);
       if (partialMs > 0 && f.hasPartial) next = Math.min(next, f.lastGrowth + partialMs);
-      if (f.gone) next = Math.min(next, Math.max(f.lastGrowth, f.goneAt) + this.config.rotate_wait_secs * 1000);
+      if (f.gone && f.fd !== undefined) next = Math.min(next, Math.max(f.lastGrowth, f.goneAt) + this.config.rotate_wait_secs * 1000);
     }
     return next;
   }

@@ -50,18 +50,28 @@ export class TrackedFile {
    * files go on (docs/delivery.md#when-a-destination-is-down).
    */
   held: { events: LogEvent[]; offset: number } | undefined;
+  /**
+   * Where the file is now, for reopening it: the path it was last found at (`path` is the label
+   * and stays the first one).
+   */
+  location: string;
+  /** When `fd` was closed to stay within `max_open_files` (ms); 0 while open. */
+  closedAt = 0;
 
   constructor(
     readonly key: string,
     /** The included path it was found at: the label of its lines, kept across rotation. */
     readonly path: string,
-    readonly fd: number,
+    /** Undefined while closed to stay within `max_open_files`; the offsets stay in memory. */
+    public fd: number | undefined,
     public fp: Fingerprint,
     offset: number,
+    location = path,
   ) {
     this.readPos = offset;
     this.lineStart = offset;
     this.committedOffset = offset;
+    this.location = location;
   }
 
   /** Where a restart must resume: nothing before it is pending, nothing after it was emitted. */
