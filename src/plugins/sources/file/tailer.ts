@@ -246,7 +246,9 @@ export class Tailer {
         if (!full()) break;
         await this.flush();
         if (f.held) {
-          // Its lines wait for room: what follows them is read again once they are committed.
+          // Its lines wait for room: what follows them is read again once they are committed,
+          // and counted as read then.
+          this.bytesRead -= f.readPos - f.lineStart;
           f.tail = undefined;
           f.readPos = f.lineStart;
           f.atEof = false;
