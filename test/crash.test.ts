@@ -73,6 +73,9 @@ batch = { max_events = 700, timeout_secs = 0.02 }
     await exited(agent);
   }
   const agent = spawnAgent(config);
+  // The killed runs may already have delivered everything: wait for this run's start too, so that
+  // the SIGTERM below tests a graceful stop rather than racing the process's start.
+  await eventually(() => /pipeline started/.test(agent.output()), 60_000, 'the final run to start');
   await eventually(() => new Set(parsed().flatMap((d) => d.events.map((e) => e.labels.seq))).size >= TOTAL, 60_000, 'all events delivered');
   agent.kill('SIGTERM');
   const stop = await exited(agent);
