@@ -93,3 +93,32 @@ t.test('held lines are committed by themselves once their queue has room, withou
   t.same(messages('hot'), range('hot', 0, 3000), 'every hot line once, in order');
   t.same(messages('cold'), range('cold', 0, 3000), 'every cold line once, in order');
 });
+
+t.test('many files waiting for one full queue hold a bounded number of lines, then all arrive once', async (t) => {
+  const dir = tempDir(t);
+  const files = 40;
+  const perFile = 1000;
+  failures.set('hot', Array<'retryable'>(100_000).fill('retryable'));
+  t.teardown(() => failures.delete('hot'));
+  const { runtime } = await startPipeline(t, toml(dir));
+  // A first line fills the one-byte queue, then 40,000 more lines wait, 1,000 in each of 40 files.
+  appendLines(path.join(dir, 'hot-first.hot.log'), 'first', 0, 1);
+  await eventually(() => runtime.queueOf('hot')!.isFull(), 10_000, 'the hot queue to fill');
+  for (let i = 0; i < files; i++) appendLines(path.join(dir, `f${i}.hot.log`), `f${i}`, 0, perFile);
+  const held = async () => Number(/thermocline_file_held_lines\{[^}]*\} (\d+)/.exec(await runtime.metrics.text())?.[1] ?? 0);
+  await eventually(async () => (await held()) > 0, 10_000, 'lines held back');
+  let peak = 0;
+  for (let i = 0; i < 15; i++) {
+    peak = Math.max(peak, await held());
+    await settle(100);
+  }
+  // 8,192 in all, plus what one round can add before it stops reading: one batch of 2,048.
+  t.ok(peak <= 8192 + 2048, `held lines stay bounded however many files wait (peak ${peak} of ${files * perFile})`);
+  failures.delete('hot');
+  await eventually(() => messages('hot').length >= 1 + files * perFile, 30_000, 'every line once the sink is back');
+  await settle();
+  const got = messages('hot');
+  t.equal(got.length, 1 + files * perFile, 'nothing twice');
+  t.equal(new Set(got).size, got.length);
+  t.equal(await held(), 0, 'nothing held any more');
+});

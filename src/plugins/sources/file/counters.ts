@@ -17,6 +17,8 @@ export class SourceCounters {
   private readonly badTimestamps: BoundCounter;
   private readonly open: { set(v: number): void };
   private readonly tracked: { set(v: number): void };
+  /** Lines the source holds back for full queues, across its files (bounded: see tailer.ts). */
+  readonly heldLines: { set(v: number): void };
   readonly closedForLimit: BoundCounter;
   private readonly seen = { longLines: 0, invalidUtf8: 0, parseErrors: 0, badTimestamps: 0 };
 
@@ -37,6 +39,7 @@ export class SourceCounters {
     this.badTimestamps = metrics.counter('invalid_timestamps_total', 'Records whose timestamp field could not be read; the read time was used.');
     this.open = metrics.gauge('open_files', 'Files the source holds open (at most max_open_files, plus files rotated away being finished).');
     this.tracked = metrics.gauge('tracked_files', 'Files the source follows, open or closed to stay within max_open_files.');
+    this.heldLines = metrics.gauge('held_lines', 'Lines read and held back because a queue they go to is full; the files they come from are not read further until they are committed.');
     this.closedForLimit = metrics.counter('files_closed_for_limit_total', 'Files closed to stay within max_open_files; each is reopened from its offset when it grows.');
   }
 

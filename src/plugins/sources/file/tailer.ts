@@ -40,6 +40,12 @@ const EMIT_RETRY_MS = 1000;
  * refused batch's routing, so a retry only asks its queues for room.
  */
 const HELD_RETRY_MS = 200;
+/**
+ * Lines held for full queues, across all files, beyond which no file is read until some are
+ * committed: each waiting file holds one batch, and without this bound a thousand files bound for
+ * one full queue would hold a thousand batches.
+ */
+const MAX_HELD_EVENTS = 4 * BATCH_EVENTS;
 
 class Stopped extends Error {}
 
@@ -66,6 +72,8 @@ export class Tailer {
   /** Which file the lines of `events` come from: consecutive runs, each up to its `end` index. */
   private runs: Array<{ file: TrackedFile; end: number }> = [];
   private bytesRead = 0;
+  /** Lines held back in this round so far (see MAX_HELD_EVENTS). */
+  private heldNow = 0;
   /** The checkpoint changed without new events (a file appeared, was truncated or released). */
   private dirty = false;
   private toRelease: TrackedFile[] = [];
@@ -180,13 +188,17 @@ export class Tailer {
     const now = Date.now();
     if ((this.rescanDue && now - this.lastScan >= MIN_RESCAN_MS) || now - this.lastScan >= this.config.glob_interval_secs * 1000) await this.scan();
     let progressed = await this.commitHeld();
+    let held = 0;
+    for (const f of this.set.files.values()) held += f.held?.events.length ?? 0;
+    this.heldNow = 0;
     for (const f of [...this.set.files.values()]) {
-      if (this.stopping) break;
+      if (this.stopping || held + this.heldNow >= MAX_HELD_EVENTS) break;
       if (f.held) continue;
       if (await this.readFile(f)) progressed = true;
     }
     this.timers(Date.now());
     await this.flush();
+    this.counters.heldLines.set(held + this.heldNow);
     return progressed;
   }
 
@@ -357,7 +369,10 @@ export class Tailer {
         pending.delete(f);
         // One file's lines alone were just refused as they are: hold that very batch (and its routing).
         const refused = byFile.size === 1 ? events : lines;
-        if (byFile.size === 1 || (await this.commit(lines, f, pending)) === 'full') f.held = { events: refused, offset: f.checkpointOffset };
+        if (byFile.size === 1 || (await this.commit(lines, f, pending)) === 'full') {
+          f.held = { events: refused, offset: f.checkpointOffset };
+          this.heldNow += refused.length;
+        }
       }
       if (this.dirty || this.toRelease.length > 0) await this.commit([]);
     }
