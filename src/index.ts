@@ -120,6 +120,7 @@ export type { Body, ContentCoding } from './core/http/body.js';
 export { bearerCheck } from './core/http/bearer.js';
 export { DecodeBudget } from './core/http/budget.js';
 export { hardenServer, httpLimitsSchema, serverOptions } from './core/http/limits.js';
+export { listen } from './core/http/listen.js';
 export type { ConnectionMetrics, HttpLimits } from './core/http/limits.js';
 export { eventId } from './core/event-id.js';
 export type { EventIdentity } from './core/event-id.js';

@@ -1,7 +1,6 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import { admissionCounters, EventAdmitter, hardenServer, serverOptions, type SchemaRegistry, schemaRegistryOf, ThermoclineError, errorMessage, splitAddress, type SourceContext, type SourceInstance } from '../../../index.js';
+import { admissionCounters, EventAdmitter, hardenServer, listen as listenOn, serverOptions, type SchemaRegistry, schemaRegistryOf, ThermoclineError, errorMessage, type SourceContext, type SourceInstance } from '../../../index.js';
 import type { HttpEventsConfig } from './config.js';
 import { EventsHandler } from './handler.js';
 import { HTTP_EVENTS_ERRORS } from './errors.js';
@@ -70,22 +69,19 @@ export class HttpEventsSource implements SourceInstance {
   }
 
   private async listen(): Promise<void> {
-    const { host, port } = splitAddress(this.config.address);
     const server = http.createServer(serverOptions(this.config.http), (req, res) => {
       const p = this.handler.handle(req, res).finally(() => this.inFlight.delete(p));
       this.inFlight.add(p);
     });
     hardenServer(server, this.config.http, this.ctx.metrics.connections());
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) =>
-        reject(new ThermoclineError(HTTP_EVENTS_ERRORS.TC_EVENTS_LISTEN, `http_events source "${this.ctx.id}" cannot listen on ${this.config.address}: ${errorMessage(err)}`, { cause: err })),
-      );
-      server.listen(port, host, () => resolve());
-    });
+    let address: string;
+    try {
+      address = await listenOn(server, this.config.address);
+    } catch (err) {
+      throw new ThermoclineError(HTTP_EVENTS_ERRORS.TC_EVENTS_LISTEN, `http_events source "${this.ctx.id}" cannot listen on ${this.config.address}: ${errorMessage(err)}`, { cause: err });
+    }
     server.on('error', (err) => this.ctx.logger.error({ err }, 'events HTTP server error'));
     this.server = server;
-    const bound = server.address() as AddressInfo;
-    const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
     this.ctx.publish({ address });
     this.ctx.logger.info({ address, registry: this.registry?.origin ?? 'none' }, `events receiver listening on ${address}`);
   }

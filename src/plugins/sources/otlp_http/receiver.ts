@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { errorMessage, hardenServer, serverOptions, type SourceContext, type SourceInstance, splitAddress, ThermoclineError } from '../../../index.js';
+import { errorMessage, hardenServer, listen, serverOptions, type SourceContext, type SourceInstance, ThermoclineError } from '../../../index.js';
 import type { OtlpHttpConfig } from './config.js';
 import { EventGate } from './event-gate.js';
 import { RequestHandler } from './handler.js';
@@ -32,23 +31,16 @@ export class Receiver implements SourceInstance {
 
   async start(): Promise<void> {
     await this.gate.start();
-    const { host, port } = splitAddress(this.config.address);
     const server = this.createServer();
     hardenServer(server, this.config.http, this.ctx.metrics.connections());
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) =>
-        reject(
-          new ThermoclineError(OTLP_SOURCE_ERRORS.TC_OTLP_LISTEN, `otlp_http source "${this.ctx.id}" cannot listen on ${this.config.address}: ${errorMessage(err)}`, {
-            cause: err,
-          }),
-        ),
-      );
-      server.listen(port, host, () => resolve());
-    });
+    let address: string;
+    try {
+      address = await listen(server, this.config.address);
+    } catch (err) {
+      throw new ThermoclineError(OTLP_SOURCE_ERRORS.TC_OTLP_LISTEN, `otlp_http source "${this.ctx.id}" cannot listen on ${this.config.address}: ${errorMessage(err)}`, { cause: err });
+    }
     server.on('error', (err) => this.ctx.logger.error({ err }, 'OTLP/HTTP server error'));
     this.server = server;
-    const bound = server.address() as AddressInfo;
-    const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
     this.ctx.publish({ address });
     this.ctx.logger.info({ address, tls: this.config.tls !== undefined }, `OTLP/HTTP receiver listening on ${address}`);
   }
