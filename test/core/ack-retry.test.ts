@@ -3,14 +3,14 @@
  * disk, another connection holding the write lock) is acknowledged again with backoff: the sink
  * says so in /health, the batch is not written twice, and nothing waits for a restart.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { defineSink, z, type TelemetryEvent, type WriteMeta } from '../../src/index.js';
 import { logs, manualSource, manualSources } from '../helpers/manual-source.js';
-import { eventually, startPipeline, tempDir, type TestContext } from '../helpers/pipeline.js';
+import { eventually, startPipeline, tempDir } from '../helpers/pipeline.js';
+import { fill, smallDisk } from '../helpers/small-disk.js';
 
 /** Writes wait for the test to open the gate, so that it can break the queue database meanwhile. */
 const gate = { open: Promise.resolve(), release: () => {} };
@@ -63,31 +63,6 @@ t.test('another connection holding the write lock: the acknowledgement waits, th
   t.equal(stateOf(runtime), 'running');
   t.match(await runtime.metrics.text(), /thermocline_component_errors_total\{component_id="g",component_kind="sink",component_type="gated",error_type="ack"\} [1-9]/);
 });
-
-/** A tmpfs of `size` at a new directory, unmounted at teardown; undefined where mounting is not allowed. */
-function smallDisk(t: TestContext, size: string): string | undefined {
-  const dir = tempDir(t);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  t.teardown(() => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }));
-  return dir;
-}
-
-/** Writes zeros into `file` until the file system is full. */
-function fill(file: string): void {
-  const fd = fs.openSync(file, 'w');
-  const chunk = Buffer.alloc(64 * 1024);
-  try {
-    for (;;) fs.writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 t.test('a data_dir whose disk fills up and frees: acknowledged after the space returns, nothing sent twice', async (t) => {
   const disk = smallDisk(t, '48m');

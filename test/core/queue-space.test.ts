@@ -3,7 +3,6 @@
  * goes back to the file system, dead letters are pruned by age and size, and a data_dir whose
  * disk fills up refuses new batches and takes them again, without a restart, once space returns.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,7 +14,8 @@ import { QueueStore } from '../../src/core/buffer/store.js';
 import type { LogEvent } from '../../src/core/events.js';
 import { received } from '../helpers/memory-sink.js';
 import { logs, manualSource, manualSources } from '../helpers/manual-source.js';
-import { eventually, startPipeline, tempDir, type TestContext } from '../helpers/pipeline.js';
+import { eventually, startPipeline, tempDir } from '../helpers/pipeline.js';
+import { fill, smallDisk } from '../helpers/small-disk.js';
 
 const week = 7 * 86_400_000;
 
@@ -101,18 +101,6 @@ t.test('dead letters are pruned by age, then oldest first by size, and counted',
   t.match(text, /thermocline_queue_file_bytes\{file="db"\} [1-9]/);
 });
 
-/** A tmpfs of `size` at a new directory, unmounted at teardown; undefined where mounting is not allowed. */
-function smallDisk(t: TestContext, size: string): string | undefined {
-  const dir = tempDir(t);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-  } catch {
-    return undefined;
-  }
-  t.teardown(() => execFileSync('umount', ['-l', dir], { stdio: 'ignore' }));
-  return dir;
-}
-
 t.test('a full disk refuses new batches and takes them again once space returns, without a restart', async (t) => {
   const disk = smallDisk(t, '24m');
   // Mounting needs root (CI and the development machines run as root); say so rather than pass.
@@ -124,14 +112,7 @@ t.test('a full disk refuses new batches and takes them again once space returns,
   await eventually(() => received('rec').length === 10, 10_000, 'delivered before the disk fills');
 
   const filler = path.join(disk, 'filler');
-  const fd = fs.openSync(filler, 'w');
-  try {
-    for (;;) fs.writeSync(fd, Buffer.alloc(64 * 1024));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    fs.closeSync(fd);
-  }
+  fill(filler);
   // The WAL may still have room from earlier writes, so a few batches may fit; big ones cannot.
   let refusal: unknown;
   let accepted = 10;
