@@ -124,7 +124,23 @@ export { listen } from './core/http/listen.js';
 export type { ConnectionMetrics, HttpLimits } from './core/http/limits.js';
 export { eventId } from './core/event-id.js';
 export type { EventIdentity } from './core/event-id.js';
+// The queue's compact batch encoding and OTLP/protobuf export requests, for plugins that carry
+// events over another transport (the nats sink and source).
+export { encodeBatch, decodeBatch } from './core/codec/batch.js';
+export { encodeLogs as encodeOtlpLogs } from './plugins/sinks/otlp_http/encode/logs.js';
+export { encodeMetrics as encodeOtlpMetrics } from './plugins/sinks/otlp_http/encode/metrics.js';
+export { encodeTraces as encodeOtlpTraces } from './plugins/sinks/otlp_http/encode/traces.js';
 // Last, so that every export above is initialised before these plugin modules (which import this
 // file) run their top-level definitions: docs/plugins.md#what-a-plugin-may-import.
 export { type PostgresHandle, PostgresConnection, schemaRegistryOf } from './plugins/sinks/postgres/api.js';
 export { type ClickHouseHandle, ClickHouseConnection } from './plugins/sinks/clickhouse/api.js';
+export {
+  NATS_ERRORS,
+  NATS_WIRE,
+  natsConnectionError,
+  natsConnectionIssues,
+  natsConnectionOptions,
+  openNatsConnection,
+  type NatsClient,
+  type NatsConnectionConfig,
+} from './plugins/sinks/nats/api.js';

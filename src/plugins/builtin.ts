@@ -11,6 +11,7 @@ import transform_route from './transforms/route/index.js';
 import sink_blackhole from './sinks/blackhole/index.js';
 import sink_clickhouse from './sinks/clickhouse/index.js';
 import sink_console from './sinks/console/index.js';
+import sink_nats from './sinks/nats/index.js';
 import sink_otlp_http from './sinks/otlp_http/index.js';
 import sink_postgres from './sinks/postgres/index.js';
 import task_rollup_exporter from './tasks/rollup_exporter/index.js';
@@ -27,6 +28,7 @@ export const builtinPlugins: readonly AnyPlugin[] = [
   sink_blackhole as AnyPlugin,
   sink_clickhouse as AnyPlugin,
   sink_console as AnyPlugin,
+  sink_nats as AnyPlugin,
   sink_otlp_http as AnyPlugin,
   sink_postgres as AnyPlugin,
   task_rollup_exporter as AnyPlugin,

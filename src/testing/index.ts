@@ -13,6 +13,7 @@ export { exited, freePorts, packageRoot, runCli, spawnAgent, stoppedGracefully }
 export { withPostgres, type PostgresMode, type TestPostgres } from './postgres.js';
 export { withClickHouse, type ClickHouseMode, type TestClickHouse } from './clickhouse.js';
 export { timescaleDbMissing, withTimescaleDb, type TestTimescaleDb } from './timescaledb.js';
+export { createNatsStream, natsServerBinary, natsServerMissing, startNats, startNatsCluster, type NatsNode } from './nats.js';
 export {
   exampleOptions,
   exampleProblems,

@@ -1,0 +1,59 @@
+import { defineSink, type TelemetryEvent, type WriteMeta, type WriteResult } from '../../../index.js';
+import { natsSinkConfig } from './config.js';
+import { natsConnectionIssues } from './connection.js';
+import { NATS_ERRORS } from './errors.js';
+import { planMessages } from './messages.js';
+import { Publisher } from './publisher.js';
+import { subjectIssues, subjectResolver } from './subjects.js';
+
+/**
+ * Publishes queued batches to a JetStream stream and acknowledges the local queue only after the
+ * stream acknowledged every message; `Nats-Msg-Id` is the delivery token, so a replay after a
+ * crash is dropped by the stream's duplicate window (docs/scaling.md).
+ */
+export default defineSink({
+  type: 'nats',
+  summary: "Publishes batches to a NATS JetStream stream, exactly once through the stream's duplicate window.",
+  config: natsSinkConfig,
+  errors: NATS_ERRORS,
+  example: { servers: ['nats://127.0.0.1:4222'], subject: 'telemetry.{kind}' },
+  batch: { max_events: 5000, max_bytes: 4 * 1024 * 1024, timeout_secs: 0.2 },
+  validate(config) {
+    return [...natsConnectionIssues(config), ...subjectIssues(config)];
+  },
+  create(config, ctx) {
+    const subjectOf = subjectResolver(config);
+    const duplicates = ctx.metrics.counter('duplicates_total', 'Messages the stream dropped as already stored (a replayed delivery).');
+    const messages = ctx.metrics.counter('messages_total', 'Messages published and acknowledged by JetStream.');
+    let publisher: Publisher | undefined;
+    return {
+      async start() {
+        // Connecting waits for the health check or the first write: a cluster that is down at
+        // start must not hold the agent up, and the runtime marks the sink degraded with the
+        // classified error while its queue grows.
+        publisher ??= new Publisher(config, ctx);
+      },
+      async write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void> {
+        publisher ??= new Publisher(config, ctx);
+        await publisher.ready();
+        const limit = publisher.limit();
+        const plan = planMessages(events, subjectOf, config.format, limit, meta.delivery);
+        const result = await publisher.publish(plan.messages);
+        messages.inc(plan.messages.length);
+        duplicates.inc(result.duplicates);
+        if (plan.tooLarge.length > 0) {
+          const reason = `${NATS_ERRORS.TC_NATS_EVENT_TOO_LARGE}: the event alone exceeds the message limit of ${limit} bytes`;
+          return { rejected: plan.tooLarge.map((index) => ({ index, reason })) };
+        }
+      },
+      async stop() {
+        await publisher?.close();
+        publisher = undefined;
+      },
+      async healthcheck() {
+        publisher ??= new Publisher(config, ctx);
+        await publisher.healthcheck();
+      },
+    };
+  },
+});
