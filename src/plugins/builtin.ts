@@ -3,6 +3,7 @@ import type { AnyPlugin } from '../core/plugin/types.js';
 import source_file from './sources/file/index.js';
 import source_generator from './sources/generator/index.js';
 import source_http_events from './sources/http_events/index.js';
+import source_nats from './sources/nats/index.js';
 import source_otlp_http from './sources/otlp_http/index.js';
 import source_prometheus_scrape from './sources/prometheus_scrape/index.js';
 import transform_canonicalize_labels from './transforms/canonicalize_labels/index.js';
@@ -20,6 +21,7 @@ export const builtinPlugins: readonly AnyPlugin[] = [
   source_file as AnyPlugin,
   source_generator as AnyPlugin,
   source_http_events as AnyPlugin,
+  source_nats as AnyPlugin,
   source_otlp_http as AnyPlugin,
   source_prometheus_scrape as AnyPlugin,
   transform_canonicalize_labels as AnyPlugin,

@@ -22,7 +22,7 @@ export const natsSinkConfig = z.strictObject({
     .describe('Message body: `batch` is the queue\'s compact encoding (`tc-batch/1`), which a `nats` source reads; `otlp_proto` is an OTLP/protobuf export request per signal (`otlp-proto/1`), for consumers that are not Thermocline.'),
   stream: z
     .strictObject({
-      name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a stream name: letters, digits, "_" and "-"').default('TELEMETRY').describe('JetStream stream that stores the subjects.'),
+      name: z.string().regex(/^[A-Za-z0-9_-]+$/, 'a stream name: letters, digits, "_" and "-"').max(64).default('TELEMETRY').describe('JetStream stream that stores the subjects.'),
       mode: z
         .enum(['create_or_verify', 'verify'])
         .default('create_or_verify')

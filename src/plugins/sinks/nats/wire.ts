@@ -1,6 +1,6 @@
 /**
- * The message format on the bus, versioned in the `Thermocline-Format` header (docs/scaling.md,
- * "Message format"); the nats sink writes it and the nats source reads it:
+ * The message format on the bus, versioned in the `Thermocline-Format` header (the sink's
+ * README.md, "Message format"); the nats sink writes it and the nats source reads it:
  *
  * - `tc-batch/1`: the body is one batch in the queue's own encoding (`encodeBatch`), the compact
  *   default that a `nats` source turns back into events.
