@@ -14,6 +14,7 @@ export type {
   ComponentKind,
   ConfigSchema,
   EmitOptions,
+  EmitOrigin,
   EmitOutcome,
   Json,
   PluginIssue,

@@ -105,7 +105,8 @@ t.test('permanent errors and repeated unclassified errors go to the dead-letter 
 
 t.test('a restart resumes exactly where the queue stands, replaying a pinned delivery as it was', async (t) => {
   const dataDir = tempDir(t);
-  const toml = `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 100000\n`;
+  // A short shutdown: the abandoned first agent's held write would otherwise keep teardown waiting.
+  const toml = `[shutdown]\ntimeout_secs = 1\n[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 100000\n`;
   const first = await startPipeline(t, toml, { dataDir, extra });
   for (let i = 0; i < 5; i++) await manualSources.get('m')!.emit(logs(i * 4, 4), { at: i });
   await eventually(() => first.runtime.store.db.prepare('select count(*) as n from deliveries').get() !== undefined);

@@ -15,20 +15,20 @@ export class MemoryQueue extends SinkQueue {
     super(sink, options);
   }
 
-  append(data: Buffer, events: number, createdUs: number): number {
+  append(data: Buffer, events: number, createdUs: number, origin?: string): number {
     const seq = this.nextSeq++;
     // The caller's buffer is reused for the next encode: keep a copy.
-    this.items.push({ seq, events, bytes: data.length, createdUs, data: Buffer.from(data) });
+    this.items.push({ seq, events, bytes: data.length, createdUs, origin: origin ?? null, data: Buffer.from(data) });
     return seq;
   }
 
   head(limit: number): BatchMeta[] {
-    return this.items.slice(0, limit).map(({ seq, events, bytes, createdUs }) => ({ seq, events, bytes, createdUs }));
+    return this.items.slice(0, limit).map(({ seq, events, bytes, createdUs, origin }) => ({ seq, events, bytes, createdUs, origin }));
   }
 
   headAfter(seq: number, limit: number): BatchMeta[] {
     const from = this.items.findIndex((b) => b.seq > seq);
-    return from < 0 ? [] : this.items.slice(from, from + limit).map(({ seq: s, events, bytes, createdUs }) => ({ seq: s, events, bytes, createdUs }));
+    return from < 0 ? [] : this.items.slice(from, from + limit).map(({ seq: s, events, bytes, createdUs, origin }) => ({ seq: s, events, bytes, createdUs, origin }));
   }
 
   payloads(range: DeliveryRange): QueuedBatch[] {

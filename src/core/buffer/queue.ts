@@ -16,6 +16,8 @@ export interface BatchMeta {
   events: number;
   bytes: number;
   createdUs: number;
+  /** The batch's upstream identity (`EmitOptions.origins`); null for batches without one. */
+  origin?: string | null;
 }
 
 export interface DeliveryRange {
@@ -61,7 +63,7 @@ export abstract class SinkQueue {
   }
 
   /** Append inside the caller's transaction; returns the seq. */
-  abstract append(data: Buffer, events: number, createdUs: number): number;
+  abstract append(data: Buffer, events: number, createdUs: number, origin?: string): number;
   /** Metadata of the oldest batches, in order, up to `limit`. */
   abstract head(limit: number): BatchMeta[];
   /** Metadata of the oldest batches after `seq`, in order, up to `limit`. */
@@ -158,10 +160,10 @@ export class DiskQueue extends SinkQueue {
     this.sinkId = store.sinkId(sink);
     const db = store.db;
     this.stmts = {
-      insert: db.prepare(`INSERT INTO ${table} (created_us, events, bytes, data) VALUES (?, ?, ?, ?)`),
-      head: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs FROM ${table} ORDER BY seq LIMIT ?`),
-      headAfter: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs FROM ${table} WHERE seq > ? ORDER BY seq LIMIT ?`),
-      payloads: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs, data FROM ${table} WHERE seq BETWEEN ? AND ? ORDER BY seq`),
+      insert: db.prepare(`INSERT INTO ${table} (created_us, events, bytes, data, origin) VALUES (?, ?, ?, ?, ?)`),
+      head: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs, origin FROM ${table} ORDER BY seq LIMIT ?`),
+      headAfter: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs, origin FROM ${table} WHERE seq > ? ORDER BY seq LIMIT ?`),
+      payloads: db.prepare(`SELECT seq, events, bytes, created_us AS createdUs, origin, data FROM ${table} WHERE seq BETWEEN ? AND ? ORDER BY seq`),
       del: db.prepare(`DELETE FROM ${table} WHERE seq BETWEEN ? AND ?`),
       pin: db.prepare(`INSERT INTO deliveries (sink_id, first_seq, last_seq) VALUES (?, ?, ?) ON CONFLICT (sink_id) DO UPDATE SET first_seq = excluded.first_seq, last_seq = excluded.last_seq`),
       unpin: db.prepare(`DELETE FROM deliveries WHERE sink_id = ?`),
@@ -177,8 +179,8 @@ export class DiskQueue extends SinkQueue {
     this.batches = totals.batches;
   }
 
-  append(data: Buffer, events: number, createdUs: number): number {
-    return Number(this.stmts.insert.run(createdUs, events, data.length, data).lastInsertRowid);
+  append(data: Buffer, events: number, createdUs: number, origin?: string): number {
+    return Number(this.stmts.insert.run(createdUs, events, data.length, data, origin ?? null).lastInsertRowid);
   }
 
   head(limit: number): BatchMeta[] {

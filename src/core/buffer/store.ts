@@ -28,6 +28,8 @@ export interface QueuedBatch {
   events: number;
   bytes: number;
   createdUs: number;
+  /** The batch's upstream identity, if it came with one (src/core/delivery.ts). */
+  origin?: string | null;
   data: Buffer;
 }
 
@@ -226,12 +228,16 @@ export class QueueStore {
     const created = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);
     if (!created) {
       this.db.transaction(() => {
-        this.db.exec(`CREATE TABLE ${table} (seq INTEGER PRIMARY KEY AUTOINCREMENT, created_us INTEGER NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL, data BLOB NOT NULL)`);
+        this.db.exec(`CREATE TABLE ${table} (seq INTEGER PRIMARY KEY AUTOINCREMENT, created_us INTEGER NOT NULL, events INTEGER NOT NULL, bytes INTEGER NOT NULL, data BLOB NOT NULL, origin TEXT)`);
         // Sequence numbers start at the creation time in microseconds, so a queue database that
         // was deleted and recreated never reuses a (sink, seq) that a destination's ledger or
         // deduplication window has already seen.
         this.db.prepare(`INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)`).run(table, Date.now() * 1000);
       })();
+    } else if (!(this.db.prepare(`SELECT 1 FROM pragma_table_info(?) WHERE name = 'origin'`).get(table))) {
+      // Queues made before batches could carry an upstream identity. A nullable column added at
+      // the end keeps the database readable by the agent that made it.
+      this.db.exec(`ALTER TABLE ${table} ADD COLUMN origin TEXT`);
     }
     return table;
   }

@@ -68,6 +68,24 @@ export interface EmitOptions {
    * the same array again later does not run the transforms again.
    */
   wait?: boolean;
+  /**
+   * The events are upstream batches that already have an identity of their own, the same on every
+   * agent that receives them (a message on a bus, with its producer's id): `events` is split into
+   * consecutive parts, `count` events each, in order (the counts add up to `events.length`). Each
+   * part is transformed, routed and queued as a batch of its own, all parts in the one
+   * transaction. A sink delivers such a batch alone, and its `delivery.token()` is built from the
+   * sink id and the origin id instead of this agent's queue, so a store that deduplicates on tokens
+   * drops the same upstream batch written by another agent (docs/delivery.md#upstream-identity).
+   */
+  origins?: readonly EmitOrigin[];
+}
+
+/** One upstream batch within an `emit` (see `EmitOptions.origins`). */
+export interface EmitOrigin {
+  /** Stable and unique among everything the upstream ever sends, at most 256 characters. */
+  id: string;
+  /** How many of the emitted events, from where the previous origin ended, belong to it. */
+  count: number;
 }
 
 export type EmitOutcome = 'accepted' | 'full';

@@ -4,18 +4,27 @@ import { encodeBatch } from '../codec/batch.js';
 import { ByteWriter } from '../codec/writer.js';
 import { errorMessage, ShutdownError } from '../errors.js';
 import type { TelemetryEvent } from '../events.js';
-import type { EmitOptions, EmitOutcome, Json } from '../plugin/types.js';
+import type { EmitOptions, EmitOrigin, EmitOutcome, Json } from '../plugin/types.js';
 import type { ComponentMetrics } from '../telemetry/metrics.js';
 import type { Topology } from '../topology/graph.js';
 import type { Routed, Router } from './router.js';
 import { aborted } from './timing.js';
 
+/** What one emitted batch becomes: a routing per upstream batch (one part without origins). */
+interface Part {
+  readonly origin?: string;
+  readonly routed: Routed;
+}
+
 /** A batch refused with `'full'`, kept so that emitting it again does not run the transforms again. */
 interface Refused {
   readonly source: string;
   readonly generation: number;
-  readonly routed: Routed;
+  readonly parts: readonly Part[];
 }
+
+/** Longest upstream identity a batch may carry; it becomes part of every token at the destination. */
+export const MAX_ORIGIN_LENGTH = 256;
 
 /**
  * The commit path of every source (docs/delivery.md#how): run the transforms, wait while a
@@ -77,73 +86,62 @@ export class Emitter {
   }
 
   /** The first full blocking queue among those the routed batch reaches. */
-  private firstFull(routed: Routed): SinkQueue | undefined {
-    for (const sink of routed.sinks.keys()) {
-      const q = this.queues.get(sink);
-      if (q && q.options.when_full === 'block' && q.isFull()) return q;
+  private firstFull(parts: readonly Part[]): SinkQueue | undefined {
+    for (const { routed } of parts) {
+      for (const sink of routed.sinks.keys()) {
+        const q = this.queues.get(sink);
+        if (q && q.options.when_full === 'block' && q.isFull()) return q;
+      }
     }
     return undefined;
   }
 
-  private route(source: string, events: TelemetryEvent[]): Routed {
+  private route(source: string, events: TelemetryEvent[], origins: readonly EmitOrigin[] | undefined): readonly Part[] {
     const kept = this.refused.get(events);
-    if (kept && kept.source === source && kept.generation === this.generation) return kept.routed;
-    return this.router.route(source, events);
+    if (kept && kept.source === source && kept.generation === this.generation) return kept.parts;
+    if (origins === undefined) return [{ routed: this.router.route(source, events) }];
+    // Each upstream batch is transformed on its own: what a transform makes of one must not
+    // depend on its neighbours in this emit, or two agents would store different batches under
+    // one identity.
+    const parts: Part[] = [];
+    let from = 0;
+    for (const { id, count } of origins) {
+      parts.push({ origin: id, routed: this.router.route(source, events.slice(from, from + count)) });
+      from += count;
+    }
+    return parts;
   }
 
   async emit(source: string, events: TelemetryEvent[], checkpoint: Json | undefined, options: EmitOptions | undefined, signal: AbortSignal, metrics: ComponentMetrics): Promise<EmitOutcome> {
     if (signal.aborted) throw new ShutdownError();
+    if (options?.origins !== undefined) checkOrigins(source, events.length, options.origins);
     let generation = this.generation;
-    let routed = this.route(source, events);
-    for (let full = this.firstFull(routed); full; full = this.firstFull(routed)) {
+    let parts = this.route(source, events, options?.origins);
+    for (let full = this.firstFull(parts); full; full = this.firstFull(parts)) {
       if (options?.wait === false) {
-        this.refused.set(events, { source, generation, routed });
+        this.refused.set(events, { source, generation, parts });
         return 'full';
       }
       await Promise.race([full.whenRoom(), aborted(signal)]);
       if (signal.aborted) throw new ShutdownError();
       if (generation !== this.generation) {
         generation = this.generation;
-        routed = this.route(source, events);
+        parts = this.route(source, events, options?.origins);
       }
     }
     this.refused.delete(events);
     metrics.received(events.length);
-    this.commit(source, routed, checkpoint);
+    this.commit(source, parts, checkpoint);
     metrics.sent(events.length);
     return 'accepted';
   }
 
   /** Append routed events and the checkpoint atomically; counters move only after the commit. */
-  private commit(source: string, routed: Routed, checkpoint: Json | undefined): void {
+  private commit(source: string, parts: readonly Part[], checkpoint: Json | undefined): void {
     const appended: Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> = [];
     const createdUs = Date.now() * 1000;
     this.store.transaction(() => {
-      // Sinks fed the very same arrays share one encoding.
-      let lastKey: TelemetryEvent[][] | undefined;
-      let lastBlob: Buffer | undefined;
-      let lastCount = 0;
-      for (const [sink, parts] of routed.sinks) {
-        const queue = this.queues.get(sink);
-        if (!queue) continue;
-        const count = parts.reduce((n, p) => n + p.length, 0);
-        if (count === 0) continue;
-        if (queue.options.when_full === 'drop_newest' && queue.isFull()) {
-          this.sinkMetrics(sink)?.dropped(count, 'queue_full');
-          continue;
-        }
-        if (!(lastKey && sameParts(lastKey, parts))) {
-          lastBlob = encodeBatch(parts.length === 1 ? (parts[0] as TelemetryEvent[]) : parts.flat(), this.writer);
-          lastKey = parts;
-          lastCount = count;
-        }
-        queue.append(lastBlob as Buffer, lastCount, createdUs);
-        appended.push({ sink, queue, events: lastCount, bytes: (lastBlob as Buffer).length });
-      }
-      // A bug in a transform must not lose data silently: its input is kept with the batch.
-      for (const f of routed.failed) {
-        this.store.addDeadLetter({ sink: f.transform, seq: 0, error: `transform threw: ${errorMessage(f.error)}`, events: f.input.length, data: Buffer.from(encodeBatch(f.input)) });
-      }
+      for (const part of parts) appended.push(...this.append(part, createdUs));
       if (checkpoint !== undefined) {
         this.store.putCheckpoint(source, checkpoint, createdUs);
       }
@@ -154,6 +152,49 @@ export class Emitter {
       this.sinkMetrics(a.sink)?.received(a.events, a.bytes);
     }
   }
+
+  /** One part's batch into each queue it reaches, inside the caller's transaction. */
+  private append(part: Part, createdUs: number): Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> {
+    const appended: Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> = [];
+    // Sinks fed the very same arrays share one encoding.
+    let lastKey: TelemetryEvent[][] | undefined;
+    let lastBlob: Buffer | undefined;
+    let lastCount = 0;
+    for (const [sink, arrays] of part.routed.sinks) {
+      const queue = this.queues.get(sink);
+      if (!queue) continue;
+      const count = arrays.reduce((n, p) => n + p.length, 0);
+      if (count === 0) continue;
+      if (queue.options.when_full === 'drop_newest' && queue.isFull()) {
+        this.sinkMetrics(sink)?.dropped(count, 'queue_full');
+        continue;
+      }
+      if (!(lastKey && sameParts(lastKey, arrays))) {
+        lastBlob = encodeBatch(arrays.length === 1 ? (arrays[0] as TelemetryEvent[]) : arrays.flat(), this.writer);
+        lastKey = arrays;
+        lastCount = count;
+      }
+      queue.append(lastBlob as Buffer, lastCount, createdUs, part.origin);
+      appended.push({ sink, queue, events: lastCount, bytes: (lastBlob as Buffer).length });
+    }
+    // A bug in a transform must not lose data silently: its input is kept with the batch.
+    for (const f of part.routed.failed) {
+      this.store.addDeadLetter({ sink: f.transform, seq: 0, error: `transform threw: ${errorMessage(f.error)}`, events: f.input.length, data: Buffer.from(encodeBatch(f.input)) });
+    }
+    return appended;
+  }
+}
+
+function checkOrigins(source: string, total: number, origins: readonly EmitOrigin[]): void {
+  let sum = 0;
+  for (const { id, count } of origins) {
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ORIGIN_LENGTH) {
+      throw new TypeError(`source "${source}" emitted an origin id of ${String(id?.length ?? id)} characters; ids are 1 to ${MAX_ORIGIN_LENGTH} characters`);
+    }
+    if (!Number.isInteger(count) || count < 0) throw new TypeError(`source "${source}" emitted origin "${id}" with count ${count}; counts are whole numbers ≥ 0`);
+    sum += count;
+  }
+  if (sum !== total) throw new TypeError(`source "${source}" emitted ${total} events but its origins count ${sum}; the counts must add up to the events`);
 }
 
 function sameParts(a: TelemetryEvent[][], b: TelemetryEvent[][]): boolean {

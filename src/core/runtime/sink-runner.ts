@@ -36,6 +36,8 @@ interface Prepared {
   bytes: number;
   /** Queued batches that could not be decoded: dead-lettered with the delivery's ack. */
   undecodable: DeadLetterInput[];
+  /** The upstream identity of the one batch delivered, if it has one. */
+  origin?: string;
 }
 
 /**
@@ -144,10 +146,14 @@ export class SinkRunner {
     const { batch } = this.o;
     const first = metas[0];
     if (!first) return undefined;
+    // A batch with an upstream identity is delivered alone, under that identity; merged with
+    // others, the delivery would differ from what another agent makes of the same batch.
+    if (typeof first.origin === 'string') return { range: { first: first.seq, last: first.seq }, full: true, waitMs: 0 };
     let events = 0;
     let bytes = 0;
     let last = first.seq;
     for (const m of metas) {
+      if (typeof m.origin === 'string') break;
       if (events > 0 && (events + m.events > batch.max_events || bytes + m.bytes > batch.max_bytes)) break;
       events += m.events;
       bytes += m.bytes;
@@ -164,8 +170,10 @@ export class SinkRunner {
     const events: TelemetryEvent[] = [];
     const undecodable: DeadLetterInput[] = [];
     let bytes = 0;
+    let origin: string | undefined;
     for (const p of payloads) {
       metas.push({ seq: p.seq, events: p.events, bytes: p.bytes, createdUs: p.createdUs });
+      if (typeof p.origin === 'string') origin = p.origin;
       bytes += p.bytes;
       try {
         const decoded = decodeBatch(p.data);
@@ -176,7 +184,8 @@ export class SinkRunner {
         this.o.metrics.error('decode');
       }
     }
-    return { range, metas, events, bytes, undecodable };
+    // A pinned range with an origin covers that batch alone (pick), so one origin names it.
+    return { range, metas, events, bytes, undecodable, ...(origin === undefined ? {} : { origin }) };
   }
 
   /** The next delivery after `last`, if one is ready now (full, or due); read while a write is in flight. */
@@ -189,7 +198,7 @@ export class SinkRunner {
   /** Write, then acknowledge; returns the next delivery if it was prefetched meanwhile. */
   private async deliver(p: Prepared): Promise<Prepared | undefined> {
     const { id, metrics } = this.o;
-    const writing = p.events.length === 0 ? Promise.resolve<Outcome>({ kind: 'delivered', result: undefined }) : this.attempt(p.events, p.range);
+    const writing = p.events.length === 0 ? Promise.resolve<Outcome>({ kind: 'delivered', result: undefined }) : this.attempt(p.events, p.range, p.origin);
     const next = this.prefetchAfter(p.range.last);
     const outcome = await writing;
     if (outcome.kind === 'stopped') return undefined;
@@ -238,9 +247,9 @@ export class SinkRunner {
     }
   }
 
-  private async attempt(events: TelemetryEvent[], range: DeliveryRange): Promise<Outcome> {
+  private async attempt(events: TelemetryEvent[], range: DeliveryRange, origin: string | undefined): Promise<Outcome> {
     const { instanceOf, id, instance, retry, metrics, status, logger } = this.o;
-    const delivery = new Delivery(id, instance, range.first, range.last);
+    const delivery = new Delivery(id, instance, range.first, range.last, origin);
     let unclassified = 0;
     for (let attempt = 1; ; attempt++) {
       try {

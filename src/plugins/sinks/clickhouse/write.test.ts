@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import t from 'tap';
+import { Delivery } from '../../../index.js';
 import { BASE_US, count, log, meta, openSink, select, span, target } from './testdata/harness.js';
 
 t.test('logs, spans and span events land with exact values', async (t) => {
@@ -117,6 +118,22 @@ t.test('a replayed delivery inserts nothing', async (t) => {
   // The same rows under another delivery are new data, not a replay.
   await sink.write(events.slice(0, 10), meta(11));
   t.equal(await count(tg.ch, 'logs_events'), 510, 'identical rows of another delivery are written');
+});
+
+t.test('one upstream batch written by two gateways is inserted once', async (t) => {
+  const tg = await target(t);
+  if (!tg) return;
+  const a = openSink(t, tg.url);
+  const b = openSink(t, tg.url);
+  const events = [...Array.from({ length: 200 }, (_, i) => log(i)), ...Array.from({ length: 50 }, (_, i) => span(i))];
+  const origin = 'nats:TELEMETRY:bus@0123456789ab:7';
+  // Two gateways, two queue instances and sequence numbers, one bus message.
+  await a.sink.write(events, { delivery: new Delivery('ch', 'aaaaaaaaaaaa', 100, 100, origin), attempt: 1 });
+  await b.sink.write(events, { delivery: new Delivery('ch', 'bbbbbbbbbbbb', 7_000, 7_000, origin), attempt: 1 });
+  t.equal(await count(tg.ch, 'logs_events'), 200, 'logs once');
+  t.equal(await count(tg.ch, 'spans'), 50, 'spans once');
+  await b.sink.write(events.slice(0, 5), { delivery: new Delivery('ch', 'bbbbbbbbbbbb', 7_001, 7_001, 'nats:TELEMETRY:bus@0123456789ab:8'), attempt: 1 });
+  t.equal(await count(tg.ch, 'logs_events'), 205, 'another origin is another batch');
 });
 
 t.test('a delivery that failed half-way is completed by its replay, without duplicates', async (t) => {

@@ -79,7 +79,7 @@ export const postgresSinkConfig = z.strictObject({
   ledger_retention: duration()
     .prefault('7d')
     .describe(
-      'How long the sink keeps its rows in the `thermocline_batches` ledger. The newest row of the sink is always kept, so a delivery replayed after any downtime is still recognised.',
+      'How long the sink keeps its rows in the `thermocline_batches` ledger. The newest row of the sink is always kept, so a delivery replayed after any downtime is still recognised. Rows of batches named by an upstream identity (bus messages, docs/delivery.md#upstream-identity) are kept this long and no longer: a copy arriving later is written again.',
     ),
   maintenance_interval: duration()
     .prefault('1h')

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import t from 'tap';
+import { Delivery } from '../../../index.js';
 import { withPostgres } from '../../../testing/index.js';
 import { logEvent, meta, openSink, point } from './testdata/harness.js';
 
@@ -60,6 +61,39 @@ t.test('maintenance prunes the ledger after ledger_retention but keeps the newes
   t.equal(rows.length, 2, 'two old rows of this sink pruned');
   t.equal(rows[0]?.sink, 'other/agent', "other agents' rows are theirs to prune");
   t.match(rows[1]?.sink, /^pg@/, 'the newest row of this sink stays');
+  t.equal(await counter('ledger_rows_pruned_total'), 2);
+});
+
+t.test('gateways writing the same upstream batch: the first commits it, the others are replays', async (t) => {
+  const db = await withPostgres(t);
+  const a = await openSink(t, { url: db.url });
+  const b = await openSink(t, { url: db.url });
+  const events = [point('m', { from: 'edge' }, 1), point('m', { from: 'edge' }, 2)];
+  // One bus message received by two gateways: their own queues, one origin.
+  const origin = 'nats:TELEMETRY:bus@0123456789ab:42';
+  await a.sink.write(events, { delivery: new Delivery('pg', 'aaaaaaaaaaaa', 1_000, 1_000, origin), attempt: 1 });
+  await b.sink.write(events, { delivery: new Delivery('pg', 'bbbbbbbbbbbb', 9_000, 9_000, origin), attempt: 1 });
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 2, 'stored once');
+  t.equal(await b.counter('replayed_deliveries_total'), 1, 'the second gateway recognised it');
+  const { rows } = await db.pool.query<{ sink: string; seq: string }>('SELECT sink, seq::text FROM thermocline_batches');
+  t.same(rows, [{ sink: `pg@origin:${origin}`, seq: '0' }], 'one ledger row, named by the origin');
+  await b.sink.write(events, { delivery: new Delivery('pg', 'bbbbbbbbbbbb', 9_001, 9_001, 'nats:TELEMETRY:bus@0123456789ab:43'), attempt: 1 });
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 4, 'another origin is another batch');
+});
+
+t.test('maintenance prunes upstream-named rows after ledger_retention, newest included', async (t) => {
+  const db = await withPostgres(t);
+  const { sink, counter } = await openSink(t, { url: db.url, ledger_retention: '1h' });
+  for (let i = 0; i < 3; i++) await sink.write([point('m', {}, i)], { delivery: new Delivery('pg', 'aaaaaaaaaaaa', 10 + i, 10 + i, `bus:${i}`), attempt: 1 });
+  await db.pool.query(`UPDATE thermocline_batches SET committed_at = now() - interval '2 hours' WHERE sink <> 'pg@origin:bus:2'`);
+  await db.pool.query(`INSERT INTO thermocline_batches (sink, seq, committed_at) VALUES ('pgx@origin:bus:1', 0, now() - interval '30 days')`);
+  await sink.runMaintenance();
+  const { rows } = await db.pool.query<{ sink: string }>('SELECT sink FROM thermocline_batches ORDER BY sink');
+  t.same(
+    rows.map((r) => r.sink),
+    ['pg@origin:bus:2', 'pgx@origin:bus:1'],
+    'the two old rows of this sink pruned; the recent one and another sink\'s kept',
+  );
   t.equal(await counter('ledger_rows_pruned_total'), 2);
 });
 

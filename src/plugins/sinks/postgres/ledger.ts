@@ -6,10 +6,14 @@ import type { Delivery, StateStore } from '../../../index.js';
  * (docs/storage.md#exactly-once-delivery): a delivery's COPYs and its row commit in one
  * transaction, and a delivery whose row exists is acknowledged without writing.
  *
- * A delivery's row is `(delivery.stream, delivery.first)`, i.e. `("<sink id>@<queue instance>",
+ * A delivery's row is `(delivery.stream, delivery.position)`, i.e. `("<sink id>@<queue instance>",
  * first seq)`: the delivery's token split at its last colon. Every agent of a fleet runs the same
  * config, so many agents write as sink "pg" into one database, and their queue sequence numbers
  * can meet; the queue instance keeps one agent's batch from being taken for another's replay.
+ *
+ * A batch with an upstream identity (a bus message) is the opposite case: it must be taken for the
+ * same batch whichever gateway of a pool writes it. Its row is `("<sink id>@origin:<origin>", 0)`,
+ * the same on every agent (src/core/delivery.ts).
  */
 export const LEDGER_INSERT = 'INSERT INTO thermocline_batches (sink, seq) VALUES ($1, $2) ON CONFLICT (sink, seq) DO NOTHING';
 
@@ -41,7 +45,8 @@ export class LegacyLedger {
 
   /** True when `delivery` was committed under the old name (so this is its replay). */
   async contains(client: pg.ClientBase, delivery: Delivery): Promise<boolean> {
-    if (this.name === undefined) return false;
+    // Origins came after the old names: no old row can stand for one.
+    if (this.name === undefined || delivery.origin !== undefined) return false;
     const { rowCount } = await client.query(LEDGER_CONTAINS, [this.name, delivery.first]);
     return (rowCount ?? 0) > 0;
   }
@@ -72,6 +77,23 @@ export async function pruneLedger(pool: pg.Pool, stream: string, retentionMs: nu
         AND committed_at < now() - make_interval(secs => $2::double precision)
         AND seq < (SELECT max(seq) FROM thermocline_batches WHERE sink = $1)`,
     [stream, retentionMs / 1000],
+  );
+  return result.rowCount ?? 0;
+}
+
+/**
+ * Deletes this sink's rows of deliveries named by an upstream identity (`<sink id>@origin:…`) older
+ * than `retentionMs`. Each is a stream of one row, and they do not arrive in order, so there is no
+ * newest row to keep: a copy of a bus message that reaches a store later than the retention (a
+ * gateway brought back on its disk after that long) is written again. `ledger_retention` is the
+ * window; docs/scaling.md sizes it.
+ */
+export async function pruneOriginLedger(pool: pg.Pool, sinkId: string, retentionMs: number): Promise<number> {
+  const result = await pool.query(
+    `DELETE FROM thermocline_batches
+      WHERE starts_with(sink, $1)
+        AND committed_at < now() - make_interval(secs => $2::double precision)`,
+    [`${sinkId}@origin:`, retentionMs / 1000],
   );
   return result.rowCount ?? 0;
 }

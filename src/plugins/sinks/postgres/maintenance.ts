@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { type BoundCounter, errorMessage, RateLimitedLog } from '../../../index.js';
 import { maintainPlainFlavour, type MigrationParams } from '../../../storage/index.js';
 import type { SinkConnection } from './connection.js';
-import { pruneLedger } from './ledger.js';
+import { pruneLedger, pruneOriginLedger } from './ledger.js';
 import type { PartitionGuard } from './partitions.js';
 
 export interface MaintenanceOptions {
@@ -11,6 +11,8 @@ export interface MaintenanceOptions {
   readonly guard: PartitionGuard;
   /** The ledger rows to prune: this sink's stream (ledger.ts), once a delivery has named it. */
   readonly ledger: () => string | undefined;
+  /** The sink id, whose rows of deliveries named by an upstream identity are pruned too. */
+  readonly sinkId: string;
   readonly ledgerRetentionMs: number;
   readonly intervalMs: number;
   readonly logger: Logger;
@@ -75,6 +77,7 @@ export class Maintenance {
       }
       const stream = this.o.ledger();
       if (stream !== undefined) counters.ledgerPruned.inc(await pruneLedger(pool, stream, this.o.ledgerRetentionMs));
+      counters.ledgerPruned.inc(await pruneOriginLedger(pool, this.o.sinkId, this.o.ledgerRetentionMs));
     } catch (err) {
       counters.failures.inc();
       this.log.warn(

@@ -96,6 +96,7 @@ export class PostgresSink implements SinkInstance {
       params: this.params,
       guard: this.guard,
       ledger: () => this.stream,
+      sinkId: ctx.id,
       ledgerRetentionMs: config.ledger_retention,
       intervalMs: config.maintenance_interval,
       logger: ctx.logger,
@@ -164,7 +165,7 @@ export class PostgresSink implements SinkInstance {
           }
         },
       });
-      this.stream = meta.delivery.stream;
+      if (meta.delivery.origin === undefined) this.stream = meta.delivery.stream;
       if (outcome === 'written' && this.legacy.active) await this.retireLegacy(pool);
       if (outcome === 'replayed') {
         this.counters.replayed.inc();

@@ -8,7 +8,7 @@ import type { Delivery as DeliveryIdentity } from '../../../index.js';
 export type CommitOutcome = 'written' | 'replayed';
 
 export interface CommitOptions {
-  /** Which delivery this is: its ledger row is `(identity.stream, identity.first)` (ledger.ts). */
+  /** Which delivery this is: its ledger row is `(identity.stream, identity.position)` (ledger.ts). */
   readonly identity: DeliveryIdentity;
   /** The ledger name of an older version, still checked for the delivery in flight at the upgrade. */
   readonly legacy?: LegacyLedger;
@@ -68,7 +68,7 @@ export async function commitDelivery(pool: pg.Pool, delivery: Delivery, o: Commi
 async function inLedgerTransaction(client: pg.PoolClient, o: CommitOptions, body: () => Promise<void>): Promise<CommitOutcome> {
   await client.query('BEGIN');
   try {
-    const { rowCount } = await client.query(LEDGER_INSERT, [o.identity.stream, o.identity.first]);
+    const { rowCount } = await client.query(LEDGER_INSERT, [o.identity.stream, o.identity.position]);
     if (rowCount === 0 || (await o.legacy?.contains(client, o.identity))) {
       await client.query('ROLLBACK');
       return 'replayed';
