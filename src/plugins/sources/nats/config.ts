@@ -7,7 +7,7 @@ export const natsSourceConfig = z.strictObject({
     .regex(/^[A-Za-z0-9_-]+$/, 'a stream name: letters, digits, "_" and "-"')
     .max(64)
     .default('TELEMETRY')
-    .describe('JetStream stream to read (the `stream.name` of the nats sinks that feed it).'),
+    .describe('JetStream stream to read (the `stream.name` of the nats sinks that feed it). It is part of every message\'s upstream identity, so all gateways of a pool must name it alike.'),
   consumer: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'a consumer name: letters, digits, "_" and "-"')

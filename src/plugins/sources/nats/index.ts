@@ -6,7 +6,7 @@ import { Reader } from './reader.js';
 /**
  * Reads a JetStream stream through a durable pull consumer that every gateway of a pool shares,
  * and acknowledges a message only after its events are committed to the queue, with the stream
- * sequences in the same transaction: exactly once into the queue (docs/scaling.md).
+ * sequences in the same transaction and each message as an origin of its own (docs/scaling.md).
  */
 export default defineSource({
   type: 'nats',

@@ -1,11 +1,12 @@
-import { connect, headers, type NatsConnection } from 'nats';
+import { connect, headers, type JsMsg, type NatsConnection } from 'nats';
 import t from 'tap';
 import { decodeBatch, Delivery, encodeBatch, type Json, type LogEvent, type WriteMeta } from '../../../index.js';
-import { eventually, logs, received, standaloneContext, startNats, startPipeline, tempDir, type TestContext } from '../../../testing/index.js';
+import { eventually, logs, received, recorded, standaloneContext, startNats, startPipeline, tempDir, type TestContext } from '../../../testing/index.js';
 // eslint-disable-next-line thermocline/plugin-boundary -- the stream is fed by the real nats sink, as it is in production
 import sinkPlugin from '../../sinks/nats/index.js';
 import { CommittedSequences } from './committed.js';
 import source from './index.js';
+import { originOf } from './origin.js';
 
 const meta = (seq: number): WriteMeta => ({ delivery: new Delivery('bus', 'i1', seq), attempt: 1 });
 
@@ -100,6 +101,40 @@ t.test('a message not in the configured format is dead-lettered with its stream 
   t.same([binary?.message, binary?.labels['nats.body'], binary?.labels['nats.header.Thermocline-Format']], [Buffer.from([1, 2, 0xff]).toString('base64'), 'base64', 'tc-batch/1'], 'bytes that are not UTF-8 are kept as base64, with the headers');
   const jsm = await nc.jetstreamManager();
   await eventually(async () => (await jsm.consumers.info('TELEMETRY', 'thermocline')).ack_floor.stream_seq === 4, 10_000, 'bad messages acknowledged too');
+});
+
+t.test('each message is queued and delivered as its own origin: the Nats-Msg-Id, else the stream sequence', async (t) => {
+  const nats = await startNats(t);
+  await publish(t, nats.url, [logs(0, 3), logs(3, 4)]);
+  const h = headers();
+  h.set('Thermocline-Format', 'tc-batch/1');
+  await (await client(t, nats.url)).jetstream().publish('telemetry.log', encodeBatch(logs(7, 2)), { headers: h });
+  await startPipeline(t, `[sources.bus]\ntype = "nats"\nservers = ["${nats.url}"]\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["bus"]\n`);
+  await eventually(() => received('rec').length >= 9, 15_000, 'events received');
+  const writes = recorded.get('rec')?.writes ?? [];
+  t.same(
+    writes.map((w) => [w.delivery.origin, w.delivery.token()]),
+    [
+      ['nats:TELEMETRY:bus@i1:1', 'rec@origin:nats:TELEMETRY:bus@i1:1'],
+      ['nats:TELEMETRY:bus@i1:2', 'rec@origin:nats:TELEMETRY:bus@i1:2'],
+      ['nats:TELEMETRY:seq:3', 'rec@origin:nats:TELEMETRY:seq:3'],
+    ],
+    'one delivery per message, its token the same on every gateway',
+  );
+  t.same(seqsOf(received('rec') as LogEvent[]), Array.from({ length: 9 }, (_, i) => i));
+});
+
+t.test('an identity too long for the core is the SHA-256 of the message id', async (t) => {
+  const msg = (id: string | undefined, seq: number) => {
+    const h = headers();
+    if (id !== undefined) h.set('Nats-Msg-Id', id);
+    return { headers: h, seq } as unknown as JsMsg;
+  };
+  t.equal(originOf('S', msg('edge@abc:12', 3)), 'nats:S:edge@abc:12');
+  t.equal(originOf('S', msg(undefined, 3)), 'nats:S:seq:3');
+  const long = originOf('S', msg('x'.repeat(300), 3));
+  t.match(long, /^nats:S:sha256:[0-9a-f]{64}$/);
+  t.equal(long, originOf('S', msg('x'.repeat(300), 9)), 'the same id on every gateway, whatever the sequence');
 });
 
 t.test('gateways sharing the durable consumer split the stream between them', async (t) => {

@@ -4,6 +4,7 @@ import {
   RateLimitedLog,
   ShutdownError,
   sleep,
+  type EmitOrigin,
   type NatsClient,
   type SourceContext,
   type TelemetryEvent,
@@ -13,6 +14,7 @@ import type { NatsSourceConfig } from './config.js';
 import { ensureConsumer } from './consumer.js';
 import { decodeMessage, rawMessageEvent } from './decode.js';
 import { NATS_SOURCE_ERRORS } from './errors.js';
+import { originOf } from './origin.js';
 
 const ACK = new TextEncoder().encode('+ACK');
 
@@ -29,8 +31,9 @@ const FLOOR_EVERY_MS = 5000;
  * 1. fetch up to `fetch_batch` messages;
  * 2. skip the ones whose stream sequence is already committed (a redelivery after a crash between
  *    commit and acknowledgement), dead-letter the undecodable ones;
- * 3. emit the events of the rest with the committed-sequence set as checkpoint, in one SQLite
- *    transaction;
+ * 3. emit the events of the rest in one call, each message an origin of its own (its upstream
+ *    identity, the same on every gateway), with the committed-sequence set as checkpoint: one
+ *    SQLite transaction;
  * 4. acknowledge all of them.
  *
  * While a downstream queue is full it does not fetch (JetStream keeps the messages), and while it
@@ -135,6 +138,7 @@ export class Reader {
 
   private async handle(msgs: JsMsg[]): Promise<void> {
     const events: TelemetryEvent[] = [];
+    const origins: EmitOrigin[] = [];
     const fresh: number[] = [];
     let skipped = 0;
     for (const m of msgs) {
@@ -149,8 +153,9 @@ export class Reader {
         const reason = `${NATS_SOURCE_ERRORS.TC_NATS_BAD_MESSAGE}: stream ${this.config.stream} sequence ${m.seq} (subject ${m.subject}): ${decoded.error}`;
         this.ctx.deadLetter([rawMessageEvent(this.config.stream, m)], [{ index: 0, reason }], reason);
         this.badMessages.inc();
-      } else {
+      } else if (decoded.events.length > 0) {
         for (const e of decoded.events) events.push(e);
+        origins.push({ id: originOf(this.config.stream, m), count: decoded.events.length });
       }
       fresh.push(m.seq);
     }
@@ -162,7 +167,7 @@ export class Reader {
       // Keep the messages alive while emit waits for queue room (the back-pressure point).
       const keepAlive = setInterval(() => msgs.forEach((m) => m.working()), Math.max(500, this.config.ack_wait / 3));
       try {
-        await this.ctx.emit(events, set.toCheckpoint());
+        await this.ctx.emit(events, set.toCheckpoint(), { origins });
       } catch (err) {
         // Not committed: let JetStream hand them to a gateway that can take them.
         for (const m of msgs) m.nak();
@@ -174,8 +179,9 @@ export class Reader {
     }
     // Committed (now or before): acknowledge, and wait for the server to confirm each
     // acknowledgement, sending it again until it does. A fire-and-forget ack lost with a NATS
-    // node would make JetStream redeliver the message after ack_wait, possibly to another
-    // gateway, which cannot know it was committed here (docs/scaling.md, "What happens when").
+    // node would make JetStream redeliver the message after ack_wait, to another gateway, which
+    // writes it again (the stores drop that copy by its upstream identity, but only within
+    // their deduplication windows: docs/scaling.md, "What happens when").
     await Promise.all(msgs.map((m) => this.confirmAck(m)));
     this.acked.inc(msgs.length);
     if (skipped > 0) this.skipped.inc(skipped);
