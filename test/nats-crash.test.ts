@@ -12,8 +12,9 @@ import { eventually, tempDir } from './helpers/pipeline.js';
  * both together, then restarted on their data directories. Afterwards every generated sequence
  * number is in the gateway's deliveries, and under one delivery token only: the edge's replays
  * were dropped by the stream's duplicate window, and the gateway's redeliveries were recognised
- * from its checkpoint. (A delivery the gateway's own sink replays carries the same token, as
- * test/crash.test.ts shows; a destination with a ledger stores it once.)
+ * from its checkpoint. Every delivery is named by the stream message it came from
+ * (`rec@origin:nats:TELEMETRY:<the edge's delivery token>`), so a delivery the gateway's own sink
+ * replays carries the same token, which a destination with a ledger stores once.
  */
 
 interface Delivery {
@@ -118,7 +119,9 @@ batch = { max_events = 300, timeout_secs = 0.02 }
       owner.set(e.labels.seq, token);
     }
   }
-  t.equal(twice, 0, 'no item arrived twice (deduplicated by the gateway\'s own delivery token only)');
+  t.equal(twice, 0, "no item arrived under two tokens (repeats of one token are the gateway sink's own replays)");
+  const notOrigin = [...byToken.keys()].filter((token) => !/^rec@origin:nats:TELEMETRY:bus@[0-9a-f]+:\d+(:\d+\/\d+)?$/.test(token));
+  t.same(notOrigin.slice(0, 5), [], "every delivery is named by its stream message's identity");
   t.same(
     [...owner.keys()].map(Number).sort((a, b) => a - b),
     Array.from({ length: TOTAL }, (_, i) => i),
