@@ -15,6 +15,7 @@ export type {
   ConfigSchema,
   EmitOptions,
   EmitOrigin,
+  EncodedBatch,
   EmitOutcome,
   Json,
   PluginIssue,
@@ -127,7 +128,7 @@ export { eventId } from './core/event-id.js';
 export type { EventIdentity } from './core/event-id.js';
 // The queue's compact batch encoding and OTLP/protobuf export requests, for plugins that carry
 // events over another transport (the nats sink and source).
-export { encodeBatch, decodeBatch } from './core/codec/batch.js';
+export { encodeBatch, decodeBatch, verifyBatch } from './core/codec/batch.js';
 export { encodeLogs as encodeOtlpLogs } from './plugins/sinks/otlp_http/encode/logs.js';
 export { encodeMetrics as encodeOtlpMetrics } from './plugins/sinks/otlp_http/encode/metrics.js';
 export { encodeTraces as encodeOtlpTraces } from './plugins/sinks/otlp_http/encode/traces.js';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { TelemetryEvent } from '../events.js';
-import { batchCount, decodeBatch, encodeBatch } from './batch.js';
+import { batchCount, decodeBatch, encodeBatch, verifyBatch } from './batch.js';
 import { CorruptBatchError } from './corrupt.js';
 import { ByteWriter } from './writer.js';
 
@@ -126,3 +126,15 @@ t.test('a version 1 batch from the previous release decodes (fixture bytes)', as
 /** `encodeBatch([sample[0], sample[3]])` as written by the release before the checksum (version 1). */
 const V1_FIXTURE =
   'VAECAQCp/Z9NEBlDCGFwaQZoMQppbmZvwgBhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYSJiYmJiYmJiYmJiYmJiYmJiDGhlbGxvAwAEYQQxAARiBDICAAhjcHUCAApjb3JlBDAAAAAAAAAUQAAAAAAAANA/';
+
+t.test('verifyBatch checks what decodeBatch checks, without decoding', async (t) => {
+  const good = Buffer.from(encodeBatch(sample));
+  t.equal(verifyBatch(good), sample.length, 'the event count of a good batch');
+  const flipped = Buffer.from(good);
+  flipped[flipped.length - 1] = (flipped[flipped.length - 1] as number) ^ 1;
+  t.throws(() => verifyBatch(flipped), CorruptBatchError, 'a flipped bit fails the checksum');
+  t.throws(() => verifyBatch(Buffer.from('{"json":1}')), /not a Thermocline batch/);
+  const v1 = Buffer.concat([Buffer.from([0x54, 1]), good.subarray(6)]);
+  t.equal(verifyBatch(v1), sample.length, 'a version-1 batch (no checksum) is parsed to be checked');
+  t.throws(() => verifyBatch(v1.subarray(0, v1.length - 3)), CorruptBatchError, 'and a damaged one is caught by parsing');
+});

@@ -148,6 +148,12 @@ export interface WriteMeta {
   attempt: number;
 }
 
+/** One queued batch in the queue's own encoding (`decodeBatch` reads it), with its event count. */
+export interface EncodedBatch {
+  readonly data: Buffer;
+  readonly events: number;
+}
+
 /** A row the sink isolated as bad; the runtime puts it in the dead-letter table. */
 export interface RejectedRow {
   index: number;
@@ -167,6 +173,14 @@ export interface SinkInstance {
    * were isolated as bad after the good ones were written. Replays carry an equal `meta.delivery`.
    */
   write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void>;
+  /**
+   * Optional: deliver the batch as it is queued, without the runner decoding it into events. For
+   * sinks that forward batches whole (to a bus) or only count them: when present, the runner calls
+   * it instead of `write`, with the delivery's queued batches in order, each already checked
+   * against its checksum. The same rules as `write` apply; rejected rows index into the events
+   * of all the batches in order, and `decodeBatch` gives them when the sink needs them after all.
+   */
+  writeEncoded?(batches: readonly EncodedBatch[], meta: WriteMeta): Promise<WriteResult | void>;
   stop?(): Promise<void>;
   /** Does what a write does (connect, check permissions) without writing data. */
   healthcheck?(): Promise<void>;

@@ -1,12 +1,12 @@
 import type { Logger } from 'pino';
 import type { BatchMeta, DeliveryRange, SinkQueue } from '../buffer/queue.js';
 import type { DeadLetterInput } from '../buffer/store.js';
-import { decodeBatch, encodeBatch } from '../codec/batch.js';
+import { decodeBatch, encodeBatch, verifyBatch } from '../codec/batch.js';
 import { Delivery } from '../delivery.js';
 import type { RetryConfig } from '../config/schema.js';
 import { errorMessage, PermanentError, RetryableError } from '../errors.js';
 import type { TelemetryEvent } from '../events.js';
-import type { BatchDefaults, SinkInstance, WriteResult } from '../plugin/types.js';
+import type { BatchDefaults, EncodedBatch, SinkInstance, WriteMeta, WriteResult } from '../plugin/types.js';
 import type { ComponentMetrics, MetricsRegistry } from '../telemetry/metrics.js';
 import { RateLimitedLog } from './logger.js';
 import type { ComponentStatus } from './status.js';
@@ -28,16 +28,27 @@ export interface SinkRunnerOptions {
 
 type Outcome = { kind: 'delivered'; result: WriteResult | void } | { kind: 'dead'; error: string } | { kind: 'stopped' };
 
-/** A delivery read and decoded, ready to write. */
+/** A delivery read (and decoded, unless the sink takes it encoded), ready to write. */
 interface Prepared {
   range: DeliveryRange;
   metas: BatchMeta[];
-  events: TelemetryEvent[];
+  /** Events in the delivery (without the undecodable batches). */
+  count: number;
+  /** The events, decoded: for `write`. */
+  events?: TelemetryEvent[];
+  /** The batches as queued, checked: for `writeEncoded`. */
+  encoded?: EncodedBatch[];
   bytes: number;
   /** Queued batches that could not be decoded: dead-lettered with the delivery's ack. */
   undecodable: DeadLetterInput[];
   /** The upstream identity of the one batch delivered, if it has one. */
   origin?: string;
+}
+
+/** The events of a delivery, decoding them only now for a sink that took them encoded. */
+function eventsOf(p: Prepared): TelemetryEvent[] {
+  p.events ??= (p.encoded ?? []).flatMap((b) => decodeBatch(b.data));
+  return p.events;
 }
 
 /**
@@ -163,21 +174,31 @@ export class SinkRunner {
     return { range: { first: first.seq, last }, full, waitMs: first.createdUs / 1000 + batch.timeout_secs * 1000 - Date.now() };
   }
 
-  /** Read and decode a range. */
+  /** Read a range, and decode it unless the sink takes batches as queued. */
   private prepare(range: DeliveryRange): Prepared {
     const payloads = this.o.queue.payloads(range);
+    const encoded = this.o.instanceOf.writeEncoded !== undefined;
     const metas: BatchMeta[] = [];
     const events: TelemetryEvent[] = [];
+    const batches: EncodedBatch[] = [];
     const undecodable: DeadLetterInput[] = [];
     let bytes = 0;
+    let count = 0;
     let origin: string | undefined;
     for (const p of payloads) {
       metas.push({ seq: p.seq, events: p.events, bytes: p.bytes, createdUs: p.createdUs });
       if (typeof p.origin === 'string') origin = p.origin;
       bytes += p.bytes;
       try {
-        const decoded = decodeBatch(p.data);
-        for (const e of decoded) events.push(e);
+        if (encoded) {
+          const n = verifyBatch(p.data);
+          batches.push({ data: p.data, events: n });
+          count += n;
+        } else {
+          const decoded = decodeBatch(p.data);
+          for (const e of decoded) events.push(e);
+          count += decoded.length;
+        }
       } catch (err) {
         // A batch we cannot read is kept for inspection rather than blocking the queue forever.
         undecodable.push({ sink: this.o.id, seq: p.seq, error: `undecodable queued batch: ${errorMessage(err)}`, events: p.events, data: p.data });
@@ -185,7 +206,7 @@ export class SinkRunner {
       }
     }
     // A pinned range with an origin covers that batch alone (pick), so one origin names it.
-    return { range, metas, events, bytes, undecodable, ...(origin === undefined ? {} : { origin }) };
+    return { range, metas, count, ...(encoded ? { encoded: batches } : { events }), bytes, undecodable, ...(origin === undefined ? {} : { origin }) };
   }
 
   /** The next delivery after `last`, if one is ready now (full, or due); read while a write is in flight. */
@@ -198,23 +219,26 @@ export class SinkRunner {
   /** Write, then acknowledge; returns the next delivery if it was prefetched meanwhile. */
   private async deliver(p: Prepared): Promise<Prepared | undefined> {
     const { id, metrics } = this.o;
-    const writing = p.events.length === 0 ? Promise.resolve<Outcome>({ kind: 'delivered', result: undefined }) : this.attempt(p.events, p.range, p.origin);
+    const writing = p.count === 0 ? Promise.resolve<Outcome>({ kind: 'delivered', result: undefined }) : this.attempt(p);
     const next = this.prefetchAfter(p.range.last);
     const outcome = await writing;
     if (outcome.kind === 'stopped') return undefined;
     const deadLetters = [...p.undecodable];
     if (outcome.kind === 'dead') {
-      deadLetters.push({ sink: id, seq: p.range.first, error: outcome.error, events: p.events.length, data: Buffer.from(encodeBatch(p.events)) });
-      metrics.dropped(p.events.length, 'dead_letter');
+      // A single batch taken encoded is dead-lettered as queued; anything else is encoded anew.
+      const single = p.encoded?.length === 1 ? p.encoded[0] : undefined;
+      deadLetters.push({ sink: id, seq: p.range.first, error: outcome.error, events: p.count, data: single ? Buffer.from(single.data) : Buffer.from(encodeBatch(eventsOf(p))) });
+      metrics.dropped(p.count, 'dead_letter');
     } else {
       const rejected = outcome.result?.rejected ?? [];
       if (rejected.length > 0) {
         const rows = rejected.map((r, i) => ({ index: i, reason: r.reason }));
-        const bad = rejected.map((r) => p.events[r.index]).filter((e): e is TelemetryEvent => e !== undefined);
+        const all = eventsOf(p);
+        const bad = rejected.map((r) => all[r.index]).filter((e): e is TelemetryEvent => e !== undefined);
         deadLetters.push({ sink: id, seq: p.range.first, error: `${rejected.length} row(s) rejected by the destination`, events: bad.length, data: Buffer.from(encodeBatch(bad)), rows });
         metrics.dropped(bad.length, 'dead_letter');
       }
-      metrics.sent(p.events.length - rejected.length, p.bytes);
+      metrics.sent(p.count - rejected.length, p.bytes);
       const now = Date.now();
       for (const m of p.metas) this.o.registry.deliveryLatency.observe({ component_id: id }, Math.max(0, now - m.createdUs / 1000) / 1000);
     }
@@ -247,13 +271,15 @@ export class SinkRunner {
     }
   }
 
-  private async attempt(events: TelemetryEvent[], range: DeliveryRange, origin: string | undefined): Promise<Outcome> {
+  private async attempt(p: Prepared): Promise<Outcome> {
     const { instanceOf, id, instance, retry, metrics, status, logger } = this.o;
-    const delivery = new Delivery(id, instance, range.first, range.last, origin);
+    const { range } = p;
+    const delivery = new Delivery(id, instance, range.first, range.last, p.origin);
+    const write = (meta: WriteMeta) => (p.encoded && instanceOf.writeEncoded ? instanceOf.writeEncoded(p.encoded, meta) : instanceOf.write(eventsOf(p), meta));
     let unclassified = 0;
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await instanceOf.write(events, { delivery, attempt });
+        const result = await write({ delivery, attempt });
         if (attempt > 1) logger.info({ attempts: attempt, seq: range.first }, 'delivery recovered');
         status.ok();
         return { kind: 'delivered', result };
@@ -261,7 +287,7 @@ export class SinkRunner {
         const message = errorMessage(err);
         if (err instanceof PermanentError) {
           metrics.error('permanent');
-          this.log.error('permanent', { err, seq: range.first, events: events.length, code: err.code }, `batch rejected permanently and moved to the dead-letter table: ${message}`);
+          this.log.error('permanent', { err, seq: range.first, events: p.count, code: err.code }, `batch rejected permanently and moved to the dead-letter table: ${message}`);
           return { kind: 'dead', error: message };
         }
         if (!(err instanceof RetryableError)) {

@@ -1,10 +1,10 @@
-import { defineSink, type TelemetryEvent, type WriteMeta, type WriteResult } from '../../../index.js';
+import { defineSink, type EncodedBatch, type SinkInstance, type TelemetryEvent, type WriteMeta, type WriteResult } from '../../../index.js';
 import { natsSinkConfig } from './config.js';
 import { natsConnectionIssues } from './connection.js';
 import { NATS_ERRORS } from './errors.js';
-import { planMessages } from './messages.js';
+import { planEncoded, planMessages, type Planned } from './messages.js';
 import { Publisher } from './publisher.js';
-import { subjectIssues, subjectResolver } from './subjects.js';
+import { placeholders, subjectIssues, subjectResolver } from './subjects.js';
 
 /**
  * Publishes queued batches to a JetStream stream and acknowledges the local queue only after the
@@ -26,26 +26,39 @@ export default defineSink({
     const duplicates = ctx.metrics.counter('duplicates_total', 'Messages the stream dropped as already stored (a replayed delivery).');
     const messages = ctx.metrics.counter('messages_total', 'Messages published and acknowledged by JetStream.');
     let publisher: Publisher | undefined;
-    return {
+    const send = async (plan: (limit: number) => Planned): Promise<WriteResult | void> => {
+      publisher ??= new Publisher(config, ctx);
+      await publisher.ready();
+      const limit = publisher.limit();
+      const planned = plan(limit);
+      const result = await publisher.publish(planned.messages);
+      messages.inc(planned.messages.length);
+      duplicates.inc(result.duplicates);
+      if (planned.tooLarge.length > 0) {
+        const reason = `${NATS_ERRORS.TC_NATS_EVENT_TOO_LARGE}: the event alone exceeds the message limit of ${limit} bytes`;
+        return { rejected: planned.tooLarge.map((index) => ({ index, reason })) };
+      }
+    };
+    // The queue's batches are already messages of the `batch` format; with one subject for all
+    // of them they are published as queued, and the runner does not decode them at all.
+    const asQueued = config.format === 'batch' && placeholders(config.subject).length === 0;
+    const instance: SinkInstance = {
       async start() {
         // Connecting waits for the health check or the first write: a cluster that is down at
         // start must not hold the agent up, and the runtime marks the sink degraded with the
         // classified error while its queue grows.
         publisher ??= new Publisher(config, ctx);
       },
-      async write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void> {
-        publisher ??= new Publisher(config, ctx);
-        await publisher.ready();
-        const limit = publisher.limit();
-        const plan = planMessages(events, subjectOf, config.format, limit, meta.delivery);
-        const result = await publisher.publish(plan.messages);
-        messages.inc(plan.messages.length);
-        duplicates.inc(result.duplicates);
-        if (plan.tooLarge.length > 0) {
-          const reason = `${NATS_ERRORS.TC_NATS_EVENT_TOO_LARGE}: the event alone exceeds the message limit of ${limit} bytes`;
-          return { rejected: plan.tooLarge.map((index) => ({ index, reason })) };
-        }
+      write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void> {
+        return send((limit) => planMessages(events, subjectOf, config.format, limit, meta.delivery));
       },
+      ...(asQueued
+        ? {
+            writeEncoded(batches: readonly EncodedBatch[], meta: WriteMeta): Promise<WriteResult | void> {
+              return send((limit) => planEncoded(batches, config.subject, limit, meta.delivery));
+            },
+          }
+        : {}),
       async stop() {
         await publisher?.close();
         publisher = undefined;
@@ -55,5 +68,6 @@ export default defineSink({
         await publisher.healthcheck();
       },
     };
+    return instance;
   },
 });

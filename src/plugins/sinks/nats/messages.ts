@@ -1,5 +1,9 @@
-import type { Delivery, TelemetryEvent } from '../../../index.js';
+import { decodeBatch, type Delivery, type EncodedBatch, type TelemetryEvent } from '../../../index.js';
 import { encodeMessages, type Encoded, type MessageFormat } from './format.js';
+import { NATS_WIRE } from './wire.js';
+
+/** What message ids are made from: a delivery, or a part of one. */
+type Tokens = Pick<Delivery, 'token'>;
 
 export interface OutgoingMessage extends Encoded {
   subject: string;
@@ -21,7 +25,7 @@ export interface Planned {
  * the ones that had arrived (docs/scaling.md, "The guarantee at each hop"). A part's id is
  * `delivery.token("<i>/<n>")`, the one constructor of delivery tokens.
  */
-export function planMessages(events: readonly TelemetryEvent[], subjectOf: (e: TelemetryEvent) => string, format: MessageFormat, limit: number, delivery: Delivery): Planned {
+export function planMessages(events: readonly TelemetryEvent[], subjectOf: (e: TelemetryEvent) => string, format: MessageFormat, limit: number, delivery: Tokens): Planned {
   const groups = new Map<string, number[]>();
   events.forEach((e, i) => {
     const s = subjectOf(e);
@@ -50,5 +54,48 @@ export function planMessages(events: readonly TelemetryEvent[], subjectOf: (e: T
   };
   for (const [subject, indexes] of groups) place(subject, indexes);
   const messages = parts.map((p, i) => ({ ...p, msgId: parts.length === 1 ? delivery.token() : delivery.token(`${i + 1}/${parts.length}`) }));
+  return { messages, tooLarge };
+}
+
+/** A queued batch below this fraction of the message limit is too small to be a message of its own. */
+const SMALL_FRACTION = 8;
+
+/**
+ * The messages of a delivery taken as queued (`format = "batch"` and a subject without
+ * placeholders): each queued batch is published as it is, already in the message format, so
+ * nothing is decoded or encoded again. Only a batch above `limit` is decoded and split as
+ * `planMessages` splits, and a delivery of several batches some of which are small is merged. Ids: the delivery's token for a single batch, `token("<i>/<n>")` for the
+ * i-th of n, and a split's part after that; like `planMessages`, they depend only on the pinned
+ * delivery, so a replay publishes the same ids.
+ */
+export function planEncoded(batches: readonly EncodedBatch[], subject: string, limit: number, delivery: Tokens): Planned {
+  // Many small queued batches (a receiver emitting per request) would make as many small
+  // messages, and each becomes a delivery of its own at the gateways: those are merged into one
+  // message the usual way instead.
+  if (batches.length > 1 && batches.some((b) => b.data.length < limit / SMALL_FRACTION)) {
+    return planMessages(
+      batches.flatMap((b) => decodeBatch(b.data)),
+      () => subject,
+      'batch',
+      limit,
+      delivery,
+    );
+  }
+  const messages: OutgoingMessage[] = [];
+  const tooLarge: number[] = [];
+  let offset = 0;
+  batches.forEach((b, i) => {
+    const scope = batches.length === 1 ? [] : [`${i + 1}/${batches.length}`];
+    if (b.data.length <= limit) {
+      const headers = { [NATS_WIRE.FORMAT_HEADER]: NATS_WIRE.BATCH_FORMAT, [NATS_WIRE.EVENTS_HEADER]: String(b.events) };
+      messages.push({ subject, body: b.data, headers, events: b.events, msgId: delivery.token(...scope) });
+    } else {
+      const part: Tokens = { token: (...more) => delivery.token(...scope, ...more) };
+      const plan = planMessages(decodeBatch(b.data), () => subject, 'batch', limit, part);
+      messages.push(...plan.messages);
+      for (const index of plan.tooLarge) tooLarge.push(offset + index);
+    }
+    offset += b.events;
+  });
   return { messages, tooLarge };
 }

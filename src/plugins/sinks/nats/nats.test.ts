@@ -1,6 +1,6 @@
 import { AckPolicy, connect, DeliverPolicy, type JsMsg, type NatsConnection } from 'nats';
 import t from 'tap';
-import { decodeBatch, Delivery, type SinkInstance, type TelemetryEvent, type WriteMeta } from '../../../index.js';
+import { decodeBatch, Delivery, encodeBatch, type SinkInstance, type TelemetryEvent, type WriteMeta } from '../../../index.js';
 import { eventually, freePorts, loadTestConfig, logs, manualSource, manualSources, standaloneContext, startNats, startPipeline, tempDir, type TestContext } from '../../../testing/index.js';
 // eslint-disable-next-line thermocline/plugin-boundary -- decodes what otlp_proto publishes with the otlp_http source's protobuf definitions
 import { otlp } from '../../sources/otlp_http/testdata/harness.js';
@@ -78,6 +78,32 @@ t.test('a delivery above the message limit is split into parts with distinct, de
     events,
     'every event once, in order',
   );
+});
+
+t.test('with one subject, queued batches are published as queued; small ones are merged, large ones split', async (t) => {
+  const nats = await startNats(t);
+  const s = makeSink(t, { servers: [nats.url], subject: 'edge.all', max_message_bytes: '64KiB' });
+  t.type(s.writeEncoded, 'function', 'the sink takes deliveries as queued');
+  t.type(makeSink(t, { servers: [nats.url] }).writeEncoded, 'undefined', 'not with a subject template: events must be grouped by subject');
+  const big = [logs(0, 400, 'x'.repeat(20)), logs(400, 400, 'y'.repeat(20))].map((events) => ({ data: Buffer.from(encodeBatch(events)), events: events.length }));
+  t.ok(big.every((b) => b.data.length > 8 * 1024 && b.data.length < 64 * 1024), 'two batches large enough to travel alone');
+  await s.writeEncoded!(big, meta(10));
+  await s.writeEncoded!(big, meta(10));
+  const small = [logs(800, 3), logs(803, 2)].map((events) => ({ data: Buffer.from(encodeBatch(events)), events: events.length }));
+  await s.writeEncoded!(small, meta(11));
+  const huge = [logs(805, 3000, 'z'.repeat(40))].map((events) => ({ data: Buffer.from(encodeBatch(events)), events: events.length }));
+  await s.writeEncoded!(huge, meta(12));
+  const msgs = await streamMessages(await client(t, nats.url), 'TELEMETRY');
+  const ids = msgs.map((m) => m.headers?.get('Nats-Msg-Id'));
+  t.same(ids.slice(0, 3), ['bus@i1:10:1/2', 'bus@i1:10:2/2', 'bus@i1:11'], 'one message per large batch (the replay dropped); the small ones as one');
+  t.same(Buffer.from(msgs[0]!.data), big[0]!.data, 'the queued bytes, unchanged');
+  t.ok(ids.slice(3).every((id, i, all) => id === `bus@i1:12:${i + 1}/${all.length}`) && ids.length > 4, 'the batch above the limit was split');
+  t.same(
+    msgs.flatMap((m) => decodeBatch(Buffer.from(m.data))).map((e) => e.kind === 'log' && e.labels.seq),
+    Array.from({ length: 3805 }, (_, i) => String(i)),
+    'every event once, in order',
+  );
+  t.ok(msgs.every((m) => m.subject === 'edge.all' && Number(m.headers?.get('Thermocline-Events')) === decodeBatch(Buffer.from(m.data)).length));
 });
 
 t.test('subject templates publish within the declared values', async (t) => {
