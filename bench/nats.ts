@@ -2,25 +2,38 @@
  * The NATS JetStream hop (docs/scaling.md): edge → single-node JetStream → gateway → blackhole,
  * beside the `nats` client's own publish-and-consume loop of the same bytes, in one script.
  *
- *   sink alone  the nats sink's write() called with deliveries of BATCH events (encode, split to
- *               max_payload, publish pipelined, wait for every PubAck): the edge side's ceiling.
- *   pipeline    an edge runtime (a source emitting pre-built batches → disk queue → nats sink) and a
- *               gateway runtime (nats source → disk queue → a counting sink) in this process,
- *               from the first emit until the gateway's sink has seen every event.
- *   baseline    the bare client: the same encoded batches published with js.publish (pipelined,
- *               each awaited for its PubAck, as the sink does) while a pull consumer's consume()
- *               loop acknowledges them; from the first publish until the last one is acknowledged.
+ * Edges and gateways are separate machines in production, so each side runs in a process of its
+ * own here, for the agent and for the bare client alike:
  *
- * Events: generator logs (~100-byte messages), encoded with the queue's batch codec. Goal in the
- * design documents: pipeline ≥ 0.7× the baseline, ≥ 100 MB/s through the sink alone.
+ *   pipeline    an edge agent process (a source emitting pre-built events → disk queue → nats
+ *               sink) and a gateway agent process (nats source → disk queue → blackhole), from the
+ *               first emit until the gateway's sink has seen every event.
+ *   baseline    a publisher process (the same encoded batches, js.publish pipelined, every PubAck
+ *               awaited, as the sink does) and a consumer process (a pull consumer's consume()
+ *               loop acknowledging them), from the first publish until the last acknowledgement.
+ *   sink alone  in this process: the nats sink's write() with deliveries of BATCH events (encode,
+ *               publish, every PubAck): the edge side's ceiling.
  *
- *   npx tsx bench/nats.ts [events=400000] [batch=5000]
+ * Events: generator logs (~100-byte messages), encoded with the queue's batch codec. Every run
+ * prints events/s, MB/s, the ratio, and each process's peak RSS. Goal: pipeline ≥ 0.7× the
+ * baseline, ≥ 100 MB/s through the sink alone.
+ *
+ *   npx tsx bench/nats.ts [events=400000] [batch=5000] [subject=pipe.log]
+ *
+ * EDGE_BATCH=n sets the edge sink's delivery size (default: one emitted batch); a delivery of
+ * several queued batches publishes them in parallel. BENCH_PROGRESS=1 prints the stream and the
+ * consumer while the pipeline runs; BENCH_PROF=dir writes a CPU profile of each child process.
+ *
+ * A subject with a placeholder (`pipe.{kind}`) makes the edge decode and re-encode each delivery
+ * (see the sink's README, "Published as queued").
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AckPolicy, connect, type NatsConnection } from 'nats';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { AckPolicy, connect } from 'nats';
 import pino from 'pino';
 import { z } from 'zod';
 import { parseConfig } from '../src/core/config/load.js';
@@ -33,147 +46,208 @@ import { Synthesizer } from '../src/plugins/sources/generator/synth.js';
 import { natsServerBinary } from '../src/testing/nats.js';
 import { standaloneContext } from '../src/testing/context.js';
 
+const [role, url, scratchArg] = process.env.BENCH_ROLE ? [process.env.BENCH_ROLE, process.env.BENCH_URL as string, process.env.BENCH_DIR as string] : [undefined, '', ''];
 const EVENTS = Number(process.argv[2] ?? 400_000);
 const BATCH = Number(process.argv[3] ?? 5000);
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'thermocline-bench-nats-'));
-let peakRss = 0;
-const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+const SUBJECT = process.argv[4] ?? 'pipe.log';
 
-const synth = new Synthesizer({ rate: 0, kinds: ['log'], batch_size: BATCH, service: 'bench', message_bytes: 100 });
-const batches: TelemetryEvent[][] = [];
-for (let i = 0; i < EVENTS; i += BATCH) batches.push(Array.from({ length: Math.min(BATCH, EVENTS - i) }, (_, j) => synth.make(i + j, Date.now() * 1000)));
-const encoded = batches.map((b) => Buffer.from(encodeBatch(b)));
-const BYTES = encoded.reduce((n, b) => n + b.length, 0);
-
-const [port] = await freePorts(1);
-const server = spawn(natsServerBinary() ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(scratch, 'js')], { stdio: ['ignore', 'ignore', 'pipe'] });
-let serverLog = '';
-server.stderr.on('data', (d: Buffer) => (serverLog += d.toString()));
-while (!/Server is ready/.test(serverLog)) await new Promise((r) => setTimeout(r, 20));
-const url = `nats://127.0.0.1:${port}`;
-const nc: NatsConnection = await connect({ servers: url });
-const jsm = await nc.jetstreamManager();
-
-const rate = (ms: number) => ({ eps: EVENTS / (ms / 1000), mbps: BYTES / 1e6 / (ms / 1000) });
-const show = (name: string, ms: number) => {
-  const r = rate(ms);
-  console.log(`${name.padEnd(12)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${Math.round(r.eps).toLocaleString('en').padStart(11)} events/s  ${r.mbps.toFixed(1).padStart(7)} MB/s`);
-  return r;
-};
-
-/** The bare client: publish (pipelined, every PubAck awaited) while a pull consumer fetches and acks. */
-async function baseline(): Promise<number> {
-  await jsm.streams.add({ name: 'BASE', subjects: ['base.>'] });
-  await jsm.consumers.add('BASE', { durable_name: 'c', ack_policy: AckPolicy.Explicit, max_ack_pending: 1000 });
-  const js = nc.jetstream();
-  const consumer = await js.consumers.get('BASE', 'c');
-  const start = performance.now();
-  const consume = (async () => {
-    let got = 0;
-    const msgs = await consumer.consume({ max_messages: 256 });
-    for await (const m of msgs) {
-      m.ack();
-      if (++got >= encoded.length) break;
-    }
-  })();
-  const inflight = new Set<Promise<unknown>>();
-  for (const [i, body] of encoded.entries()) {
-    const p = js.publish('base.log', body, { msgID: `b${i}` }).finally(() => inflight.delete(p));
-    inflight.add(p);
-    if (inflight.size >= 32) await Promise.race(inflight);
-  }
-  await Promise.all(inflight);
-  await consume;
-  return performance.now() - start;
+function buildBatches(): TelemetryEvent[][] {
+  const synth = new Synthesizer({ rate: 0, kinds: ['log'], batch_size: BATCH, service: 'bench', message_bytes: 100 });
+  const out: TelemetryEvent[][] = [];
+  for (let i = 0; i < EVENTS; i += BATCH) out.push(Array.from({ length: Math.min(BATCH, EVENTS - i) }, (_, j) => synth.make(i + j, Date.now() * 1000)));
+  return out;
 }
 
-/** The nats sink's write() alone, deliveries of BATCH events in a row. */
-async function sinkAlone(): Promise<number> {
+/** A child's side of the protocol: "ready" once set up, wait for "go", then "done <peak RSS bytes>". */
+async function child(setUp: () => Promise<() => Promise<void>>): Promise<void> {
+  process.on('SIGINT', () => process.exit(0));
+  const run = await setUp();
+  process.stdout.write('ready\n');
+  await new Promise<void>((resolve) => readline.createInterface({ input: process.stdin }).once('line', () => resolve()));
+  await run();
+  process.stdout.write(`done ${process.resourceUsage().maxRSS * 1024}\n`);
+  process.exit(0);
+}
+
+/** Resolves with what a count-and-signal sink saw: every event, then `done`. */
+function countingSink(onAll: () => void) {
+  let received = 0;
+  const count = (n: number) => {
+    received += n;
+    if (received >= EVENTS) onAll();
+  };
+  return defineSink({
+    type: 'bench_count',
+    summary: 'Counts events like blackhole (undecoded) and says when all arrived.',
+    config: z.strictObject({}),
+    batch: { max_events: 10_000, timeout_secs: 0.05 },
+    create: () => ({
+      async write(events) {
+        count(events.length);
+      },
+      async writeEncoded(batches) {
+        for (const b of batches) count(b.events);
+      },
+    }),
+  });
+}
+
+async function agent(toml: string, extra: Parameters<ReturnType<typeof builtinRegistry>['register']>[0][]): Promise<Runtime> {
+  const registry = builtinRegistry();
+  for (const p of extra) registry.register(p);
+  return Runtime.start(await parseConfig(toml, { registry, env: {} }), { logger: pino({ level: 'warn' }) });
+}
+
+if (role === 'edge') {
+  await child(async () => {
+    const batches = buildBatches();
+    let go: () => void = () => {};
+    const started = new Promise<void>((r) => (go = r));
+    const feed = defineSource({
+      type: 'bench_feed',
+      summary: 'Emits the pre-built batches once, when told.',
+      config: z.strictObject({}),
+      create: (_c, ctx) => ({
+        async start() {
+          void started.then(async () => {
+            for (const b of batches) await ctx.emit(b);
+          });
+        },
+        async stop() {},
+      }),
+    });
+    await agent(
+      `data_dir = ${JSON.stringify(path.join(scratchArg, 'edge'))}\n[api]\nenabled = false\n[sources.feed]\ntype = "bench_feed"\n[sinks.bus]\ntype = "nats"\ninputs = ["feed"]\nservers = ["${url}"]\nsubject = "${SUBJECT}"\nstream = { name = "PIPE", subjects = ["pipe.>"] }\nbatch = { max_events = ${Number(process.env.EDGE_BATCH ?? BATCH)}, max_bytes = "64MiB" }\n`,
+      [feed],
+    );
+    // The edge's part ends when its queue is drained; the parent times the gateway's end.
+    return async () => {
+      go();
+      await new Promise(() => {});
+    };
+  });
+} else if (role === 'gateway') {
+  await child(async () => {
+    let all: () => void = () => {};
+    const arrived = new Promise<void>((r) => (all = r));
+    await agent(`data_dir = ${JSON.stringify(path.join(scratchArg, 'gateway'))}\n[api]\nenabled = false\n[sources.bus]\ntype = "nats"\nservers = ["${url}"]\nstream = "PIPE"\n[sinks.count]\ntype = "bench_count"\ninputs = ["bus"]\n`, [countingSink(() => all())]);
+    return () => arrived;
+  });
+} else if (role === 'publisher') {
+  await child(async () => {
+    const encoded = buildBatches().map((b) => Buffer.from(encodeBatch(b)));
+    const nc = await connect({ servers: url });
+    const js = nc.jetstream();
+    return async () => {
+      const inflight = new Set<Promise<unknown>>();
+      for (const [i, body] of encoded.entries()) {
+        const p = js.publish('base.log', body, { msgID: `b${i}` }).finally(() => inflight.delete(p));
+        inflight.add(p);
+        if (inflight.size >= 32) await Promise.race(inflight);
+      }
+      await Promise.all(inflight);
+      await new Promise(() => {});
+    };
+  });
+} else if (role === 'consumer') {
+  await child(async () => {
+    const nc = await connect({ servers: url });
+    const consumer = await nc.jetstream().consumers.get('BASE', 'c');
+    const messages = Math.ceil(EVENTS / BATCH);
+    return async () => {
+      let got = 0;
+      for await (const m of await consumer.consume({ max_messages: 256 })) {
+        m.ack();
+        if (++got >= messages) break;
+      }
+    };
+  });
+} else {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'thermocline-bench-nats-'));
+  const [port] = await freePorts(1);
+  const server = spawn(natsServerBinary() ?? 'nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', path.join(scratch, 'js')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let serverLog = '';
+  server.stderr.on('data', (d: Buffer) => (serverLog += d.toString()));
+  while (!/Server is ready/.test(serverLog)) await new Promise((r) => setTimeout(r, 20));
+  const natsUrl = `nats://127.0.0.1:${port}`;
+  const nc = await connect({ servers: natsUrl });
+  const jsm = await nc.jetstreamManager();
+  const batches = buildBatches();
+  const BYTES = batches.reduce((n, b) => n + encodeBatch(b).length, 0);
+  const self = fileURLToPath(import.meta.url);
+
+  const spawnRole = (name: string) => {
+    const prof = process.env.BENCH_PROF ? [`--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_PROF}`] : [];
+    const p = spawn(process.execPath, [...prof, '--import', 'tsx', self, ...process.argv.slice(2)], {
+      env: { ...process.env, BENCH_ROLE: name, BENCH_URL: natsUrl, BENCH_DIR: scratch },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const lines = readline.createInterface({ input: p.stdout as NonNullable<ChildProcess['stdout']> });
+    const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
+    return { p, next };
+  };
+  /** Start both sides, wait until both are ready, say go to both, time until the receiving side is done. */
+  const timed = async (sender: string, receiver: string) => {
+    const s = spawnRole(sender);
+    const r = spawnRole(receiver);
+    await Promise.all([s.next(), r.next()]);
+    const start = performance.now();
+    const done = r.next();
+    s.p.stdin?.write('go\n');
+    r.p.stdin?.write('go\n');
+    const line = await done;
+    const ms = performance.now() - start;
+    const senderRss = await new Promise<number>((resolve) => {
+      // The sender's peak, from its own status file, before it is stopped.
+      const status = fs.readFileSync(`/proc/${s.p.pid}/status`, 'utf8');
+      resolve(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
+    });
+    // SIGINT lets a profiled child write its profile; the children exit on it.
+    s.p.kill('SIGINT');
+    r.p.kill('SIGINT');
+    return { ms, rss: [senderRss, Number(line.split(' ')[1])] };
+  };
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
+  const show = (name: string, ms: number, rss?: number[]) => {
+    const eps = EVENTS / (ms / 1000);
+    const mbps = BYTES / 1e6 / (ms / 1000);
+    console.log(
+      `${name.padEnd(12)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${Math.round(eps).toLocaleString('en').padStart(11)} events/s  ${mbps.toFixed(1).padStart(7)} MB/s${rss ? `  peak RSS ${mib(rss[0] ?? 0)} / ${mib(rss[1] ?? 0)}` : ''}`,
+    );
+    return eps;
+  };
+
+  console.log(`${EVENTS.toLocaleString('en')} log events in batches of ${BATCH}: ${(BYTES / 1e6).toFixed(1)} MB encoded (${(BYTES / EVENTS).toFixed(0)} B/event), subject ${SUBJECT}, nats-server ${serverLog.match(/Version:\s+(\S+)/)?.[1] ?? ''}, ${os.cpus().length} cores`);
+  await jsm.streams.add({ name: 'BASE', subjects: ['base.>'] });
+  await jsm.consumers.add('BASE', { durable_name: 'c', ack_policy: AckPolicy.Explicit, max_ack_pending: 1000 });
+  const base = await timed('publisher', 'consumer');
+  const baseEps = show('baseline', base.ms, base.rss);
+
+  // The stream exists before the gateway binds its consumer.
+  await jsm.streams.add({ name: 'PIPE', subjects: ['pipe.>'], max_age: 7 * 86_400 * 1e9, max_bytes: 10 * 1024 ** 3, duplicate_window: 120e9, discard: 'new' as never });
+  const t0 = performance.now();
+  const progress = process.env.BENCH_PROGRESS
+    ? setInterval(() => {
+        void Promise.all([jsm.streams.info('PIPE'), jsm.consumers.list('PIPE').next()]).then(([i, consumers]) =>
+          console.log(`  ${((performance.now() - t0) / 1000).toFixed(1)} s: stream ${i.state.messages} messages; consumer ${consumers.map((c) => `${c.name} delivered ${c.delivered.stream_seq}, ack floor ${c.ack_floor.stream_seq}, pending ${c.num_pending}`).join('; ')}`),
+        );
+      }, 250)
+    : undefined;
+  const pipe = await timed('edge', 'gateway');
+  clearInterval(progress);
+  const pipeEps = show('pipeline', pipe.ms, pipe.rss);
+
   const { ctx } = standaloneContext('sink', 'alone', 'nats', scratch);
-  const sink = natsSink.create(natsSink.config.parse({ servers: [url], subject: 'alone.{kind}', stream: { name: 'ALONE' } }), ctx);
+  const sink = natsSink.create(natsSink.config.parse({ servers: [natsUrl], subject: 'alone.{kind}', stream: { name: 'ALONE' } }), ctx);
   await sink.start?.();
   await sink.healthcheck?.();
   const start = performance.now();
   for (const [i, b] of batches.entries()) await sink.write(b, { delivery: new Delivery('alone', 'bench', i), attempt: 1 });
-  const ms = performance.now() - start;
+  const aloneEps = show('sink alone', performance.now() - start);
   await sink.stop?.();
-  return ms;
-}
 
-/** Edge runtime → JetStream → gateway runtime → counting sink. */
-async function pipeline(): Promise<number> {
-  let emitted = false;
-  const feed = defineSource({
-    type: 'bench_feed',
-    summary: 'Emits the pre-built batches once.',
-    config: z.strictObject({}),
-    create(_c, ctx) {
-      return {
-        async start() {
-          if (emitted) return;
-          emitted = true;
-          void (async () => {
-            for (const b of batches) await ctx.emit(b);
-          })();
-        },
-        async stop() {},
-      };
-    },
-  });
-  let received = 0;
-  let done: () => void = () => {};
-  const all = new Promise<void>((r) => (done = r));
-  const counter = defineSink({
-    type: 'bench_count',
-    summary: 'Counts events, like blackhole, and says when all arrived.',
-    config: z.strictObject({}),
-    batch: { max_events: 10_000, timeout_secs: 0.05 },
-    create() {
-      return {
-        async write(events) {
-          received += events.length;
-          if (received >= EVENTS) done();
-        },
-      };
-    },
-  });
-  const registry = builtinRegistry();
-  registry.register(feed);
-  registry.register(counter);
-  const logger = pino({ level: 'warn' });
-  const gatewayConfig = await parseConfig(
-    `data_dir = ${JSON.stringify(path.join(scratch, 'gateway'))}\n[api]\nenabled = false\n[sources.bus]\ntype = "nats"\nservers = ["${url}"]\nstream = "PIPE"\nfetch_batch = ${Number(process.env.FETCH_BATCH ?? 16)}\n[sinks.count]\ntype = "bench_count"\ninputs = ["bus"]\n`,
-    { registry, env: {} },
-  );
-  const edgeConfig = await parseConfig(
-    `data_dir = ${JSON.stringify(path.join(scratch, 'edge'))}\n[api]\nenabled = false\n[sources.feed]\ntype = "bench_feed"\n[sinks.bus]\ntype = "nats"\ninputs = ["feed"]\nservers = ["${url}"]\nsubject = "pipe.{kind}"\nstream = { name = "PIPE" }\nbatch = { max_events = ${BATCH} }\n`,
-    { registry, env: {} },
-  );
-  // The stream must exist before the gateway binds its consumer: create it through the edge's sink.
-  await jsm.streams.add({ name: 'PIPE', subjects: ['pipe.*'], max_age: 7 * 86_400 * 1e9, max_bytes: 10 * 1024 ** 3, duplicate_window: 120e9, discard: 'new' as never });
-  const gateway = await Runtime.start(gatewayConfig, { logger });
-  const start = performance.now();
-  const edge = await Runtime.start(edgeConfig, { logger });
-  const progress = process.env.BENCH_PROGRESS
-    ? setInterval(() => {
-        void jsm.streams.info('PIPE').then((i) => console.log(`  ${((performance.now() - start) / 1000).toFixed(1)} s: stream ${i.state.messages} messages, gateway received ${received} events`));
-      }, 2000)
-    : undefined;
-  await all;
-  clearInterval(progress);
-  const ms = performance.now() - start;
-  await edge.stop();
-  await gateway.stop();
-  return ms;
+  console.log(`pipeline / baseline: ${(pipeEps / baseEps).toFixed(2)}×   sink alone / baseline: ${(aloneEps / baseEps).toFixed(2)}×   (peak RSS: sender / receiver process)`);
+  await nc.close();
+  server.kill('SIGTERM');
+  fs.rmSync(scratch, { recursive: true, force: true });
 }
-
-console.log(`${EVENTS.toLocaleString('en')} log events in batches of ${BATCH}: ${(BYTES / 1e6).toFixed(1)} MB encoded (${(BYTES / EVENTS).toFixed(0)} B/event), nats-server ${serverLog.match(/Version:\s+(\S+)/)?.[1] ?? ''}`);
-const base = show('baseline', await baseline());
-const alone = show('sink alone', await sinkAlone());
-const pipe = show('pipeline', await pipeline());
-console.log(`pipeline / baseline: ${(pipe.eps / base.eps).toFixed(2)}×   sink alone / baseline: ${(alone.eps / base.eps).toFixed(2)}×`);
-clearInterval(rssTimer);
-console.log(`peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MiB (one process: both runtimes, the bare client and the pre-built events)`);
-await nc.close();
-server.kill('SIGTERM');
-fs.rmSync(scratch, { recursive: true, force: true });
