@@ -132,6 +132,7 @@ export { encodeBatch, decodeBatch, verifyBatch } from './core/codec/batch.js';
 export { encodeLogs as encodeOtlpLogs } from './plugins/sinks/otlp_http/encode/logs.js';
 export { encodeMetrics as encodeOtlpMetrics } from './plugins/sinks/otlp_http/encode/metrics.js';
 export { encodeTraces as encodeOtlpTraces } from './plugins/sinks/otlp_http/encode/traces.js';
+export { splitBySignal, type BySignal } from './plugins/sinks/otlp_http/encode/signals.js';
 // Last, so that every export above is initialised before these plugin modules (which import this
 // file) run their top-level definitions: docs/plugins.md#what-a-plugin-may-import.
 export { type PostgresHandle, PostgresConnection, schemaRegistryOf } from './plugins/sinks/postgres/api.js';

@@ -1,5 +1,5 @@
 import { headers as natsHeaders, type MsgHdrs } from 'nats';
-import { encodeBatch, encodeOtlpLogs, encodeOtlpMetrics, encodeOtlpTraces, type BusinessEvent, type LogEvent, type MetricEvent, type SpanEvent, type TelemetryEvent } from '../../../index.js';
+import { encodeBatch, encodeOtlpLogs, encodeOtlpMetrics, encodeOtlpTraces, splitBySignal, type TelemetryEvent } from '../../../index.js';
 import { NATS_WIRE } from './wire.js';
 
 export type MessageFormat = 'batch' | 'otlp_proto';
@@ -19,16 +19,7 @@ export function encodeMessages(format: MessageFormat, events: readonly Telemetry
   if (format === 'batch') {
     return [{ body: encodeBatch(events), headers: { [NATS_WIRE.FORMAT_HEADER]: NATS_WIRE.BATCH_FORMAT, [NATS_WIRE.EVENTS_HEADER]: String(events.length) }, events: events.length }];
   }
-  const spans: SpanEvent[] = [];
-  const logs: LogEvent[] = [];
-  const business: BusinessEvent[] = [];
-  const metrics: MetricEvent[] = [];
-  for (const e of events) {
-    if (e.kind === 'span') spans.push(e);
-    else if (e.kind === 'log') logs.push(e);
-    else if (e.kind === 'event') business.push(e);
-    else metrics.push(e);
-  }
+  const { spans, logs, business, metrics } = splitBySignal(events);
   const otlp = (signal: string, body: Uint8Array, n: number): Encoded => ({
     body,
     headers: { [NATS_WIRE.FORMAT_HEADER]: NATS_WIRE.OTLP_FORMAT, [NATS_WIRE.SIGNAL_HEADER]: signal, 'Content-Type': 'application/x-protobuf', [NATS_WIRE.EVENTS_HEADER]: String(n) },

@@ -1,7 +1,8 @@
-import { type BusinessEvent, defineSink, type LogEvent, type MetricEvent, RateLimitedLog, type SpanEvent, type TelemetryEvent } from '../../../index.js';
+import { type BusinessEvent, defineSink, type LogEvent, RateLimitedLog, type TelemetryEvent } from '../../../index.js';
 import { otlpSinkConfig } from './config.js';
 import { encodeLogs } from './encode/logs.js';
 import { encodeMetrics } from './encode/metrics.js';
+import { splitBySignal } from './encode/signals.js';
 import { encodeTraces } from './encode/traces.js';
 import { OTLP_SINK_ERRORS } from './errors.js';
 import { Sender, type Signal } from './sender.js';
@@ -46,16 +47,7 @@ export default defineSink({
       },
       async write(events: TelemetryEvent[]) {
         sender ??= new Sender(config);
-        const spans: SpanEvent[] = [];
-        const logs: LogEvent[] = [];
-        const business: BusinessEvent[] = [];
-        const metrics: MetricEvent[] = [];
-        for (const e of events) {
-          if (e.kind === 'span') spans.push(e);
-          else if (e.kind === 'log') logs.push(e);
-          else if (e.kind === 'event') business.push(e);
-          else metrics.push(e);
-        }
+        const { spans, logs, business, metrics } = splitBySignal(events);
         await sendSplitting('traces', spans, encodeTraces);
         const logItems: Array<LogEvent | BusinessEvent> = [...logs, ...business];
         await sendSplitting('logs', logItems, (items) =>
