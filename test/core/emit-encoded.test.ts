@@ -122,7 +122,7 @@ t.test('a corrupt batch or a bad origin commits nothing of the call', async (t) 
   const { runtime } = await startPipeline(t, DIRECT.replace('inputs = ["m"]', 'inputs = ["m"]\ndelay_ms = 60000'), { extra });
   const src = manualSources.get('m')!;
   const [good, bad] = [encodeBatch(logs(0, 2)), Buffer.from(encodeBatch(logs(2, 2)))];
-  bad[bad.length - 1] ^= 0xff;
+  bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0xff;
   await t.rejects(src.emitEncoded([{ data: good }, { data: bad }], { at: 1 }), CorruptBatchError, 'the checksum fails');
   await t.rejects(src.emitEncoded([{ data: good, origin: 'x'.repeat(257) }], { at: 2 }), TypeError, 'an origin longer than 256 characters');
   t.equal(runtime.store.getCheckpoint('m'), undefined, 'no checkpoint');
