@@ -55,7 +55,7 @@ t.test('with only sinks downstream, each batch is queued as it arrived, under it
 });
 
 t.test('the bytes in the queue are the bytes that arrived', async (t) => {
-  const { runtime } = await startPipeline(t, DIRECT.replace('inputs = ["m"]', 'inputs = ["m"]\ndelay_ms = 60000'), { extra });
+  const { runtime } = await startPipeline(t, `[shutdown]\ntimeout_secs = 1\n${DIRECT.replace('inputs = ["m"]', 'inputs = ["m"]\ndelay_ms = 5000')}`, { extra });
   const batches = upstream();
   await manualSources.get('m')!.emitEncoded(batches);
   const queue = runtime.queueOf('rec')!;
@@ -119,7 +119,7 @@ t.test('a live tap on the source sees the events', async (t) => {
 });
 
 t.test('a corrupt batch or a bad origin commits nothing of the call', async (t) => {
-  const { runtime } = await startPipeline(t, DIRECT.replace('inputs = ["m"]', 'inputs = ["m"]\ndelay_ms = 60000'), { extra });
+  const { runtime } = await startPipeline(t, `[shutdown]\ntimeout_secs = 1\n${DIRECT.replace('inputs = ["m"]', 'inputs = ["m"]\ndelay_ms = 5000')}`, { extra });
   const src = manualSources.get('m')!;
   const [good, bad] = [encodeBatch(logs(0, 2)), Buffer.from(encodeBatch(logs(2, 2)))];
   bad[bad.length - 1] = (bad[bad.length - 1] as number) ^ 0xff;
