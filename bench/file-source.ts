@@ -124,6 +124,7 @@ async function sourceAlone(file: string, format: string, expected: number): Prom
     checkpoint: undefined,
     isBlocked: () => false,
     deadLetter: () => undefined,
+    emitEncoded: () => Promise.reject(new Error('the file source emits events')),
     async emit(events, checkpoint) {
       JSON.stringify(checkpoint);
       lines += events.length;

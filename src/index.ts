@@ -16,6 +16,7 @@ export type {
   EmitOptions,
   EmitOrigin,
   EncodedBatch,
+  EncodedEmit,
   EmitOutcome,
   Json,
   PluginIssue,

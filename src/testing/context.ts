@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { decodeBatch } from '../core/codec/batch.js';
 import type { TelemetryEvent } from '../core/events.js';
 import type { ComponentContext, ComponentKind, Json, RejectedRow, SourceContext } from '../core/plugin/types.js';
 import { ResourceRegistry } from '../core/plugin/resource.js';
@@ -13,7 +14,8 @@ export function standaloneContext(kind: ComponentKind, id: string, type: string,
   const published = new Map<string, unknown>();
   const resources = new ResourceRegistry();
   const controller = new AbortController();
-  const emitted: Array<{ events: TelemetryEvent[]; checkpoint: Json | undefined }> = [];
+  /** `origins`: the origin ids of an `emitEncoded`, one per batch, in order (empty for `emit`). */
+  const emitted: Array<{ events: TelemetryEvent[]; checkpoint: Json | undefined; origins?: Array<string | undefined> }> = [];
   const deadLettered: Array<{ events: TelemetryEvent[]; rows: RejectedRow[]; error: string }> = [];
   let checkpoint: Json | undefined;
   const base: ComponentContext = {
@@ -34,6 +36,11 @@ export function standaloneContext(kind: ComponentKind, id: string, type: string,
     ...base,
     async emit(events, cp) {
       emitted.push({ events, checkpoint: cp });
+      if (cp !== undefined) checkpoint = cp;
+      return 'accepted';
+    },
+    async emitEncoded(batches, cp) {
+      emitted.push({ events: batches.flatMap((b) => decodeBatch(b.data)), checkpoint: cp, origins: batches.map((b) => b.origin) });
       if (cp !== undefined) checkpoint = cp;
       return 'accepted';
     },

@@ -90,6 +90,13 @@ export interface EmitOrigin {
 
 export type EmitOutcome = 'accepted' | 'full';
 
+/** A batch in the queue's own encoding (`encodeBatch`), as another agent queued and sent it. */
+export interface EncodedEmit {
+  readonly data: Buffer;
+  /** Its upstream identity, as `EmitOrigin.id` (at most 256 characters); see `EmitOptions.origins`. */
+  readonly origin?: string;
+}
+
 export interface SourceContext extends ComponentContext {
   /**
    * Run `events` through the transforms and append the result to the queue of every sink it
@@ -99,6 +106,16 @@ export interface SourceContext extends ComponentContext {
    * resolves. Rejects with `ShutdownError` when the agent stops while waiting for room.
    */
   emit(events: TelemetryEvent[], checkpoint?: Json, options?: EmitOptions): Promise<EmitOutcome>;
+  /**
+   * `emit` for batches that arrive already in the queue's encoding (a message of the nats sink):
+   * the same transaction, back-pressure and per-origin tokens as `emit` with one origin per batch.
+   * When nothing between this source and its sinks needs the events (no transform, no live tap),
+   * each batch is appended to the queues as it is, without being decoded
+   * (docs/ARCHITECTURE.md#batches-taken-as-they-arrived); otherwise it is decoded and emitted.
+   * Throws `CorruptBatchError`, committing nothing, for a batch that fails `verifyBatch`: check
+   * batches from outside first and dead-letter the bad ones.
+   */
+  emitEncoded(batches: readonly EncodedEmit[], checkpoint?: Json, options?: Pick<EmitOptions, 'wait'>): Promise<EmitOutcome>;
   /**
    * True while some `block` sink this source can reach is full, whatever its data would be: for a
    * source that decides before it has data (a scraper skips a due scrape). With a batch in hand,

@@ -104,6 +104,7 @@ export function buildSource(spec: ComponentSpec, env: BuildEnv): Running {
   const ctx: SourceContext = {
     ...base,
     emit: (events: TelemetryEvent[], checkpoint, options) => emitter.emit(spec.id, events, checkpoint, options, supervisor.signal, base.metrics),
+    emitEncoded: (batches, checkpoint, options) => emitter.emitEncoded(spec.id, batches, checkpoint, options, supervisor.signal, base.metrics),
     isBlocked: () => emitter.isBlocked(spec.id),
     deadLetter: (events, rows, error) => {
       store.addDeadLetter({ sink: spec.id, seq: 0, error, events: events.length, data: Buffer.from(encodeBatch(events)), rows });

@@ -1,19 +1,33 @@
 import type { SinkQueue } from '../buffer/queue.js';
 import type { QueueStore } from '../buffer/store.js';
-import { encodeBatch } from '../codec/batch.js';
+import { decodeBatch, encodeBatch, verifyBatch } from '../codec/batch.js';
 import { ByteWriter } from '../codec/writer.js';
 import { errorMessage, ShutdownError } from '../errors.js';
 import type { TelemetryEvent } from '../events.js';
-import type { EmitOptions, EmitOrigin, EmitOutcome, Json } from '../plugin/types.js';
+import type { EmitOptions, EmitOrigin, EmitOutcome, EncodedEmit, Json } from '../plugin/types.js';
 import type { ComponentMetrics } from '../telemetry/metrics.js';
 import type { Topology } from '../topology/graph.js';
 import type { Routed, Router } from './router.js';
 import { aborted } from './timing.js';
 
 /** What one emitted batch becomes: a routing per upstream batch (one part without origins). */
-interface Part {
+interface RoutedPart {
   readonly origin?: string;
   readonly routed: Routed;
+}
+
+/** A batch taken as it arrived: appended as it is to the queues of `sinks`. */
+interface EncodedPart {
+  readonly origin?: string;
+  readonly data: Buffer;
+  readonly count: number;
+  readonly sinks: readonly string[];
+}
+
+type Part = RoutedPart | EncodedPart;
+
+function sinksOfPart(part: Part): Iterable<string> {
+  return 'routed' in part ? part.routed.sinks.keys() : part.sinks;
 }
 
 /** A batch refused with `'full'`, kept so that emitting it again does not run the transforms again. */
@@ -44,7 +58,7 @@ export class Emitter {
    * Keyed by the source's own array: held only while the source holds the batch, so a source
    * that gives up on a refused batch (an OTLP request answered 503) leaves nothing behind.
    */
-  private refused = new WeakMap<TelemetryEvent[], Refused>();
+  private refused = new WeakMap<object, Refused>();
   /** Bumped on reload: a routing made with the old graph is made again. */
   private generation = 0;
 
@@ -87,8 +101,8 @@ export class Emitter {
 
   /** The first full blocking queue among those the routed batch reaches. */
   private firstFull(parts: readonly Part[]): SinkQueue | undefined {
-    for (const { routed } of parts) {
-      for (const sink of routed.sinks.keys()) {
+    for (const part of parts) {
+      for (const sink of sinksOfPart(part)) {
         const q = this.queues.get(sink);
         if (q && q.options.when_full === 'block' && q.isFull()) return q;
       }
@@ -97,8 +111,6 @@ export class Emitter {
   }
 
   private route(source: string, events: TelemetryEvent[], origins: readonly EmitOrigin[] | undefined): readonly Part[] {
-    const kept = this.refused.get(events);
-    if (kept && kept.source === source && kept.generation === this.generation) return kept.parts;
     if (origins === undefined) return [{ routed: this.router.route(source, events) }];
     // Each upstream batch is transformed on its own: what a transform makes of one must not
     // depend on its neighbours in this emit, or two agents would store different batches under
@@ -112,27 +124,80 @@ export class Emitter {
     return parts;
   }
 
+  /**
+   * True when what `source` emits reaches its sinks unchanged: every consumer of its output is a
+   * sink and nobody is tapping it. Then an encoded batch is queued as it arrived.
+   */
+  private passesThrough(source: string): boolean {
+    if (this.router.isTapped(source)) return false;
+    const consumers = this.topology.consumers({ component: source, output: '' });
+    return consumers.length > 0 && consumers.every((c) => c.kind === 'sink');
+  }
+
+  private routeEncoded(source: string, batches: readonly EncodedEmit[], counts: readonly number[]): readonly Part[] {
+    if (this.passesThrough(source)) {
+      const sinks = this.sinksOf(source);
+      return batches.map((b, i) => ({ ...(b.origin === undefined ? {} : { origin: b.origin }), data: b.data, count: counts[i] as number, sinks }));
+    }
+    return batches.map((b) => ({ ...(b.origin === undefined ? {} : { origin: b.origin }), routed: this.router.route(source, decodeBatch(b.data)) }));
+  }
+
   async emit(source: string, events: TelemetryEvent[], checkpoint: Json | undefined, options: EmitOptions | undefined, signal: AbortSignal, metrics: ComponentMetrics): Promise<EmitOutcome> {
     if (signal.aborted) throw new ShutdownError();
     if (options?.origins !== undefined) checkOrigins(source, events.length, options.origins);
+    return this.admit(source, events, events.length, () => this.route(source, events, options?.origins), checkpoint, options?.wait, signal, metrics);
+  }
+
+  /** See `SourceContext.emitEncoded`. */
+  async emitEncoded(
+    source: string,
+    batches: readonly EncodedEmit[],
+    checkpoint: Json | undefined,
+    options: Pick<EmitOptions, 'wait'> | undefined,
+    signal: AbortSignal,
+    metrics: ComponentMetrics,
+  ): Promise<EmitOutcome> {
+    if (signal.aborted) throw new ShutdownError();
+    const counts = batches.map((b) => verifyBatch(b.data));
+    for (const b of batches) if (b.origin !== undefined) checkOriginId(source, b.origin);
+    const total = counts.reduce((n, c) => n + c, 0);
+    return this.admit(source, batches, total, () => this.routeEncoded(source, batches, counts), checkpoint, options?.wait, signal, metrics);
+  }
+
+  /**
+   * Routes the batch (once, unless the graph is reloaded meanwhile), waits for room in the
+   * blocking queues it reaches or refuses it with 'full', then commits it. `key` is the source's
+   * own array, under which a refused routing is kept for the next attempt.
+   */
+  private async admit(
+    source: string,
+    key: object,
+    count: number,
+    route: () => readonly Part[],
+    checkpoint: Json | undefined,
+    wait: boolean | undefined,
+    signal: AbortSignal,
+    metrics: ComponentMetrics,
+  ): Promise<EmitOutcome> {
     let generation = this.generation;
-    let parts = this.route(source, events, options?.origins);
+    const kept = this.refused.get(key);
+    let parts = kept && kept.source === source && kept.generation === generation ? kept.parts : route();
     for (let full = this.firstFull(parts); full; full = this.firstFull(parts)) {
-      if (options?.wait === false) {
-        this.refused.set(events, { source, generation, parts });
+      if (wait === false) {
+        this.refused.set(key, { source, generation, parts });
         return 'full';
       }
       await Promise.race([full.whenRoom(), aborted(signal)]);
       if (signal.aborted) throw new ShutdownError();
       if (generation !== this.generation) {
         generation = this.generation;
-        parts = this.route(source, events, options?.origins);
+        parts = route();
       }
     }
-    this.refused.delete(events);
-    metrics.received(events.length);
+    this.refused.delete(key);
+    metrics.received(count);
     this.commit(source, parts, checkpoint);
-    metrics.sent(events.length);
+    metrics.sent(count);
     return 'accepted';
   }
 
@@ -155,6 +220,7 @@ export class Emitter {
 
   /** One part's batch into each queue it reaches, inside the caller's transaction. */
   private append(part: Part, createdUs: number): Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> {
+    if (!('routed' in part)) return this.appendEncoded(part, createdUs);
     const appended: Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> = [];
     // Sinks fed the very same arrays share one encoding.
     let lastKey: TelemetryEvent[][] | undefined;
@@ -183,14 +249,34 @@ export class Emitter {
     }
     return appended;
   }
+
+  private appendEncoded(part: EncodedPart, createdUs: number): Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> {
+    const appended: Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> = [];
+    if (part.count === 0) return appended;
+    for (const sink of part.sinks) {
+      const queue = this.queues.get(sink);
+      if (!queue) continue;
+      if (queue.options.when_full === 'drop_newest' && queue.isFull()) {
+        this.sinkMetrics(sink)?.dropped(part.count, 'queue_full');
+        continue;
+      }
+      queue.append(part.data, part.count, createdUs, part.origin);
+      appended.push({ sink, queue, events: part.count, bytes: part.data.length });
+    }
+    return appended;
+  }
+}
+
+function checkOriginId(source: string, id: string): void {
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ORIGIN_LENGTH) {
+    throw new TypeError(`source "${source}" emitted an origin id of ${String((id as string | undefined)?.length ?? id)} characters; ids are 1 to ${MAX_ORIGIN_LENGTH} characters`);
+  }
 }
 
 function checkOrigins(source: string, total: number, origins: readonly EmitOrigin[]): void {
   let sum = 0;
   for (const { id, count } of origins) {
-    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ORIGIN_LENGTH) {
-      throw new TypeError(`source "${source}" emitted an origin id of ${String(id?.length ?? id)} characters; ids are 1 to ${MAX_ORIGIN_LENGTH} characters`);
-    }
+    checkOriginId(source, id);
     if (!Number.isInteger(count) || count < 0) throw new TypeError(`source "${source}" emitted origin "${id}" with count ${count}; counts are whole numbers ≥ 0`);
     sum += count;
   }

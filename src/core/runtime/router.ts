@@ -53,6 +53,11 @@ export class Router {
     return out;
   }
 
+  /** Whether someone is watching `componentId`'s output (then its events must exist as objects). */
+  isTapped(componentId: string): boolean {
+    return this.taps.has(componentId);
+  }
+
   tap(componentId: string, listener: TapListener): () => void {
     let set = this.taps.get(componentId);
     if (!set) {

@@ -1,22 +1,28 @@
 import type { JsMsg, MsgHdrs } from 'nats';
-import { decodeBatch, NATS_WIRE, type LogEvent, type TelemetryEvent } from '../../../index.js';
+import { verifyBatch, NATS_WIRE, type LogEvent } from '../../../index.js';
 
-/** The events of a message in the `tc-batch/1` format, or why it cannot be read (then it is dead-lettered). */
-export function decodeMessage(body: Uint8Array, headers: MsgHdrs | undefined): { events: TelemetryEvent[] } | { error: string } {
+/**
+ * The batch a message in the `tc-batch/1` format carries, checked (format header, checksum, event
+ * count) but not decoded, or why it cannot be read (then it is dead-lettered). The core decodes it
+ * only if something downstream needs the events (`SourceContext.emitEncoded`).
+ */
+export function readMessage(body: Uint8Array, headers: MsgHdrs | undefined): { data: Buffer; events: number } | { error: string } {
   const format = headers?.get(NATS_WIRE.FORMAT_HEADER) ?? '';
   if (format !== NATS_WIRE.BATCH_FORMAT) {
     return {
       error: format === '' ? `no ${NATS_WIRE.FORMAT_HEADER} header: not a message of the nats sink` : `format "${format}" is not read by the nats source (only ${NATS_WIRE.BATCH_FORMAT})`,
     };
   }
+  const data = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  let events: number;
   try {
-    const events = decodeBatch(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
-    const declared = headers?.get(NATS_WIRE.EVENTS_HEADER);
-    if (declared && Number(declared) !== events.length) return { error: `the body holds ${events.length} events, the header says ${declared}` };
-    return { events };
+    events = verifyBatch(data);
   } catch (err) {
     return { error: `undecodable ${NATS_WIRE.BATCH_FORMAT} body: ${(err as Error).message}` };
   }
+  const declared = headers?.get(NATS_WIRE.EVENTS_HEADER);
+  if (declared && Number(declared) !== events) return { error: `the body holds ${events} events, the header says ${declared}` };
+  return { data, events };
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

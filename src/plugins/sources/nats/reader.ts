@@ -4,15 +4,14 @@ import {
   RateLimitedLog,
   ShutdownError,
   sleep,
-  type EmitOrigin,
+  type EncodedEmit,
   type NatsClient,
   type SourceContext,
-  type TelemetryEvent,
 } from '../../../index.js';
 import { CommittedSequences } from './committed.js';
 import type { NatsSourceConfig } from './config.js';
 import { ensureConsumer } from './consumer.js';
-import { decodeMessage, rawMessageEvent } from './decode.js';
+import { rawMessageEvent, readMessage } from './decode.js';
 import { NATS_SOURCE_ERRORS } from './errors.js';
 import { originOf } from './origin.js';
 
@@ -31,9 +30,9 @@ const FLOOR_EVERY_MS = 5000;
  * 1. fetch up to `fetch_batch` messages;
  * 2. skip the ones whose stream sequence is already committed (a redelivery after a crash between
  *    commit and acknowledgement), dead-letter the undecodable ones;
- * 3. emit the events of the rest in one call, each message an origin of its own (its upstream
- *    identity, the same on every gateway), with the committed-sequence set as checkpoint: one
- *    SQLite transaction;
+ * 3. emit the batches of the rest in one call, as they arrived (the core decodes them only if a
+ *    transform needs the events), each message an origin of its own (its upstream identity, the
+ *    same on every gateway), with the committed-sequence set as checkpoint: one SQLite transaction;
  * 4. acknowledge all of them.
  *
  * While a downstream queue is full it does not fetch (JetStream keeps the messages), and while it
@@ -137,8 +136,7 @@ export class Reader {
   }
 
   private async handle(msgs: JsMsg[]): Promise<void> {
-    const events: TelemetryEvent[] = [];
-    const origins: EmitOrigin[] = [];
+    const batches: EncodedEmit[] = [];
     const fresh: number[] = [];
     let skipped = 0;
     for (const m of msgs) {
@@ -146,16 +144,15 @@ export class Reader {
         skipped++;
         continue;
       }
-      const decoded = decodeMessage(m.data, m.headers);
+      const decoded = readMessage(m.data, m.headers);
       if ('error' in decoded) {
         // Committed at once, before the checkpoint that moves past it: after a crash in between
         // the entry may be written twice, never lost.
         const reason = `${NATS_SOURCE_ERRORS.TC_NATS_BAD_MESSAGE}: stream ${this.config.stream} sequence ${m.seq} (subject ${m.subject}): ${decoded.error}`;
         this.ctx.deadLetter([rawMessageEvent(this.config.stream, m)], [{ index: 0, reason }], reason);
         this.badMessages.inc();
-      } else if (decoded.events.length > 0) {
-        for (const e of decoded.events) events.push(e);
-        origins.push({ id: originOf(this.config.stream, m), count: decoded.events.length });
+      } else if (decoded.events > 0) {
+        batches.push({ data: decoded.data, origin: originOf(this.config.stream, m) });
       }
       fresh.push(m.seq);
     }
@@ -167,7 +164,7 @@ export class Reader {
       // Keep the messages alive while emit waits for queue room (the back-pressure point).
       const keepAlive = setInterval(() => msgs.forEach((m) => m.working()), Math.max(500, this.config.ack_wait / 3));
       try {
-        await this.ctx.emit(events, set.toCheckpoint(), { origins });
+        await this.ctx.emitEncoded(batches, set.toCheckpoint());
       } catch (err) {
         // Not committed: let JetStream hand them to a gateway that can take them.
         for (const m of msgs) m.nak();
