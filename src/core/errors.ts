@@ -128,6 +128,10 @@ export const CORE_ERRORS = defineErrorCodes({
     title: '`thermocline dead-letter --replay` did not move the entry back into a queue.',
     hint: 'The message says why: the id does not exist (list them with `thermocline dead-letter`), the entry came from a source or transform and needs `--to <sink>`, the named sink has no queue in this data_dir, or the batch does not decode (a `corrupt:` entry cannot be replayed). Replay works on a stopped agent: stop the agent first if the command reports TC_DATA_DIR_IN_USE.',
   },
+  TC_MEMORY_LIMIT: {
+    title: 'The agent holds more memory than `[memory] limit`; sources are held back until it falls below 90 % of it.',
+    hint: 'Usually a burst the sinks have not caught up with: sources resume by themselves. If it stays, raise `[memory] limit`, lower the sinks\' `batch.max_bytes` or the listeners\' `max_body_bytes`/`max_connections`, and watch `thermocline_memory_used_bytes`.',
+  },
   TC_QUEUE_FULL: {
     title: 'A sink queue is full.',
     hint: 'The sink is slower than its inputs or its destination is down. Raise `buffer.max_bytes`, fix the destination, or choose `when_full = "drop_newest"` if loss is acceptable.',

@@ -54,6 +54,7 @@ export interface LoadedConfig {
   log: TopLevelConfig['log'];
   queue: TopLevelConfig['queue'];
   shutdown: TopLevelConfig['shutdown'];
+  memory: TopLevelConfig['memory'];
   components: ComponentSpec[];
   topology: Topology;
   warnings: string[];
@@ -153,6 +154,7 @@ export async function parseConfig(source: string, options: LoadOptions): Promise
     log: cfg.log,
     queue: cfg.queue,
     shutdown: cfg.shutdown,
+    memory: cfg.memory,
     components,
     topology,
     warnings: check.warnings,
@@ -310,5 +312,6 @@ function deepFreeze<T extends LoadedConfig>(cfg: T): T {
   freeze(cfg.log);
   freeze(cfg.queue);
   freeze(cfg.shutdown);
+  freeze(cfg.memory);
   return cfg;
 }

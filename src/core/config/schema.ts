@@ -67,6 +67,16 @@ export const topLevelSchema = z.strictObject({
     })
     .prefault({})
     .describe('The durable queue shared by all sinks.'),
+  memory: z
+    .strictObject({
+      limit: byteSize()
+        .prefault('1GiB')
+        .describe(
+          'Most memory the agent\'s JavaScript may hold (V8 heap in use plus buffers, read 4 times a second). Above it, sources are held back as if their queues were full (the file source pauses, OTLP and the events endpoint answer 503, scrapers skip) while sinks go on delivering; below 90 % of it they resume. Exported as `thermocline_memory_used_bytes` and `thermocline_memory_limited`. Embedded engines (chdb, embedded PostgreSQL) are not counted. `0` turns the limit off.',
+        ),
+    })
+    .prefault({})
+    .describe('The agent\'s memory limit (docs/delivery.md#memory-limit).'),
   shutdown: z
     .strictObject({
       timeout_secs: z.number().positive().default(30).describe('How long a graceful stop (SIGTERM/SIGINT) may take before the agent exits anyway.'),

@@ -7,6 +7,7 @@ import type { TelemetryEvent } from '../events.js';
 import type { EmitOptions, EmitOrigin, EmitOutcome, EncodedEmit, Json } from '../plugin/types.js';
 import type { ComponentMetrics } from '../telemetry/metrics.js';
 import type { Topology } from '../topology/graph.js';
+import type { MemoryGuard } from './memory-guard.js';
 import type { Routed, Router } from './router.js';
 import { aborted } from './timing.js';
 
@@ -68,6 +69,7 @@ export class Emitter {
     private topology: Topology,
     private readonly queues: ReadonlyMap<string, SinkQueue>,
     private readonly sinkMetrics: (sink: string) => ComponentMetrics | undefined,
+    private readonly memory?: MemoryGuard,
   ) {}
 
   update(topology: Topology): void {
@@ -92,6 +94,7 @@ export class Emitter {
    * hand is better judged by `emit`, which looks only at the queues it reaches.
    */
   isBlocked(source: string): boolean {
+    if (this.memory?.isOver()) return true;
     for (const sink of this.sinksOf(source)) {
       const q = this.queues.get(sink);
       if (q && q.options.when_full === 'block' && q.isFull()) return true;
@@ -99,14 +102,19 @@ export class Emitter {
     return false;
   }
 
-  /** The first full blocking queue among those the routed batch reaches. */
-  private firstFull(parts: readonly Part[]): SinkQueue | undefined {
+  /**
+   * What the routed batch must wait for, if anything: room in the first full blocking queue it
+   * reaches, or the agent's memory to fall below its limit.
+   */
+  private blocker(parts: readonly Part[]): (() => Promise<void>) | undefined {
     for (const part of parts) {
       for (const sink of sinksOfPart(part)) {
         const q = this.queues.get(sink);
-        if (q && q.options.when_full === 'block' && q.isFull()) return q;
+        if (q && q.options.when_full === 'block' && q.isFull()) return () => q.whenRoom();
       }
     }
+    const memory = this.memory;
+    if (memory?.isOver()) return () => memory.whenUnder();
     return undefined;
   }
 
@@ -182,12 +190,12 @@ export class Emitter {
     let generation = this.generation;
     const kept = this.refused.get(key);
     let parts = kept && kept.source === source && kept.generation === generation ? kept.parts : route();
-    for (let full = this.firstFull(parts); full; full = this.firstFull(parts)) {
+    for (let waitFor = this.blocker(parts); waitFor; waitFor = this.blocker(parts)) {
       if (wait === false) {
         this.refused.set(key, { source, generation, parts });
         return 'full';
       }
-      await Promise.race([full.whenRoom(), aborted(signal)]);
+      await Promise.race([waitFor(), aborted(signal)]);
       if (signal.aborted) throw new ShutdownError();
       if (generation !== this.generation) {
         generation = this.generation;

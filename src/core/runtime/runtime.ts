@@ -4,7 +4,7 @@ import { QueueStore } from '../buffer/store.js';
 import { QueueMaintenance } from '../buffer/maintenance.js';
 import { DataDirLock } from '../buffer/lock.js';
 import type { ComponentSpec, LoadedConfig } from '../config/load.js';
-import { errorMessage } from '../errors.js';
+import { CORE_ERRORS, errorMessage } from '../errors.js';
 import type { ComponentKind, TransformInstance } from '../plugin/types.js';
 import { ResourceRegistry } from '../plugin/resource.js';
 import { MetricsRegistry } from '../telemetry/metrics.js';
@@ -12,6 +12,7 @@ import { type BuildEnv, buildSink, buildSource, buildTask, buildTransform, type 
 import { componentContext } from './context.js';
 import { Emitter } from './emitter.js';
 import { createLogger, RateLimitedLog } from './logger.js';
+import { MemoryGuard } from './memory-guard.js';
 import { Reloader, type ReloadPlan, type ReloadResult } from './reloader.js';
 import { Router, type TapListener } from './router.js';
 import type { ComponentStatus } from './status.js';
@@ -44,6 +45,7 @@ export class Runtime {
   private readonly errorLog: RateLimitedLog;
   private readonly reloader: Reloader;
   private readonly maintenance: QueueMaintenance;
+  private readonly memory: MemoryGuard;
   private stopping: Promise<void> | undefined;
 
   private constructor(config: LoadedConfig, options: RuntimeOptions) {
@@ -64,10 +66,30 @@ export class Runtime {
       (id, err) => this.onTransformError(id, err),
       (id) => this.running.get(id)?.supervisor.status.ok(),
     );
-    this.emitter = new Emitter(this.store, this.router, config.topology, this.queues, (sink) => {
-      const spec = this.running.get(sink)?.supervisor.spec;
-      return spec && this.metricsOf(spec);
+    this.memory = new MemoryGuard({
+      limit: config.memory.limit,
+      onChange: (over, used, limit) => {
+        const mib = (n: number) => `${Math.round(n / 1048576)} MiB`;
+        if (over) {
+          this.logger.warn(
+            { code: CORE_ERRORS.TC_MEMORY_LIMIT, used_bytes: used, limit_bytes: limit },
+            `the agent holds ${mib(used)}, over [memory] limit = ${mib(limit)}: sources are held back until it falls below ${mib(limit * 0.9)} (TC_MEMORY_LIMIT)`,
+          );
+        } else this.logger.info({ used_bytes: used, limit_bytes: limit }, `memory back under the limit (${mib(used)} of ${mib(limit)}): sources resume`);
+      },
     });
+    this.metrics.setMemorySource({ usedBytes: () => this.memory.usedBytes, limitBytes: () => this.memory.limitBytes, limited: () => this.memory.isOver() });
+    this.emitter = new Emitter(
+      this.store,
+      this.router,
+      config.topology,
+      this.queues,
+      (sink) => {
+        const spec = this.running.get(sink)?.supervisor.spec;
+        return spec && this.metricsOf(spec);
+      },
+      this.memory,
+    );
     this.metrics.setQueueSource({
       queueStats: () =>
         [...this.queues.values()].map((q) => {
@@ -106,6 +128,7 @@ export class Runtime {
       throw err;
     }
     rt.maintenance.start();
+    rt.memory.start();
     const count = (kind: ComponentKind) => rt.ofKind(kind).length;
     rt.logger.info({ sources: count('source'), transforms: count('transform'), sinks: count('sink'), tasks: count('task'), data_dir: config.dataDir }, 'pipeline started');
     return rt;
@@ -182,6 +205,7 @@ export class Runtime {
     const deadline = Date.now() + next.shutdown.timeout_secs * 1000;
     await this.stopComponents(plan.stop, deadline, AbortSignal.abort(), plan.restartedSinks);
     this.config = next;
+    this.memory.setLimit(next.memory.limit);
     await this.startComponents(plan.start);
   }
 
@@ -202,6 +226,7 @@ export class Runtime {
     } finally {
       clearTimeout(drainTimer);
       this.maintenance.stop();
+      this.memory.stop();
       this.store.close();
       this.lock.release();
     }

@@ -63,6 +63,13 @@ export interface StoreGaugeSource {
   deadLetterCount(): number;
 }
 
+/** The agent's memory limit (src/core/runtime/memory-guard.ts), read when /metrics is scraped. */
+export interface MemoryGaugeSource {
+  usedBytes(): number;
+  limitBytes(): number;
+  limited(): boolean;
+}
+
 export class MetricsRegistry {
   readonly registry = new Registry();
   private readonly components = new Map<string, ComponentStats>();
@@ -73,6 +80,7 @@ export class MetricsRegistry {
   private readonly connectionsOpen: Gauge<'listener'>;
   private readonly tapDropped: Counter<'component_id'>;
   private storeSource: StoreGaugeSource | undefined;
+  private memorySource: MemoryGaugeSource | undefined;
   private readonly deadLettersPruned: Counter<'reason'>;
   private readonly queueReclaimed: Counter;
 
@@ -184,6 +192,20 @@ export class MetricsRegistry {
       help: 'Bytes of free pages the queue database gave back to the file system.',
       registers: [this.registry],
     });
+    const memory = () => this.memorySource;
+    const memoryGauge = (name: string, help: string, pick: (m: MemoryGaugeSource) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          const m = memory();
+          if (m) this.set(pick(m));
+        },
+      });
+    memoryGauge('thermocline_memory_used_bytes', "What the agent's JavaScript holds (V8 heap in use plus buffers), as the memory limit reads it.", (m) => m.usedBytes());
+    memoryGauge('thermocline_memory_limit_bytes', '`[memory] limit`; 0 when off.', (m) => m.limitBytes());
+    memoryGauge('thermocline_memory_limited', '1 while the memory limit holds sources back, else 0.', (m) => (m.limited() ? 1 : 0));
     this.tapDropped = new Counter({
       name: 'thermocline_api_tap_dropped_events_total',
       help: 'Events a /tap reader missed because it read slower than they flowed.',
@@ -212,6 +234,10 @@ export class MetricsRegistry {
   setStoreSource(source: StoreGaugeSource): void {
     this.storeSource = source;
     for (const reason of ['max_age', 'max_bytes']) this.deadLettersPruned.inc({ reason }, 0);
+  }
+
+  setMemorySource(source: MemoryGaugeSource): void {
+    this.memorySource = source;
   }
 
   deadLettersPrunedTotal(reason: 'max_age' | 'max_bytes', n: number): void {
