@@ -1,4 +1,4 @@
-import { natsConnectionOptions, duration, z } from '../../../index.js';
+import { byteSize, natsConnectionOptions, duration, z } from '../../../index.js';
 
 export const natsSourceConfig = z.strictObject({
   ...natsConnectionOptions,
@@ -25,6 +25,12 @@ export const natsSourceConfig = z.strictObject({
     .prefault('30s')
     .describe('How long JetStream waits for an acknowledgement before it redelivers a message (to any gateway of the pool). A gateway that waits for queue room keeps its messages alive meanwhile.'),
   fetch_batch: z.number().int().min(1).max(10_000).default(256).describe('Most messages pulled and committed to the queue in one transaction.'),
+  fetch_max_bytes: byteSize()
+    .prefault('8MiB')
+    .refine((n) => n > 0, 'must be more than 0 bytes')
+    .describe(
+      'Most message bytes pulled before they are committed to the queue in one transaction (a message larger than this is still taken, alone). Bounds the memory a pull holds, and keeps commits and acknowledgements flowing while messages arrive faster than one transaction takes.',
+    ),
   max_remembered: z
     .number()
     .int()

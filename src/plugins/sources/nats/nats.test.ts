@@ -76,6 +76,23 @@ t.test('a redelivery of a committed message is acknowledged without emitting it 
   t.same(seqsOf(events), Array.from({ length: 10 }, (_, i) => 20 + i), 'only the uncommitted message was emitted');
 });
 
+t.test('fetch_max_bytes bounds what one transaction takes; every message still arrives once', async (t) => {
+  const nats = await startNats(t);
+  // Five messages of about 30 KB each (the long messages do not repeat, so they do not shrink).
+  const big = (from: number) => logs(from, 100).map((e) => ({ ...e, message: `${e.message} ${String(from * 1000 + Number(e.labels.seq)).padStart(6, '0').repeat(50)}` }));
+  await publish(t, nats.url, [big(0), big(100), big(200), big(300), big(400)]);
+  const { source: ctx, emitted } = standaloneContext('source', 'bus', 'nats', tempDir(t));
+  const s = source.create(source.config.parse({ servers: [nats.url], fetch_max_bytes: '50KiB' }), ctx);
+  t.teardown(() => s.stop());
+  await s.start();
+  await eventually(() => emitted.reduce((n, e) => n + e.events.length, 0) === 500, 15_000, 'all events emitted');
+  t.ok(
+    emitted.every((e) => (e.origins?.length ?? 0) <= 2),
+    `at most two messages per transaction: the second one crosses 50 KiB (${emitted.map((e) => e.origins?.length).join(', ')})`,
+  );
+  t.same(seqsOf(emitted.flatMap((e) => e.events) as LogEvent[]), Array.from({ length: 500 }, (_, i) => i));
+});
+
 t.test('a message not in the configured format is dead-lettered with its stream sequence and raw body, then acknowledged', async (t) => {
   const nats = await startNats(t);
   await publish(t, nats.url, [logs(0, 5)]);

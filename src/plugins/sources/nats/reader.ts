@@ -110,7 +110,7 @@ export class Reader {
   }
 
   /**
-   * Up to `fetch_batch` messages, one pull request of one message at a time, each with `no_wait`
+   * Up to `fetch_batch` messages or `fetch_max_bytes`, one pull request of one message at a time, each with `no_wait`
    * (the server answers at once, with a message or "none"). A request for several messages can
    * still be served after the client has stopped listening to it (it expired on the client's
    * timer, or the client saw "no more pending" while the server went on), and those messages are
@@ -120,13 +120,17 @@ export class Reader {
   private async fetch(): Promise<JsMsg[]> {
     const js = this.js as JetStreamClient;
     const msgs: JsMsg[] = [];
-    while (msgs.length < this.config.fetch_batch && !this.stopping.signal.aborted) {
+    let bytes = 0;
+    while (msgs.length < this.config.fetch_batch && bytes < this.config.fetch_max_bytes && !this.stopping.signal.aborted) {
       const before = msgs.length;
       const request = js.fetch(this.config.stream, this.config.consumer, { batch: 1, no_wait: true });
       // A no_wait request has no expiry of its own: one lost with a NATS node would wait forever.
       const guard = setTimeout(() => request.stop(), this.config.request_timeout);
       try {
-        for await (const m of request) msgs.push(m);
+        for await (const m of request) {
+          msgs.push(m);
+          bytes += m.data.length;
+        }
       } finally {
         clearTimeout(guard);
       }
