@@ -6,7 +6,7 @@ import type { LogEvent, SpanEvent } from '../src/core/events.js';
 import { received } from './helpers/memory-sink.js';
 import { logs, manualSource, manualSources } from './helpers/manual-source.js';
 import { eventually, startPipeline } from './helpers/pipeline.js';
-import { repoRoot } from './helpers/agent-process.js';
+import { childEnv, repoRoot } from './helpers/agent-process.js';
 import { loadConfigFile } from '../src/core/config/load.js';
 import { builtinRegistry } from '../src/plugins/registry.js';
 
@@ -46,7 +46,7 @@ t.test("the example plugin's own tests pass: the conformance kit and a pipeline 
   // The file imports the package by name, as a published plugin would: that resolves to dist/
   // (npm test builds it first).
   const file = path.join(repoRoot, 'examples/plugins/redact-emails/index.test.mjs');
-  const child = spawn(process.execPath, [file], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [file], { cwd: repoRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));

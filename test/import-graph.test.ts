@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { repoRoot } from './helpers/agent-process.js';
+import { childEnv, repoRoot } from './helpers/agent-process.js';
 import { eventually, tempDir, type TestContext } from './helpers/pipeline.js';
 
 const recorder = path.join(repoRoot, 'test/fixtures/loader/record-resolved.mjs');
@@ -21,7 +21,7 @@ async function resolvedBy(
   const log = path.join(tempDir(t), 'resolved.txt');
   const child = spawn(process.execPath, ['--import', 'tsx', '--import', recorder, path.join(repoRoot, 'src/cli.ts'), ...args], {
     cwd: repoRoot,
-    env: { ...process.env, THERMOCLINE_RESOLVED_LOG: log },
+    env: childEnv({ THERMOCLINE_RESOLVED_LOG: log }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -9,7 +9,7 @@ export { LogCapture, eventually, loadTestConfig, startPipeline, tempDir, type Te
 export { logs, manualSource, manualSources } from './manual-source.js';
 export { failures, memoryRecorder, received, recorded } from './memory-sink.js';
 export { splitTransform, tagTransform, testTransforms, throwingTransform } from './test-transforms.js';
-export { exited, freePorts, packageRoot, runCli, spawnAgent, stoppedGracefully } from './agent-process.js';
+export { childEnv, exited, freePorts, packageRoot, runCli, spawnAgent, stoppedGracefully } from './agent-process.js';
 export { withPostgres, type PostgresMode, type TestPostgres } from './postgres.js';
 export { withClickHouse, type ClickHouseMode, type TestClickHouse } from './clickhouse.js';
 export { timescaleDbMissing, withTimescaleDb, type TestTimescaleDb } from './timescaledb.js';

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { connectPostgres } from '../../src/storage/postgres/connect.js';
-import { exited, repoRoot } from '../helpers/agent-process.js';
+import { childEnv, exited, repoRoot } from '../helpers/agent-process.js';
 import { eventually } from '../helpers/pipeline.js';
 
 function owner(dataDir: string) {
@@ -20,7 +20,7 @@ function owner(dataDir: string) {
     await pg.pool.query("INSERT INTO kept VALUES ('committed before the kill')");
     console.log('ready');
     setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out += d.toString()));
