@@ -81,6 +81,20 @@ t.test('gateways writing the same upstream batch: the first commits it, the othe
   t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 4, 'another origin is another batch');
 });
 
+t.test('an origin holding quotes and backslashes is stored as it is and recognised on replay', async (t) => {
+  const db = await withPostgres(t);
+  const { sink, counter } = await openSink(t, { url: db.url });
+  // BEGIN and the ledger row go in one simple query, so the origin is a literal there (ledger.ts).
+  const origin = String.raw`bus:o'brien\'); DROP TABLE metrics_points; --\x`;
+  const m = { delivery: new Delivery('pg', 'aaaaaaaaaaaa', 5, 5, origin), attempt: 1 };
+  await sink.write([point('m', {}, 1)], m);
+  await sink.write([point('m', {}, 1)], { ...m, attempt: 2 });
+  t.equal(await count(db.pool, 'SELECT count(*) AS n FROM metrics_points'), 1, 'written once');
+  t.equal(await counter('replayed_deliveries_total'), 1, 'the replay was recognised');
+  const { rows } = await db.pool.query<{ sink: string }>('SELECT sink FROM thermocline_batches');
+  t.same(rows, [{ sink: `pg@origin:${origin}` }], 'the ledger row names the origin byte for byte');
+});
+
 t.test('maintenance prunes upstream-named rows after ledger_retention, newest included', async (t) => {
   const db = await withPostgres(t);
   const { sink, counter } = await openSink(t, { url: db.url, ledger_retention: '1h' });

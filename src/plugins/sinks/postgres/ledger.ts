@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type { Delivery, StateStore } from '../../../index.js';
 
 /**
@@ -15,7 +15,17 @@ import type { Delivery, StateStore } from '../../../index.js';
  * same batch whichever gateway of a pool writes it. Its row is `("<sink id>@origin:<origin>", 0)`,
  * the same on every agent (src/core/delivery.ts).
  */
-export const LEDGER_INSERT = 'INSERT INTO thermocline_batches (sink, seq) VALUES ($1, $2) ON CONFLICT (sink, seq) DO NOTHING';
+/**
+ * `BEGIN` and the delivery's ledger row (`ON CONFLICT DO NOTHING`) in one round trip (the simple query protocol runs both; it
+ * has no parameters, so the values are literals). Each round trip is time the server has no rows
+ * to work on, once per delivery (bench/postgres-sink.ts). Its second result's `rowCount` is 0 when
+ * the row exists: the delivery was committed before.
+ */
+export function beginWithLedgerRow(delivery: Delivery): string {
+  const { stream, position } = delivery;
+  if (!Number.isSafeInteger(position)) throw new RangeError(`ledger position ${position} is not an integer`);
+  return `BEGIN; INSERT INTO thermocline_batches (sink, seq) VALUES (${pg.escapeLiteral(stream)}, ${position}) ON CONFLICT (sink, seq) DO NOTHING`;
+}
 
 const LEDGER_CONTAINS = 'SELECT 1 FROM thermocline_batches WHERE sink = $1 AND seq = $2';
 

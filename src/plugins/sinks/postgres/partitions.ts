@@ -9,6 +9,9 @@ const DAY_MS = 86_400_000;
 /** The UTC day (since the Unix epoch) of a time in microseconds, as the planner rounds it. */
 const dayOf = (timeUs: number) => Math.floor(Math.round(timeUs) / DAY_US);
 
+/** `PartitionGuard.refusal` of a row whose day is inside the window but has no partition yet. */
+export const NO_PARTITION_YET = Symbol('no partition yet');
+
 /**
  * Plain PostgreSQL has no DEFAULT partition (docs/storage.md): a row for a day without a partition
  * fails the whole COPY with SQLSTATE 23514. Before each delivery the sink therefore checks its days
@@ -40,10 +43,19 @@ export class PartitionGuard {
     this.known = known;
   }
 
-  /** Creates the missing partitions of the delivery's days that fall within the window. */
-  async prepare(pool: pg.Pool, events: readonly TelemetryEvent[], now = Date.now()): Promise<void> {
+  /**
+   * Before a delivery is planned: the partitions known, and the window at `now`. Rows of a day
+   * inside the window that has no partition are then reported as `NO_PARTITION_YET`: the delivery
+   * calls `prepare` with its events and is planned again (delivery.ts).
+   */
+  async open(pool: pg.Pool, now = Date.now()): Promise<void> {
     if (this.known === undefined) await this.refresh(pool);
     this.window = this.windowAt(now);
+  }
+
+  /** Creates the missing partitions of the delivery's days that fall within the window. */
+  async prepare(pool: pg.Pool, events: readonly TelemetryEvent[], now = Date.now()): Promise<void> {
+    await this.open(pool, now);
     for (const [table, days] of daysOf(events)) {
       const known = this.known?.get(table);
       const first = table === 'events_generic' ? this.window.firstEvents : this.window.first;
@@ -57,8 +69,11 @@ export class PartitionGuard {
     }
   }
 
-  /** Why a row of `table` at `timeUs` cannot be written (its day has no partition), or undefined. */
-  refusal(table: PartitionedTable, timeUs: number): string | undefined {
+  /**
+   * Why a row of `table` at `timeUs` cannot be written (its day is outside the window), undefined
+   * when its day has a partition, or `NO_PARTITION_YET` when `prepare` would create it.
+   */
+  refusal(table: PartitionedTable, timeUs: number): string | typeof NO_PARTITION_YET | undefined {
     const day = dayOf(timeUs);
     // Called for every row: most rows of a delivery fall on the day of the row before.
     if (day === this.lastDay && table === this.lastTable) return undefined;
@@ -68,8 +83,7 @@ export class PartitionGuard {
       return undefined;
     }
     const first = table === 'events_generic' ? this.window.firstEvents : this.window.first;
-    // Inside the window but unknown: prepare() was not told about it; the server decides.
-    if (day >= first && day <= this.window.last) return undefined;
+    if (day >= first && day <= this.window.last) return NO_PARTITION_YET;
     const iso = (d: number) => new Date(d * DAY_MS).toISOString().slice(0, 10);
     const ms = timeUs / 1000;
     const when = Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${timeUs} µs since 1970`;

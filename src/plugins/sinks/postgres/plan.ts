@@ -1,7 +1,8 @@
 import { eventId, type TelemetryEvent } from '../../../index.js';
 import type { TextCleaner } from './clean.js';
 import { fitsInt64, PG_EPOCH_US } from './copy-buffer.js';
-import type { PartitionGuard } from './partitions.js';
+import type { DeliveryEvents } from './events.js';
+import { NO_PARTITION_YET, type PartitionGuard } from './partitions.js';
 import { seriesKey } from './series.js';
 import { EventRows, HistogramRows, PointRows, type TableRows } from './tables.js';
 
@@ -56,9 +57,11 @@ export class Planner {
   private lastLabels: object | undefined;
   private lastName: string | undefined;
   private lastKey = '';
+  /** A row's day is inside the partition window but has no partition yet (plain PostgreSQL). */
+  partitionMissing = false;
 
   constructor(
-    private readonly events: readonly TelemetryEvent[],
+    private readonly events: DeliveryEvents,
     private readonly cleaner: TextCleaner,
     /** Plain PostgreSQL: rows whose day has no partition are rejected with the guard's reason. */
     private readonly partitions?: PartitionGuard,
@@ -70,10 +73,16 @@ export class Planner {
     return this.next >= this.events.length;
   }
 
-  /** Plans events up to index `end` (exclusive). */
+  /** Events planned so far. */
+  get planned(): number {
+    return this.next;
+  }
+
+  /** Plans events up to index `end` (exclusive), decoding them first if they came encoded. */
   planUntil(end: number): void {
-    const { plan, events, cleaner } = this;
-    const stop = Math.min(end, events.length);
+    const { plan, cleaner } = this;
+    const stop = Math.min(end, this.events.decodeUntil(end));
+    const events = this.events.decoded;
     for (let i = this.next; i < stop; i++) {
       const e = events[i] as TelemetryEvent;
       switch (e.kind) {
@@ -145,17 +154,17 @@ export class Planner {
       return undefined;
     }
     const outside = this.partitions?.refusal(table, time);
+    if (outside === NO_PARTITION_YET) {
+      // Written anyway if the delivery goes on: the server then decides (see Delivery).
+      this.partitionMissing = true;
+      return time;
+    }
     if (outside !== undefined) {
       this.plan.rejected.set(index, outside);
       return undefined;
     }
     return time;
   }
-}
-
-/** Plans a whole delivery at once. */
-export function planBatch(events: readonly TelemetryEvent[], cleaner: TextCleaner, partitions?: PartitionGuard): Plan {
-  return new Planner(events, cleaner, partitions).planAll();
 }
 
 /** Row numbers of `rows` from `from` on that are not rejected so far. */

@@ -1,5 +1,7 @@
+import type pg from 'pg';
 import {
   type ComponentContext,
+  type EncodedBatch,
   RateLimitedLog,
   RetryableError,
   SchemaRegistry,
@@ -8,7 +10,7 @@ import {
   type WriteMeta,
   type WriteResult,
 } from '../../../index.js';
-import type { MigrationParams } from '../../../storage/index.js';
+import type { MigrationParams, PgFlavour } from '../../../storage/index.js';
 import { sqlStateOf, toSinkError } from './classify.js';
 import { TextCleaner } from './clean.js';
 import type { PostgresSinkConfig } from './config.js';
@@ -20,9 +22,10 @@ import { LegacyLedger } from './ledger.js';
 import { Maintenance } from './maintenance.js';
 import { resolveSinkParams } from './params.js';
 import { PartitionGuard } from './partitions.js';
-import { Delivery } from './delivery.js';
+import { Delivery, PartitionsNeeded } from './delivery.js';
+import { DeliveryEvents } from './events.js';
 import { SeriesResolver } from './series.js';
-import { commitDelivery } from './writer.js';
+import { type CommitOutcome, commitDelivery } from './writer.js';
 import { PG_SINK_ERRORS } from './errors.js';
 import { TypedTables } from './typed-tables.js';
 
@@ -138,42 +141,46 @@ export class PostgresSink implements SinkInstance {
     await checkHealth(pool, flavour, this.params);
   }
 
-  async write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void> {
+  write(events: TelemetryEvent[], meta: WriteMeta): Promise<WriteResult | void> {
+    return this.deliver(DeliveryEvents.of(events), meta);
+  }
+
+  /** What the runtime calls: the batches as queued, decoded while the COPY streams (events.ts). */
+  writeEncoded(batches: readonly EncodedBatch[], meta: WriteMeta): Promise<WriteResult | void> {
+    return this.deliver(DeliveryEvents.encoded(batches), meta);
+  }
+
+  private async deliver(events: DeliveryEvents, meta: WriteMeta): Promise<WriteResult | void> {
     try {
       const { pool, flavour } = await this.connection.ready();
       const typed = this.typed;
-      const delivery = new Delivery(events, {
-        pool,
-        cleaner: this.cleaner,
-        series: this.series,
-        ...(flavour === 'plain' ? { partitions: this.guard } : {}),
-        ...(typed ? { generic: (type: string) => typed.generic(type) } : {}),
-      });
-      await delivery.prepare();
       // Idempotent on its own (ON CONFLICT DO NOTHING), so it may run before the ledger commit;
       // the same rows are refused on a replay, so a replay reports them again.
-      const typedRejected = (await typed?.write(pool, flavour, events)) ?? new Map<number, string>();
-      const outcome = await commitDelivery(pool, delivery, {
-        identity: meta.delivery,
-        legacy: this.legacy,
-        beforeIsolating: async (err) => {
-          // No DEFAULT partition: 23514 may mean a partition was dropped under us, not a bad row.
-          if (flavour !== 'plain' || sqlStateOf(err) !== CHECK_VIOLATION) return;
-          await this.guard.refresh(pool);
-          if (!this.guard.covers(delivery.tables, delivery.plan.rejected)) {
-            throw new RetryableError('a partition the delivery needs was dropped while writing; retrying', { cause: err, code: PG_SINK_ERRORS.TC_PG_SINK_UNAVAILABLE });
-          }
-        },
-      });
+      let typedRejected: Map<number, string> | undefined;
+      const writeTyped = async () => {
+        typedRejected ??= (await typed?.write(pool, flavour, events.all())) ?? new Map<number, string>();
+        return typedRejected;
+      };
+      let delivery = this.delivery(events, pool, flavour, false);
+      let outcome: CommitOutcome;
+      try {
+        outcome = await this.commit(pool, flavour, delivery, meta, writeTyped);
+      } catch (err) {
+        if (!(err instanceof PartitionsNeeded)) throw err;
+        // A late row's day has no partition yet: make them (outside any transaction), plan again.
+        await this.guard.prepare(pool, events.all());
+        delivery = this.delivery(events, pool, flavour, true);
+        outcome = await this.commit(pool, flavour, delivery, meta, writeTyped);
+      }
       if (meta.delivery.origin === undefined) this.stream = meta.delivery.stream;
       if (outcome === 'written' && this.legacy.active) await this.retireLegacy(pool);
       if (outcome === 'replayed') {
         this.counters.replayed.inc();
         this.ctx.logger.info({ seq: meta.delivery.first, last_seq: meta.delivery.last }, 'delivery already committed (ledger); acknowledged without writing');
         // A replay gets the rejections that depend on the events alone (see README: delivery guarantee).
-        return this.result(merged(delivery.plannedRejections(), typedRejected));
+        return this.result(merged(delivery.plannedRejections(), await writeTyped()));
       }
-      return this.result(merged(delivery.plan.rejected, typedRejected));
+      return this.result(merged(delivery.plan.rejected, await writeTyped()));
     } catch (err) {
       if (sqlStateOf(err) === FOREIGN_KEY_VIOLATION) {
         // The cache names a series that metric_series no longer holds (deleted or truncated).
@@ -191,6 +198,34 @@ export class PostgresSink implements SinkInstance {
       this.counters.replaced.inc(this.cleaner.take());
       this.counters.cacheEntries.set(this.series.size);
     }
+  }
+
+  private delivery(events: DeliveryEvents, pool: pg.Pool, flavour: PgFlavour, partitionsPrepared: boolean): Delivery {
+    const typed = this.typed;
+    return new Delivery(events, {
+      pool,
+      cleaner: this.cleaner,
+      series: this.series,
+      ...(flavour === 'plain' ? { partitions: this.guard, partitionsPrepared } : {}),
+      ...(typed ? { generic: (type: string) => typed.generic(type) } : {}),
+    });
+  }
+
+  private async commit(pool: pg.Pool, flavour: PgFlavour, delivery: Delivery, meta: WriteMeta, planned: () => Promise<unknown>): Promise<CommitOutcome> {
+    await delivery.prepare();
+    return commitDelivery(pool, delivery, {
+      identity: meta.delivery,
+      legacy: this.legacy,
+      planned,
+      beforeIsolating: async (err) => {
+        // No DEFAULT partition: 23514 may mean a partition was dropped under us, not a bad row.
+        if (flavour !== 'plain' || sqlStateOf(err) !== CHECK_VIOLATION) return;
+        await this.guard.refresh(pool);
+        if (!this.guard.covers(delivery.tables, delivery.plan.rejected)) {
+          throw new RetryableError('a partition the delivery needs was dropped while writing; retrying', { cause: err, code: PG_SINK_ERRORS.TC_PG_SINK_UNAVAILABLE });
+        }
+      },
+    });
   }
 
   private async retireLegacy(pool: Parameters<LegacyLedger['retire']>[0]): Promise<void> {

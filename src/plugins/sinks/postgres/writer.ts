@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { classify, sqlStateOf } from './classify.js';
 import { copyIsolating, copyRows, copyStream, FOREIGN_KEY_VIOLATION } from './copy.js';
 import type { Delivery } from './delivery.js';
-import { LEDGER_INSERT, type LegacyLedger } from './ledger.js';
+import { beginWithLedgerRow, type LegacyLedger } from './ledger.js';
 import type { Delivery as DeliveryIdentity } from '../../../index.js';
 
 export type CommitOutcome = 'written' | 'replayed';
@@ -17,6 +17,12 @@ export interface CommitOptions {
    * instead (a partition dropped under the sink).
    */
   readonly beforeIsolating?: (err: unknown) => Promise<void>;
+  /**
+   * Called once every event is planned, before the COMMIT (and before rows are isolated): writes
+   * that are idempotent on their own and need the whole delivery (typed tables, on another
+   * connection). A commit that turns to isolating rows may call it twice.
+   */
+  readonly planned?: () => Promise<unknown>;
 }
 
 /**
@@ -40,14 +46,16 @@ export async function commitDelivery(pool: pg.Pool, delivery: Delivery, o: Commi
   try {
     try {
       return await inLedgerTransaction(client, o, async () => {
-        if (delivery.hasPoints) await copyStream(client, plan.points.copySql, delivery.streamPoints());
+        if (delivery.hasPoints()) await copyStream(client, plan.points.copySql, delivery.streamPoints());
         await delivery.complete();
+        await o.planned?.();
         await copyRows(client, plan.histograms, delivery.live(plan.histograms));
         await copyRows(client, plan.events, delivery.live(plan.events));
       });
     } catch (err) {
       if (classify(err) !== 'data' || sqlStateOf(err) === FOREIGN_KEY_VIOLATION) throw err;
       await delivery.complete();
+      await o.planned?.();
       await o.beforeIsolating?.(err);
       return await inLedgerTransaction(client, o, async () => {
         for (const rows of delivery.tables) {
@@ -66,10 +74,13 @@ export async function commitDelivery(pool: pg.Pool, delivery: Delivery, o: Commi
 }
 
 async function inLedgerTransaction(client: pg.PoolClient, o: CommitOptions, body: () => Promise<void>): Promise<CommitOutcome> {
-  await client.query('BEGIN');
+  const begin = beginWithLedgerRow(o.identity);
   try {
-    const { rowCount } = await client.query(LEDGER_INSERT, [o.identity.stream, o.identity.position]);
-    if (rowCount === 0 || (await o.legacy?.contains(client, o.identity))) {
+    // A simple query of two statements answers with one result each; the INSERT's is the second.
+    const results: unknown = await client.query(begin);
+    const inserted = Array.isArray(results) ? (results[1] as pg.QueryResult | undefined)?.rowCount : undefined;
+    if (typeof inserted !== 'number') throw new Error('the ledger INSERT gave no row count');
+    if (inserted === 0 || (await o.legacy?.contains(client, o.identity))) {
       await client.query('ROLLBACK');
       return 'replayed';
     }
