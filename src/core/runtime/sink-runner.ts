@@ -220,8 +220,22 @@ export class SinkRunner {
   private async deliver(p: Prepared): Promise<Prepared | undefined> {
     const { id, metrics } = this.o;
     const writing = p.count === 0 ? Promise.resolve<Outcome>({ kind: 'delivered', result: undefined }) : this.attempt(p);
-    const next = this.prefetchAfter(p.range.last);
+    // Read ahead only after the write's first requests have left: reading and decoding the next
+    // delivery at once would hold them back while the destination sits idle (measured on the
+    // postgres sink: 10-35 ms per 20,000-point delivery).
+    const reading = new Promise<Prepared | undefined>((resolve, reject) =>
+      setImmediate(() => {
+        try {
+          resolve(this.prefetchAfter(p.range.last));
+        } catch (err) {
+          reject(err as Error);
+        }
+      }),
+    );
+    // Awaited below; this only keeps a failed read from counting as unhandled if the write throws.
+    reading.catch(() => undefined);
     const outcome = await writing;
+    const next = await reading;
     if (outcome.kind === 'stopped') return undefined;
     const deadLetters = [...p.undecodable];
     if (outcome.kind === 'dead') {
