@@ -12,14 +12,33 @@ export interface ParseCounts {
   badTimestamps: number;
 }
 
-/** A string of `n` hex digits (trace and span ids). */
-function isHex(v: unknown, n: number): v is string {
-  if (typeof v !== 'string' || v.length !== n) return false;
+/** What `hexCase` found: not an id, an id as stored, an id with upper-case digits to fold. */
+const enum Hex {
+  No,
+  Lower,
+  Upper,
+}
+
+/**
+ * Whether `v` is a string of `n` hex digits (trace and span ids), and whether it has upper-case
+ * digits: ids are stored lower case (docs/ARCHITECTURE.md#events), and `toLowerCase` copies the
+ * string even when nothing changes, so it runs only when something does.
+ */
+function hexCase(v: unknown, n: number): Hex {
+  if (typeof v !== 'string' || v.length !== n) return Hex.No;
+  let found = Hex.Lower;
   for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue;
+    if (c >= 65 && c <= 70) found = Hex.Upper;
+    else return Hex.No;
   }
-  return true;
+  return found;
+}
+
+/** The id to store: `v` as it is, folded to lower case, or '' (it stays a label then). */
+function idOf(v: unknown, hex: Hex): string {
+  return hex === Hex.Lower ? (v as string) : hex === Hex.Upper ? (v as string).toLowerCase() : '';
 }
 
 /** The event fields a record can provide, in the order of `FileFieldsConfig`. */
@@ -115,17 +134,19 @@ export class EventBuilder {
   /**
    * Known fields become the event's own; everything else becomes a label. One pass over the
    * record's keys with one map lookup each: probing every configured name per line cost more
-   * than the rest of the mapping.
+   * than the rest of the mapping. Nothing is allocated here but the event, its labels and the
+   * label values that are not strings already (docs/performance.md#where-the-time-goes).
    */
   private record(rec: Record<string, unknown>, line: string, path: string, readUs: number): LogEvent {
     const chosen = this.chosen;
     const rank = this.rank;
+    const roles = this.roles;
     chosen.fill(undefined);
     const labels: Labels = {};
-    const keys = Object.keys(rec);
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as string;
-      const role = this.roles.get(k);
+    // `for…in` visits the same keys in the same order as `Object.keys` (a parsed record has no
+    // inherited enumerable ones) without allocating their array for every line.
+    for (const k in rec) {
+      const role = roles.get(k);
       if (role !== undefined) {
         const field = role >> 6;
         const r = role & 63;
@@ -150,10 +171,12 @@ export class EventBuilder {
     }
     const traceKey = chosen[Field.TraceId];
     const traceId = traceKey === undefined ? undefined : rec[traceKey];
-    if (traceKey !== undefined && !isHex(traceId, 32)) labels[traceKey] = stringify(traceId);
+    const traceHex = hexCase(traceId, 32);
+    if (traceKey !== undefined && traceHex === Hex.No) labels[traceKey] = stringify(traceId);
     const spanKey = chosen[Field.SpanId];
     const spanId = spanKey === undefined ? undefined : rec[spanKey];
-    if (spanKey !== undefined && !isHex(spanId, 16)) labels[spanKey] = stringify(spanId);
+    const spanHex = hexCase(spanId, 16);
+    if (spanKey !== undefined && spanHex === Hex.No) labels[spanKey] = stringify(spanId);
     if (this.pathLabel !== '') labels[this.pathLabel] = path;
     const levelKey = chosen[Field.Level];
     const msgKey = chosen[Field.Message];
@@ -164,8 +187,8 @@ export class EventBuilder {
       service: serviceKey === undefined ? this.service : stringify(rec[serviceKey]),
       host: this.host,
       level: levelKey === undefined ? '' : normalizeLevel(rec[levelKey]),
-      trace_id: isHex(traceId, 32) ? traceId.toLowerCase() : '',
-      span_id: isHex(spanId, 16) ? spanId.toLowerCase() : '',
+      trace_id: idOf(traceId, traceHex),
+      span_id: idOf(spanId, spanHex),
       message: msgKey === undefined ? line : stringify(rec[msgKey]),
       labels,
     };

@@ -56,6 +56,14 @@ t.test('levels in one vocabulary', async (t) => {
   t.equal(normalizeLevel(8.5), '8.5');
   t.equal(normalizeLevel(null), '');
   t.equal(normalizeLevel(true), 'true');
+  t.equal(normalizeLevel('constructor'), 'constructor', "Object.prototype's members are not aliases");
+  t.equal(normalizeLevel('toString'), 'tostring');
+  t.equal(normalizeLevel('__proto__'), '__proto__');
+  for (let i = 0; i < 3; i++) t.equal(normalizeLevel(' Warning'), 'warn', 'a spelling seen before gives the same level');
+  const long = `${'X'.repeat(40)} `;
+  t.equal(normalizeLevel(long), 'x'.repeat(40));
+  t.equal(normalizeLevel(long), 'x'.repeat(40), 'long values are folded every time');
+  for (let i = 0; i < 600; i++) t.equal(normalizeLevel(`L${i}`), `l${i}`, 'past the remembered spellings');
 });
 
 t.test('logfmt', async (t) => {
@@ -108,6 +116,13 @@ t.test('JSON fallbacks: unparsable lines, missing fields, bad ids and times', as
   t.equal(b.build('42', '/x', 7).message, '42');
   t.equal(b.counts.parseErrors, 3);
   t.equal(b.build(`{"trace_id":"${'0'.repeat(31)}\\u0010"}`, '/x', 1).trace_id, '', 'only hex digits make a trace id');
+  const mixed = b.build(`{"trace_id":"${'aF'.repeat(16)}","span_id":"${'0123456789abcdef'}","x":1}`, '/x', 1);
+  t.equal(mixed.trace_id, 'af'.repeat(16), 'upper-case digits are folded');
+  t.equal(mixed.span_id, '0123456789abcdef', 'a lower-case id is kept as it is');
+  t.same(mixed.labels, { x: '1' });
+  const upper = b.build(`{"trace_id":"${'G'.repeat(32)}","span_id":"${'ABCDEF0123456789'}"}`, '/x', 1);
+  t.equal(upper.span_id, 'abcdef0123456789');
+  t.same(upper.labels, { trace_id: 'G'.repeat(32) }, 'a G is no hex digit, whatever its case');
   const e = b.build('{"time":"not a time","trace_id":"xyz","span_id":12,"a":"b"}', '/x', 9);
   t.equal(e.time_us, 9, 'read time when the timestamp is unreadable');
   t.equal(e.message, '{"time":"not a time","trace_id":"xyz","span_id":12,"a":"b"}', 'the whole line when there is no message field');
