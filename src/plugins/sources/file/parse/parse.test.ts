@@ -159,3 +159,65 @@ t.test('plain lines', async (t) => {
   const e = b.build('{"not":"parsed"}', '/l', 3);
   t.same(e, { kind: 'log', time_us: 3, service: 's', host: 'h', level: '', trace_id: '', span_id: '', message: '{"not":"parsed"}', labels: { file: '/l' } });
 });
+
+t.test('JSON lines read from bytes give the events JSON.parse gives', async (t) => {
+  const { isAscii } = await import('node:buffer');
+  const fast = [
+    '{"timestamp":"2025-01-01T00:00:00.001Z","level":"info","service":"checkout","trace_id":"0000000000000000000000000000002a","message":"GET /api 200","user":"u1"}',
+    '{"timestamp":"2025-01-01T00:00:00.002Z","level":"info","service":"checkout","trace_id":"0000000000000000000000000000002b","message":"GET /api 200","user":"u2"}',
+    '{"timestamp":"2025-01-01T00:00:00.003Z","level":"warn","service":"checkoup","trace_id":"0000000000000000000000000000002C","message":"GET /api 500","user":"u2"}',
+    ' { "a" : "b" , "level" : "INFO" }\t',
+    '{}',
+    '{ }',
+    '{"n0":0,"n1":-0,"n2":12,"n3":1.50,"n4":1e3,"n5":-1.5E-2,"n6":12345678901234567890,"n7":123456789012345,"n8":9007199254740993}',
+    '{"t":true,"f":false,"z":null,"ts":1735689600123,"level":30}',
+    '{"message":"héllo ✓ 日本","k":"ü"}',
+    '{"msg":"x","message":"y","time":"yesterday","span_id":12,"trace_id":"xyz"}',
+    '{"a b":1,"":"empty key","file":"overridden"}',
+    '{"level":"Warning","level2":"x"}',
+    '{"service":"a"}',
+    '{"service":"b"}',
+    '{"service":"bb"}',
+  ];
+  const declined = [
+    '{"a":"b\\"c"}',
+    '{"a":"\\u00e9"}',
+    '{"a":"tab\there"}',
+    '{"a":1,"a":2}',
+    '{"b":1,"1":2}',
+    '{"__proto__":"x","a":1}',
+    '{"a":{"b":1}}',
+    '{"a":[1]}',
+    '{"a":1}x',
+    '{"a":1},',
+    '[1]',
+    '42',
+    '"str"',
+    '{"a":"b',
+    '{"a":tru}',
+    '{"a":0012}',
+    '{"a":1.}',
+    '{"a":-}',
+    '{"a":1e}',
+    '{"a" 1}',
+    '{"a":1,}',
+    '{,}',
+    '',
+    'plain text',
+  ];
+  const reference = new EventBuilder({ format: 'json', fields, service: 'svc', path_label: 'file' }, 'h');
+  const subject = new EventBuilder({ format: 'json', fields, service: 'svc', path_label: 'file' }, 'h');
+  for (const [i, line] of [...fast, ...declined, ...fast].entries()) {
+    // Other bytes around the line: the reader must stay within it.
+    const buf = Buffer.from(`x{${line}\n{"z":1}`);
+    const end = 2 + Buffer.byteLength(line);
+    const expected = reference.build(line, '/l', 5);
+    const got = subject.fromBytes(buf, 2, end, isAscii(buf.subarray(2, end)), '/l', 5);
+    const isFast = !declined.includes(line);
+    t.equal(got !== undefined, isFast, `${line}: ${isFast ? 'read from bytes' : 'left to JSON.parse'}`);
+    const event = got ?? subject.build(line, '/l', 5);
+    t.strictSame(event, expected, `line ${i}: ${line}`);
+    t.equal(JSON.stringify(event), JSON.stringify(expected), `line ${i}: labels in the same order`);
+  }
+  t.strictSame(subject.counts, reference.counts);
+});
