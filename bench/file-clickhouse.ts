@@ -93,6 +93,9 @@ interface ChildReport {
   sustained: { lines: number; ms: number };
   cpuSeconds: number;
   maxRssBytes: number;
+  /** Largest V8 heap and largest memory outside it (Buffers, strings handed to native code) seen, sampled every 50 ms. */
+  maxHeapBytes: number;
+  maxExternalBytes: number;
   gc: GcFigures;
   rows: number;
   distinct: number;
@@ -135,12 +138,20 @@ async function child(
     previous = { lines, ms: performance.now() - started };
   };
   let profile: CpuProfileSummary | undefined;
+  let maxHeapBytes = 0;
+  let maxExternalBytes = 0;
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    maxHeapBytes = Math.max(maxHeapBytes, m.heapTotal);
+    maxExternalBytes = Math.max(maxExternalBytes, m.external);
+  }, 50);
   const timed = () => withGcFigures(() => run(mark));
   const { gc } = process.env.BENCH_PROFILE
     ? await withCpuProfile(timed, process.env.BENCH_PROF, `file-clickhouse-${process.env.BENCH_ROLE}`).then((r) => ((profile = r.profile), r.result))
     : await timed();
   const wallMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
+  clearInterval(sampler);
   if (previous.lines < LINES || sustained.lines === 0) sustained = previous;
   const landed = await count();
   const report: ChildReport = {
@@ -148,6 +159,8 @@ async function child(
     sustained,
     cpuSeconds: (used.user + used.system) / 1e6,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    maxHeapBytes,
+    maxExternalBytes,
     gc,
     ...landed,
     profile,
@@ -320,7 +333,7 @@ else {
     const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
     const show = (name: string, r: ChildReport) =>
       console.log(
-        `  ${name.padEnd(6)} ${(r.wallMs / 1000).toFixed(2).padStart(6)} s ${Math.round(rate(r)).toLocaleString('en').padStart(9)} lines/s, sustained ${Math.round(sustained(r)).toLocaleString('en').padStart(9)} lines/s | ${((r.cpuSeconds / LINES) * 1e6).toFixed(2).padStart(5)} CPU-s/M lines | peak RSS ${mib(r.maxRssBytes).padStart(8)} | GC ${((r.gc.pauseMs / r.wallMs) * 100).toFixed(1).padStart(4)} % of wall | rows ${r.rows.toLocaleString('en')} (distinct ${r.distinct.toLocaleString('en')})${r.profile ? `\n         profile: ${formatProfile(r.profile, 12)}` : ''}`,
+        `  ${name.padEnd(6)} ${(r.wallMs / 1000).toFixed(2).padStart(6)} s ${Math.round(rate(r)).toLocaleString('en').padStart(9)} lines/s, sustained ${Math.round(sustained(r)).toLocaleString('en').padStart(9)} lines/s | ${((r.cpuSeconds / LINES) * 1e6).toFixed(2).padStart(5)} CPU-s/M lines | peak RSS ${mib(r.maxRssBytes).padStart(8)} (V8 heap ${mib(r.maxHeapBytes)}, external ${mib(r.maxExternalBytes)}) | GC ${((r.gc.pauseMs / r.wallMs) * 100).toFixed(1).padStart(4)} % of wall | rows ${r.rows.toLocaleString('en')} (distinct ${r.distinct.toLocaleString('en')})${r.profile ? `\n         profile: ${formatProfile(r.profile, 12)}` : ''}`,
       );
     const agent: ChildReport[] = [];
     const bare: ChildReport[] = [];

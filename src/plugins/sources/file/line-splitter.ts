@@ -63,7 +63,7 @@ export class LineSplitter {
     const max = this.maxLine;
     const handler = this.handler;
     // Lines with invalid UTF-8 are decoded (and counted) by `decode`.
-    const raw = mode !== Decode.Check && handler.lineBytes !== undefined;
+    const lineBytes = mode === Decode.Check ? undefined : handler.lineBytes?.bind(handler);
     const ascii = mode === Decode.Ascii;
     while (pos <= lastNl) {
       const nl = data.indexOf(10, pos);
@@ -72,7 +72,7 @@ export class LineSplitter {
       if (end - pos > max) {
         const text = this.longLine(data, pos, end, mode);
         if (text !== undefined) handler.line(f, text, base + pos, end - pos, readUs);
-      } else if (!(raw && (handler.lineBytes as NonNullable<LineHandler['lineBytes']>)(f, data, pos, end, ascii, readUs))) {
+      } else if (lineBytes === undefined || !lineBytes(f, data, pos, end, ascii, readUs)) {
         handler.line(f, this.decode(data, pos, end, mode), base + pos, end - pos, readUs);
       }
       pos = nl + 1;

@@ -290,11 +290,7 @@ export class Tailer {
 
   private readError(f: TrackedFile, err: unknown): void {
     this.ctx.metrics.error('read');
-    this.log.error(
-      `read:${f.path}`,
-      { code: FILE_SOURCE_ERRORS.TC_FILE_UNREADABLE, path: f.path, err: errorMessage(err) },
-      `cannot read ${f.path}: ${errorMessage(err)}`,
-    );
+    this.log.error(`read:${f.path}`, { code: FILE_SOURCE_ERRORS.TC_FILE_UNREADABLE, path: f.path, err: errorMessage(err) }, `cannot read ${f.path}: ${errorMessage(err)}`);
   }
 
   /** Smaller than what was read, or different from its first bytes: copytruncate. Start over. */

@@ -4,7 +4,7 @@
  * event keeps: not the line, not a parsed record, and no new key strings while the keys repeat
  * the previous line's. Whatever it is not sure to read exactly as `JSON.parse` does (an escape, a
  * control character, a nested value, a key that repeats or starts with a digit, invalid JSON) it
- * declines, and the line takes the `JSON.parse` path. docs/performance.md#where-the-time-goes.
+ * declines, and the line takes the `JSON.parse` path. docs/performance.md#the-file-source-end-to-end-into-clickhouse.
  */
 import { latin1, utf8 } from '../decode.js';
 
