@@ -13,6 +13,12 @@
  * Each row also gives CPU microseconds per line, which moves less than wall time when other
  * processes share the machine.
  *
+ * Garbage: each row also gives the collector's pause and the bytes allocated per line, from V8's GC
+ * profiler around the run (bench/gc-meter.ts; the `pause=` and `allocated=` of `--trace-gc-nvp`).
+ * A last pass runs the source alone under the sampling CPU profiler and prints the share of the
+ * `(garbage collector)` node and the functions with the most self time (BENCH_PROF=dir also writes
+ * the profile, for Chrome DevTools).
+ *
  *   npx tsx bench/file-source.ts [megabytes=300] [formats=plain,json]
  */
 import fs from 'node:fs';
@@ -26,6 +32,7 @@ import { MetricsRegistry } from '../src/core/telemetry/metrics.js';
 import { builtinRegistry } from '../src/plugins/registry.js';
 import { fileConfig } from '../src/plugins/sources/file/config.js';
 import { Tailer } from '../src/plugins/sources/file/tailer.js';
+import { formatGc, formatProfile, type GcFigures, withCpuProfile, withGcFigures } from './gc-meter.js';
 
 const MEGABYTES = Number(process.argv[2] ?? 300);
 const FORMATS = (process.argv[3] ?? 'plain,json').split(',');
@@ -62,15 +69,16 @@ interface Result {
   lines: number;
   seconds: number;
   cpuSeconds: number;
+  gc: GcFigures;
 }
 
 async function measure(run: () => Promise<number>): Promise<Result> {
   const cpu = process.cpuUsage();
   const started = performance.now();
-  const lines = await run();
+  const { result: lines, gc } = await withGcFigures(run);
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  return { lines, seconds, cpuSeconds: (used.user + used.system) / 1e6 };
+  return { lines, seconds, cpuSeconds: (used.user + used.system) / 1e6, gc };
 }
 
 /** The baseline: read in big chunks, split on newlines, one object per line (optionally JSON.parse too). */
@@ -175,6 +183,8 @@ try {
     `${Math.round(r.lines / r.seconds)
       .toLocaleString()
       .padStart(10)} lines/s ${(mb / r.seconds).toFixed(1).padStart(6)} MB/s ${((r.cpuSeconds / r.lines) * 1e6).toFixed(2).padStart(5)} µs CPU/line`;
+  const row = (label: string, r: Result, base?: Result) =>
+    console.log(`${label} ${rate(r)}${base ? `  ratio ${(base.seconds / r.seconds).toFixed(2)}` : ''}\n${' '.repeat(52)}${formatGc(r.gc, r.lines)}`);
   for (const format of FORMATS) {
     // One unmeasured pass of each, so that every measured run has the file in the page cache and warm JIT.
     await bareSplitter(file, format === 'json');
@@ -185,10 +195,12 @@ try {
     const memory = await measure(() => pipeline(file, format, lines, path.join(dir, `data-${format}-memory`), 'memory'));
     for (const r of [base, alone, run, memory]) if (r.lines !== lines) throw new Error(`line count mismatch: expected ${lines}, got ${r.lines}`);
     const label = (s: string) => `format=${format.padEnd(6)} ${s.padEnd(44)}`;
-    console.log(label(`baseline: bare splitter${format === 'json' ? ' + JSON.parse' : ''}`), rate(base));
-    console.log(label('file source alone (emit discards)'), rate(alone), `  ratio ${(base.seconds / alone.seconds).toFixed(2)}`);
-    console.log(label('file → queue → blackhole'), rate(run), `  ratio ${(base.seconds / run.seconds).toFixed(2)}`);
-    console.log(label('file → memory buffer → blackhole (no SQLite)'), rate(memory), `  ratio ${(base.seconds / memory.seconds).toFixed(2)}`);
+    row(label(`baseline: bare splitter${format === 'json' ? ' + JSON.parse' : ''}`), base);
+    row(label('file source alone (emit discards)'), alone, base);
+    row(label('file → queue → blackhole'), run, base);
+    row(label('file → memory buffer → blackhole (no SQLite)'), memory, base);
+    const { profile } = await withCpuProfile(() => sourceAlone(file, format, lines), process.env.BENCH_PROF, `file-source-${format}`);
+    console.log(label('file source alone, CPU profile'), formatProfile(profile));
   }
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });

@@ -39,6 +39,26 @@ t.test('format = "json": fields mapped, the rest as labels, bad lines kept and c
   t.equal(await metric(runtime, 'thermocline_file_invalid_timestamps_total'), 1);
 });
 
+t.test('format = "json": lines read from their bytes, with CRLF, UTF-8, no message field, and invalid UTF-8', async (t) => {
+  const dir = tempDir(t);
+  const utf8 = path.join(dir, 'utf8.log');
+  // A chunk of valid UTF-8 with CRLF line ends: every line is read from its bytes.
+  fs.writeFileSync(utf8, '{"message":"héllo ✓","level":"Info","k":"ü"}\r\n{"n":1.50,"ok":true}\r\n');
+  const broken = path.join(dir, 'broken.log');
+  // A chunk with an invalid byte: its lines are decoded (and counted) as strings instead.
+  fs.writeFileSync(broken, Buffer.concat([Buffer.from('{"message":"fine"}\n{"message":"bad '), Buffer.from([0xff]), Buffer.from('"}\n')]));
+  const { runtime } = await startFileSource(t, 'bytes', [utf8, broken], 'format = "json"\npath_label = ""');
+  await waitForMessages('bytes', 4);
+  const byMessage = new Map(logs('bytes').map((e) => [e.message, e]));
+  t.same(byMessage.get('héllo ✓')?.labels, { k: 'ü' });
+  t.equal(byMessage.get('héllo ✓')?.level, 'info');
+  t.same(byMessage.get('{"n":1.50,"ok":true}')?.labels, { n: '1.5', ok: 'true' }, 'no message field: the line, without its CR');
+  t.ok(byMessage.has('fine'));
+  t.ok(byMessage.has('bad \ufffd'));
+  t.equal(await metric(runtime, 'thermocline_file_invalid_utf8_lines_total'), 1);
+  t.equal(await metric(runtime, 'thermocline_file_parse_errors_total'), 0);
+});
+
 t.test('format = "logfmt"', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'app.log');

@@ -1,9 +1,16 @@
 import { isAscii, isUtf8 } from 'node:buffer';
+import { latin1, utf8 } from './decode.js';
 import type { TrackedFile } from './tracked-file.js';
 
 /** Receives each complete line: the text, its file offset and length in bytes (without the newline). */
 export interface LineHandler {
   line(f: TrackedFile, text: string, start: number, bytes: number, readUs: number): void;
+  /**
+   * Offered each line that fits `max_line_bytes` first, as the bytes `data[start, end)` (`ascii`:
+   * all ASCII, otherwise valid UTF-8), before any string is made of it. True: handled; false: it
+   * comes to `line` as usual.
+   */
+  lineBytes?(f: TrackedFile, data: Buffer, start: number, end: number, ascii: boolean, readUs: number): boolean;
 }
 
 /** Problems counted while splitting; added to the source's metrics per batch. */
@@ -11,25 +18,6 @@ export interface SplitCounts {
   longLines: number;
   invalidUtf8: number;
 }
-
-/**
- * Buffer's own slice decoders, without `toString`'s argument handling: a measurable share of the
- * per-line cost. They are on `Buffer.prototype` in every Node version we support, though not in
- * the type definitions; `toString` is the fallback.
- */
-interface SliceDecoders {
-  latin1Slice?(start: number, end: number): string;
-  utf8Slice?(start: number, end: number): string;
-}
-const proto = Buffer.prototype as unknown as SliceDecoders;
-const latin1 =
-  typeof proto.latin1Slice === 'function'
-    ? (b: Buffer, s: number, e: number) => (b as unknown as Required<SliceDecoders>).latin1Slice(s, e)
-    : (b: Buffer, s: number, e: number) => b.toString('latin1', s, e);
-const utf8 =
-  typeof proto.utf8Slice === 'function'
-    ? (b: Buffer, s: number, e: number) => (b as unknown as Required<SliceDecoders>).utf8Slice(s, e)
-    : (b: Buffer, s: number, e: number) => b.toString('utf8', s, e);
 
 /** How a chunk's complete lines are decoded, decided once per chunk. */
 const enum Decode {
@@ -47,7 +35,8 @@ const enum Decode {
  * U+FFFD (Buffer's decoder does that) and is counted, never fatal. The caller passes chunks that
  * start with the file's held-back partial line; what follows the last newline is held back again.
  *
- * This is the hot loop of the source: `indexOf` finds newlines, each line costs one string.
+ * This is the hot loop of the source: `indexOf` finds newlines, each line costs one string (or
+ * none, when the handler takes its bytes).
  */
 export class LineSplitter {
   readonly counts: SplitCounts = { longLines: 0, invalidUtf8: 0 };
@@ -73,6 +62,9 @@ export class LineSplitter {
     const mode = isAscii(data.subarray(pos, lastNl + 1)) ? Decode.Ascii : isUtf8(data.subarray(pos, lastNl + 1)) ? Decode.Utf8 : Decode.Check;
     const max = this.maxLine;
     const handler = this.handler;
+    // Lines with invalid UTF-8 are decoded (and counted) by `decode`.
+    const lineBytes = mode === Decode.Check ? undefined : handler.lineBytes?.bind(handler);
+    const ascii = mode === Decode.Ascii;
     while (pos <= lastNl) {
       const nl = data.indexOf(10, pos);
       let end = nl;
@@ -80,7 +72,7 @@ export class LineSplitter {
       if (end - pos > max) {
         const text = this.longLine(data, pos, end, mode);
         if (text !== undefined) handler.line(f, text, base + pos, end - pos, readUs);
-      } else {
+      } else if (lineBytes === undefined || !lineBytes(f, data, pos, end, ascii, readUs)) {
         handler.line(f, this.decode(data, pos, end, mode), base + pos, end - pos, readUs);
       }
       pos = nl + 1;

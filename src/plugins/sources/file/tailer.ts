@@ -93,14 +93,24 @@ export class Tailer {
   ) {
     this.filter = new PathFilter(config.include, config.exclude, process.cwd());
     this.builder = new EventBuilder(config, config.host ?? os.hostname());
-    const emitLine = (f: TrackedFile, text: string, readUs: number) => {
-      const n = this.events.push(this.builder.build(text, f.path, readUs));
+    const push = (f: TrackedFile, event: LogEvent) => {
+      const n = this.events.push(event);
       const last = this.runs[this.runs.length - 1];
       if (last?.file === f) last.end = n;
       else this.runs.push({ file: f, end: n });
     };
+    const emitLine = (f: TrackedFile, text: string, readUs: number) => push(f, this.builder.build(text, f.path, readUs));
     this.multiline = config.multiline ? new Multiline(config.multiline, emitLine) : undefined;
     const handler: LineHandler = this.multiline ?? { line: (f, text, _start, _bytes, readUs) => emitLine(f, text, readUs) };
+    if (!this.multiline && config.format === 'json') {
+      // Most JSON lines become events straight from the file's bytes (parse/json-bytes.ts).
+      handler.lineBytes = (f, data, start, end, ascii, readUs) => {
+        const event = this.builder.fromBytes(data, start, end, ascii, f.path, readUs);
+        if (event === undefined) return false;
+        push(f, event);
+        return true;
+      };
+    }
     this.splitter = new LineSplitter(config.max_line_bytes, config.on_long_line, handler);
     this.counters = new SourceCounters(ctx.metrics, this.splitter.counts, this.builder.counts);
     this.log = new RateLimitedLog(ctx.logger);

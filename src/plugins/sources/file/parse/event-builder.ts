@@ -1,5 +1,7 @@
 import type { Labels, LogEvent } from '../../../../index.js';
 import type { FileConfig, FileFieldsConfig } from '../config.js';
+import { decodeLine } from '../decode.js';
+import { JsonBytes } from './json-bytes.js';
 import { normalizeLevel } from './level.js';
 import { parseLogfmt } from './logfmt.js';
 import { parseTimestamp } from './timestamp.js';
@@ -12,14 +14,33 @@ export interface ParseCounts {
   badTimestamps: number;
 }
 
-/** A string of `n` hex digits (trace and span ids). */
-function isHex(v: unknown, n: number): v is string {
-  if (typeof v !== 'string' || v.length !== n) return false;
+/** What `hexCase` found: not an id, an id as stored, an id with upper-case digits to fold. */
+const enum Hex {
+  No,
+  Lower,
+  Upper,
+}
+
+/**
+ * Whether `v` is a string of `n` hex digits (trace and span ids), and whether it has upper-case
+ * digits: ids are stored lower case (docs/ARCHITECTURE.md#events), and `toLowerCase` copies the
+ * string even when nothing changes, so it runs only when something does.
+ */
+function hexCase(v: unknown, n: number): Hex {
+  if (typeof v !== 'string' || v.length !== n) return Hex.No;
+  let found = Hex.Lower;
   for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return false;
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue;
+    if (c >= 65 && c <= 70) found = Hex.Upper;
+    else return Hex.No;
   }
-  return true;
+  return found;
+}
+
+/** The id to store: `v` as it is, folded to lower case, or '' (it stays a label then). */
+function idOf(v: unknown, hex: Hex): string {
+  return hex === Hex.Lower ? (v as string) : hex === Hex.Upper ? (v as string).toLowerCase() : '';
 }
 
 /** The event fields a record can provide, in the order of `FileFieldsConfig`. */
@@ -52,9 +73,18 @@ export class EventBuilder {
   private readonly timestampFormat: FileFieldsConfig['timestamp_format'];
   /** Record key → `field * 64 + rank` (rank: its position in the configured list of names). */
   private readonly roles = new Map<string, number>();
-  /** Per record: the key chosen for each field and its rank (reused, not reallocated). */
-  private readonly chosen: Array<string | undefined> = new Array<string | undefined>(Field.Count);
-  private readonly rank: number[] = new Array<number>(Field.Count).fill(0);
+  /** Per record: the index of the key chosen for each field (-1: none) and its rank (reused, not reallocated). */
+  private readonly chosen = new Int32Array(Field.Count);
+  private readonly rank = new Int32Array(Field.Count);
+  /** The record being mapped, as keys and values in the record's order (reused, not reallocated). */
+  private readonly keys: string[] = [];
+  private readonly values: unknown[] = [];
+  private readonly reader = new JsonBytes();
+  /** The line `fromBytes` is mapping, decoded only when it becomes the message. */
+  private bytes: Buffer = Buffer.alloc(0);
+  private bytesStart = 0;
+  private bytesEnd = 0;
+  private bytesAscii = true;
   readonly build: (line: string, path: string, readUs: number) => LogEvent;
 
   constructor(config: Pick<FileConfig, 'format' | 'fields' | 'service' | 'path_label'>, host: string) {
@@ -113,60 +143,92 @@ export class EventBuilder {
   };
 
   /**
+   * With `format = "json"`: the event of a line given as file bytes (`ascii`: all ASCII, otherwise
+   * valid UTF-8), without decoding the line or parsing it into an object; undefined when the line
+   * is not a flat record this path reads exactly (json-bytes.ts), and `build` takes it instead.
+   */
+  fromBytes(data: Buffer, start: number, end: number, ascii: boolean, path: string, readUs: number): LogEvent | undefined {
+    const r = this.reader;
+    if (!r.read(data, start, end, ascii)) return undefined;
+    this.bytes = data;
+    this.bytesStart = start;
+    this.bytesEnd = end;
+    this.bytesAscii = ascii;
+    return this.mapped(r.keys, r.values, r.count, undefined, path, readUs);
+  }
+
+  /** A parsed record (JSON.parse, logfmt) as keys and values, then mapped. */
+  private record(rec: Record<string, unknown>, line: string, path: string, readUs: number): LogEvent {
+    const keys = this.keys;
+    const values = this.values;
+    let n = 0;
+    // `for…in` visits the same keys in the same order as `Object.keys` (a parsed record has no
+    // inherited enumerable ones) without allocating their array for every line.
+    for (const k in rec) {
+      keys[n] = k;
+      values[n++] = rec[k];
+    }
+    return this.mapped(keys, values, n, line, path, readUs);
+  }
+
+  /**
    * Known fields become the event's own; everything else becomes a label. One pass over the
    * record's keys with one map lookup each: probing every configured name per line cost more
-   * than the rest of the mapping.
+   * than the rest of the mapping. Nothing is allocated here but the event, its labels and the
+   * label values that are not strings already (docs/performance.md#the-file-source-end-to-end-into-clickhouse).
    */
-  private record(rec: Record<string, unknown>, line: string, path: string, readUs: number): LogEvent {
+  private mapped(keys: readonly string[], values: readonly unknown[], n: number, line: string | undefined, path: string, readUs: number): LogEvent {
     const chosen = this.chosen;
     const rank = this.rank;
-    chosen.fill(undefined);
+    const roles = this.roles;
+    chosen.fill(-1);
     const labels: Labels = {};
-    const keys = Object.keys(rec);
-    for (let i = 0; i < keys.length; i++) {
+    for (let i = 0; i < n; i++) {
       const k = keys[i] as string;
-      const role = this.roles.get(k);
+      const role = roles.get(k);
       if (role !== undefined) {
         const field = role >> 6;
         const r = role & 63;
-        const current = chosen[field];
-        if (current === undefined || r < (rank[field] as number)) {
-          if (current !== undefined) labels[current] = stringify(rec[current]); // a name tried later
-          chosen[field] = k;
+        const current = chosen[field] as number;
+        if (current < 0 || r < (rank[field] as number)) {
+          if (current >= 0) labels[keys[current] as string] = stringify(values[current]); // a name tried later
+          chosen[field] = i;
           rank[field] = r;
           continue;
         }
       }
-      labels[k] = stringify(rec[k]);
+      labels[k] = stringify(values[i]);
     }
     let time_us = readUs;
-    const tsKey = chosen[Field.Timestamp];
-    if (tsKey !== undefined) {
-      const t = parseTimestamp(rec[tsKey], this.timestampFormat);
+    const ts = chosen[Field.Timestamp] as number;
+    if (ts >= 0) {
+      const t = parseTimestamp(values[ts], this.timestampFormat);
       if (t === undefined) {
         this.counts.badTimestamps++;
-        labels[tsKey] = stringify(rec[tsKey]); // keep the unreadable value
+        labels[keys[ts] as string] = stringify(values[ts]); // keep the unreadable value
       } else time_us = t;
     }
-    const traceKey = chosen[Field.TraceId];
-    const traceId = traceKey === undefined ? undefined : rec[traceKey];
-    if (traceKey !== undefined && !isHex(traceId, 32)) labels[traceKey] = stringify(traceId);
-    const spanKey = chosen[Field.SpanId];
-    const spanId = spanKey === undefined ? undefined : rec[spanKey];
-    if (spanKey !== undefined && !isHex(spanId, 16)) labels[spanKey] = stringify(spanId);
+    const trace = chosen[Field.TraceId] as number;
+    const traceId = trace < 0 ? undefined : values[trace];
+    const traceHex = hexCase(traceId, 32);
+    if (trace >= 0 && traceHex === Hex.No) labels[keys[trace] as string] = stringify(traceId);
+    const span = chosen[Field.SpanId] as number;
+    const spanId = span < 0 ? undefined : values[span];
+    const spanHex = hexCase(spanId, 16);
+    if (span >= 0 && spanHex === Hex.No) labels[keys[span] as string] = stringify(spanId);
     if (this.pathLabel !== '') labels[this.pathLabel] = path;
-    const levelKey = chosen[Field.Level];
-    const msgKey = chosen[Field.Message];
-    const serviceKey = chosen[Field.Service];
+    const level = chosen[Field.Level] as number;
+    const msg = chosen[Field.Message] as number;
+    const service = chosen[Field.Service] as number;
     return {
       kind: 'log',
       time_us,
-      service: serviceKey === undefined ? this.service : stringify(rec[serviceKey]),
+      service: service < 0 ? this.service : stringify(values[service]),
       host: this.host,
-      level: levelKey === undefined ? '' : normalizeLevel(rec[levelKey]),
-      trace_id: isHex(traceId, 32) ? traceId.toLowerCase() : '',
-      span_id: isHex(spanId, 16) ? spanId.toLowerCase() : '',
-      message: msgKey === undefined ? line : stringify(rec[msgKey]),
+      level: level < 0 ? '' : normalizeLevel(values[level]),
+      trace_id: idOf(traceId, traceHex),
+      span_id: idOf(spanId, spanHex),
+      message: msg >= 0 ? stringify(values[msg]) : (line ?? decodeLine(this.bytes, this.bytesStart, this.bytesEnd, this.bytesAscii)),
       labels,
     };
   }

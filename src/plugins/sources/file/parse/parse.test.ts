@@ -56,6 +56,14 @@ t.test('levels in one vocabulary', async (t) => {
   t.equal(normalizeLevel(8.5), '8.5');
   t.equal(normalizeLevel(null), '');
   t.equal(normalizeLevel(true), 'true');
+  t.equal(normalizeLevel('constructor'), 'constructor', "Object.prototype's members are not aliases");
+  t.equal(normalizeLevel('toString'), 'tostring');
+  t.equal(normalizeLevel('__proto__'), '__proto__');
+  for (let i = 0; i < 3; i++) t.equal(normalizeLevel(' Warning'), 'warn', 'a spelling seen before gives the same level');
+  const long = `${'X'.repeat(40)} `;
+  t.equal(normalizeLevel(long), 'x'.repeat(40));
+  t.equal(normalizeLevel(long), 'x'.repeat(40), 'long values are folded every time');
+  for (let i = 0; i < 600; i++) t.equal(normalizeLevel(`L${i}`), `l${i}`, 'past the remembered spellings');
 });
 
 t.test('logfmt', async (t) => {
@@ -108,6 +116,13 @@ t.test('JSON fallbacks: unparsable lines, missing fields, bad ids and times', as
   t.equal(b.build('42', '/x', 7).message, '42');
   t.equal(b.counts.parseErrors, 3);
   t.equal(b.build(`{"trace_id":"${'0'.repeat(31)}\\u0010"}`, '/x', 1).trace_id, '', 'only hex digits make a trace id');
+  const mixed = b.build(`{"trace_id":"${'aF'.repeat(16)}","span_id":"${'0123456789abcdef'}","x":1}`, '/x', 1);
+  t.equal(mixed.trace_id, 'af'.repeat(16), 'upper-case digits are folded');
+  t.equal(mixed.span_id, '0123456789abcdef', 'a lower-case id is kept as it is');
+  t.same(mixed.labels, { x: '1' });
+  const upper = b.build(`{"trace_id":"${'G'.repeat(32)}","span_id":"${'ABCDEF0123456789'}"}`, '/x', 1);
+  t.equal(upper.span_id, 'abcdef0123456789');
+  t.same(upper.labels, { trace_id: 'G'.repeat(32) }, 'a G is no hex digit, whatever its case');
   const e = b.build('{"time":"not a time","trace_id":"xyz","span_id":12,"a":"b"}', '/x', 9);
   t.equal(e.time_us, 9, 'read time when the timestamp is unreadable');
   t.equal(e.message, '{"time":"not a time","trace_id":"xyz","span_id":12,"a":"b"}', 'the whole line when there is no message field');
@@ -143,4 +158,66 @@ t.test('plain lines', async (t) => {
   const b = new EventBuilder({ format: 'plain', fields, service: 's', path_label: 'file' }, 'h');
   const e = b.build('{"not":"parsed"}', '/l', 3);
   t.same(e, { kind: 'log', time_us: 3, service: 's', host: 'h', level: '', trace_id: '', span_id: '', message: '{"not":"parsed"}', labels: { file: '/l' } });
+});
+
+t.test('JSON lines read from bytes give the events JSON.parse gives', async (t) => {
+  const { isAscii } = await import('node:buffer');
+  const fast = [
+    '{"timestamp":"2025-01-01T00:00:00.001Z","level":"info","service":"checkout","trace_id":"0000000000000000000000000000002a","message":"GET /api 200","user":"u1"}',
+    '{"timestamp":"2025-01-01T00:00:00.002Z","level":"info","service":"checkout","trace_id":"0000000000000000000000000000002b","message":"GET /api 200","user":"u2"}',
+    '{"timestamp":"2025-01-01T00:00:00.003Z","level":"warn","service":"checkoup","trace_id":"0000000000000000000000000000002C","message":"GET /api 500","user":"u2"}',
+    ' { "a" : "b" , "level" : "INFO" }\t',
+    '{}',
+    '{ }',
+    '{"n0":0,"n1":-0,"n2":12,"n3":1.50,"n4":1e3,"n5":-1.5E-2,"n6":12345678901234567890,"n7":123456789012345,"n8":9007199254740993}',
+    '{"t":true,"f":false,"z":null,"ts":1735689600123,"level":30}',
+    '{"message":"héllo ✓ 日本","k":"ü"}',
+    '{"msg":"x","message":"y","time":"yesterday","span_id":12,"trace_id":"xyz"}',
+    '{"a b":1,"":"empty key","file":"overridden"}',
+    '{"level":"Warning","level2":"x"}',
+    '{"service":"a"}',
+    '{"service":"b"}',
+    '{"service":"bb"}',
+  ];
+  const declined = [
+    '{"a":"b\\"c"}',
+    '{"a":"\\u00e9"}',
+    '{"a":"tab\there"}',
+    '{"a":1,"a":2}',
+    '{"b":1,"1":2}',
+    '{"__proto__":"x","a":1}',
+    '{"a":{"b":1}}',
+    '{"a":[1]}',
+    '{"a":1}x',
+    '{"a":1},',
+    '[1]',
+    '42',
+    '"str"',
+    '{"a":"b',
+    '{"a":tru}',
+    '{"a":0012}',
+    '{"a":1.}',
+    '{"a":-}',
+    '{"a":1e}',
+    '{"a" 1}',
+    '{"a":1,}',
+    '{,}',
+    '',
+    'plain text',
+  ];
+  const reference = new EventBuilder({ format: 'json', fields, service: 'svc', path_label: 'file' }, 'h');
+  const subject = new EventBuilder({ format: 'json', fields, service: 'svc', path_label: 'file' }, 'h');
+  for (const [i, line] of [...fast, ...declined, ...fast].entries()) {
+    // Other bytes around the line: the reader must stay within it.
+    const buf = Buffer.from(`x{${line}\n{"z":1}`);
+    const end = 2 + Buffer.byteLength(line);
+    const expected = reference.build(line, '/l', 5);
+    const got = subject.fromBytes(buf, 2, end, isAscii(buf.subarray(2, end)), '/l', 5);
+    const isFast = !declined.includes(line);
+    t.equal(got !== undefined, isFast, `${line}: ${isFast ? 'read from bytes' : 'left to JSON.parse'}`);
+    const event = got ?? subject.build(line, '/l', 5);
+    t.strictSame(event, expected, `line ${i}: ${line}`);
+    t.equal(JSON.stringify(event), JSON.stringify(expected), `line ${i}: labels in the same order`);
+  }
+  t.strictSame(subject.counts, reference.counts);
 });
