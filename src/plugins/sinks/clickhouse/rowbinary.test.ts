@@ -13,7 +13,7 @@ import { formatOf, rowsOf, tableOf, tokenOf } from './testdata/bodies.js';
 import { type RecordedInsert, FakeClickHouse, SEED_COLUMNS } from './testdata/fake-server.js';
 import { BASE_US, createTable, log, meta, openSink, span, target } from './testdata/harness.js';
 import { COLUMNS, type TableRole } from './tables.js';
-import { rowBinaryChunks } from './write-encoded.js';
+import { cuts, rowBinaryChunks } from './write-encoded.js';
 
 const TABLES = { metric: 'metrics_raw', event: 'events_raw' };
 const ROLE_OF: Record<string, TableRole> = { logs_events: 'log', spans: 'span', span_events: 'span_event', metrics_raw: 'metric', events_raw: 'event' };
@@ -240,4 +240,19 @@ t.test('the embedded engine reads RowBinary from a spooled file: the JSON path\'
   t.same(await Promise.all(Object.keys(ROLE_OF).map((table) => rows(binary, table))), before, 'a replay is dropped by its tokens');
   const spool = (await fs.promises.readdir(path.join(a.dataDir, 'spool'), { recursive: true })).filter((f) => f.endsWith('.rowbinary'));
   t.same(spool, [], 'no body left behind');
+});
+
+t.test('a table too large for one insert is cut at rows, the same cuts every time', async (t) => {
+  const parts = batches(
+    Array.from({ length: 6 }, (_, i) => log(i)),
+    Array.from({ length: 4 }, (_, i) => log(6 + i)),
+  );
+  t.same(cuts(parts, 'log', new Set(), Infinity, 4), [
+    [0, 4],
+    [4, 8],
+    [8, 10],
+  ]);
+  t.same(cuts(parts, 'log', new Set(), 450), cuts(parts, 'log', new Set(), 450), 'by size too, deterministically');
+  t.ok(cuts(parts, 'log', new Set(), 450).length > 1);
+  t.same(cuts(parts, 'span', new Set()), [], 'no rows, no insert');
 });

@@ -119,14 +119,20 @@ function sizeOf(c: BatchCursor, role: TableRole): number {
 }
 
 /** The ranges of rows sent as one insert each: within isolate.ts's limits, the same on every replay. */
-function cuts(batches: readonly EncodedBatch[], role: TableRole, skipSpans: ReadonlySet<number>): Array<[number, number]> {
+export function cuts(
+  batches: readonly EncodedBatch[],
+  role: TableRole,
+  skipSpans: ReadonlySet<number>,
+  maxBytes = MAX_INSERT_CHARS,
+  maxRows = MAX_INSERT_ROWS,
+): Array<[number, number]> {
   const parts: Array<[number, number]> = [];
   const walk = new RowWalker(batches, role, skipSpans);
   let lo = 0;
   let bytes = 0;
   while (walk.next()) {
     const size = sizeOf(walk.cursor, role);
-    if (walk.row > lo && (bytes + size > MAX_INSERT_CHARS || walk.row - lo >= MAX_INSERT_ROWS)) {
+    if (walk.row > lo && (bytes + size > maxBytes || walk.row - lo >= maxRows)) {
       parts.push([lo, walk.row]);
       lo = walk.row;
       bytes = 0;
