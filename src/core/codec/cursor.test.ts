@@ -2,25 +2,9 @@ import t from 'tap';
 import type { TelemetryEvent } from '../events.js';
 import { encodeBatch } from './batch.js';
 import { BatchCursor, BatchField, BatchLabels } from './cursor.js';
+import { sample } from './testdata/sample.js';
 
-const span: TelemetryEvent = {
-  kind: 'span',
-  trace_id: 't'.repeat(32),
-  span_id: 's'.repeat(16),
-  parent_span_id: '',
-  service: 'api',
-  name: 'GET /',
-  start_us: 10,
-  end_us: 20,
-  duration_ns: 10_000,
-  status_code: 'ERROR',
-  status_message: 'boom',
-  attr: { a: '1' },
-  events: [
-    { time_us: 11, name: 'retry', attr: { n: '1' } },
-    { time_us: 12, name: 'retry', attr: { n: '2' } },
-  ],
-};
+const span = sample.find((e) => e.kind === 'span') as TelemetryEvent;
 
 const events: TelemetryEvent[] = [
   { kind: 'log', time_us: 1, service: 'api', host: 'h', level: 'info', trace_id: '', span_id: '', message: 'héllo ✓', labels: { k: 'v', seq: '1' } },
@@ -59,8 +43,8 @@ t.test('the cursor yields each event in place: strings as byte ranges, repeats k
   t.equal(c.statusCode, 'ERROR');
   t.equal(c.spanEventCount, 2);
   c.nextSpanEvent();
-  t.equal(c.spanEventTime, 11);
-  t.equal(c.text(BatchField.spanEventName), 'retry');
+  t.equal(c.spanEventTime, 15);
+  t.equal(c.text(BatchField.spanEventName), 'exception');
   // The second span event is skipped by next().
   t.ok(c.next());
   t.equal(c.kind, 'metric');
