@@ -1,6 +1,8 @@
 import { crc32 } from 'node:zlib';
-import type { HistogramValue, Labels, MetricType, SpanStatusCode, TelemetryEvent } from '../events.js';
+import type { HistogramValue, Labels, TelemetryEvent } from '../events.js';
 import { CorruptBatchError } from './corrupt.js';
+import { type BatchLabels, BatchCursor } from './cursor.js';
+import { HEADER, Kind, LabelSlot, MAGIC, METRIC_TYPE_CODE, STATUS_CODE, Slot, VERSION, VERSION_UNCHECKED } from './layout.js';
 import { ByteReader, ByteWriter } from './writer.js';
 
 /**
@@ -24,54 +26,6 @@ import { ByteReader, ByteWriter } from './writer.js';
  * were good. A batch that fails the check is dead-lettered as corrupt instead (see
  * docs/delivery.md#what-is-not-covered). CRC-32 is node's zlib.crc32, native, about 2 GB/s.
  */
-
-const MAGIC = 0x54;
-const VERSION = 2;
-const VERSION_UNCHECKED = 1;
-/** Magic, version byte and CRC-32: the checksum covers the bytes from here on. */
-const HEADER = 6;
-const enum Kind {
-  Log = 1,
-  Metric = 2,
-  Span = 3,
-  Event = 4,
-  /** A business event with an `id`; batches written before ids existed hold `Event` only. */
-  EventWithId = 5,
-}
-const enum Slot {
-  LogService,
-  LogHost,
-  LogLevel,
-  LogTrace,
-  LogSpan,
-  LogMessage,
-  MetricName,
-  SpanTrace,
-  SpanId,
-  SpanParent,
-  SpanService,
-  SpanName,
-  SpanStatusMessage,
-  SpanEventName,
-  EventType,
-  EventService,
-  EventSeverity,
-  EventPayload,
-  EventId,
-  Count,
-}
-const enum LabelSlot {
-  Log,
-  Metric,
-  SpanAttr,
-  SpanEventAttr,
-  Count,
-}
-
-const METRIC_TYPES: MetricType[] = ['gauge', 'counter', 'summary', 'histogram'];
-const METRIC_TYPE_CODE: Record<MetricType, number> = { gauge: 0, counter: 1, summary: 2, histogram: 3 };
-const STATUS: SpanStatusCode[] = ['UNSET', 'OK', 'ERROR'];
-const STATUS_CODE: Record<SpanStatusCode, number> = { UNSET: 0, OK: 1, ERROR: 2 };
 
 function sameLabels(a: Labels, b: Labels): boolean {
   if (a === b) return true;
@@ -203,77 +157,65 @@ class Encoder {
   }
 }
 
+/**
+ * Builds events from a {@link BatchCursor}. Strings and label sets that the batch repeats are
+ * built once and shared: the cache of a field is keyed by the byte offset its value starts at, which
+ * names one string of the batch.
+ */
 class Decoder {
-  private readonly prev: string[] = new Array<string>(Slot.Count).fill('');
-  private readonly prevLabels: Labels[] = Array.from({ length: LabelSlot.Count }, () => ({}));
-  private readonly keys: string[] = [];
-  private readonly lastValue: string[] = [];
+  private readonly at = new Array<number>(Slot.Count).fill(-1);
+  private readonly val = new Array<string>(Slot.Count).fill('');
+  private readonly setGen = new Array<number>(LabelSlot.Count).fill(-1);
+  private readonly setVal: Labels[] = Array.from({ length: LabelSlot.Count }, () => ({}));
+  private readonly keyText: string[] = [];
+  private readonly valueAt: number[] = [];
+  private readonly valueText: string[] = [];
 
-  constructor(private readonly r: ByteReader) {}
+  constructor(private readonly c: BatchCursor) {}
 
   private s(slot: Slot): string {
-    const tag = this.r.varint();
-    if (tag === 0) return this.prev[slot] as string;
-    const v = this.r.strBody(tag - 1);
-    this.prev[slot] = v;
+    const c = this.c;
+    const start = c.starts[slot] as number;
+    if (start === this.at[slot]) return this.val[slot] as string;
+    const v = c.slice(start, c.ends[slot] as number, c.asciis[slot] === 1);
+    this.at[slot] = start;
+    this.val[slot] = v;
     return v;
   }
 
-  private key(): number {
-    const tag = this.r.varint();
-    if (tag > 0) {
-      if (tag > this.keys.length) throw new RangeError('batch dictionary index out of range');
-      return tag - 1;
-    }
-    this.keys.push(this.r.strBody(this.r.varint() - 1));
-    return this.keys.length - 1;
-  }
-
-  private value(keyIdx: number): string {
-    const tag = this.r.varint();
-    if (tag === 0) {
-      const v = this.lastValue[keyIdx];
-      if (v === undefined) throw new RangeError('batch repeats a label value it never sent');
-      return v;
-    }
-    const v = this.r.strBody(tag - 1);
-    this.lastValue[keyIdx] = v;
-    return v;
+  private key(k: number): string {
+    return (this.keyText[k] ??= this.c.keyText(k));
   }
 
   private labels(slot: LabelSlot): Labels {
-    const tag = this.r.varint();
-    if (tag === 0) return this.prevLabels[slot] as Labels;
+    const set = this.c.labels(slot as BatchLabels);
+    if (set.gen === this.setGen[slot]) return this.setVal[slot] as Labels;
     const out: Labels = {};
-    for (let i = 1; i < tag; i++) {
-      const k = this.key();
-      out[this.keys[k] as string] = this.value(k);
+    for (let i = 0; i < set.size; i++) {
+      const k = set.keys[i] as number;
+      const start = set.starts[i] as number;
+      let v: string;
+      if (this.valueAt[k] === start) v = this.valueText[k] as string;
+      else {
+        v = this.c.valueText(set, i);
+        this.valueAt[k] = start;
+        this.valueText[k] = v;
+      }
+      out[this.key(k)] = v;
     }
-    this.prevLabels[slot] = out;
+    this.setGen[slot] = set.gen;
+    this.setVal[slot] = out;
     return out;
   }
 
-  private histogram(): HistogramValue {
-    const count = this.r.f64();
-    const sum = this.r.f64();
-    const n = this.r.varint();
-    const buckets: Record<string, number> = {};
-    for (let i = 0; i < n; i++) {
-      const k = this.keys[this.key()] as string;
-      buckets[k] = this.r.f64();
-    }
-    return { count, sum, buckets };
-  }
-
   event(): TelemetryEvent {
-    const r = this.r;
-    const kind = r.u8();
-    switch (kind) {
-      case Kind.Log: {
-        const time_us = r.f64();
+    const c = this.c;
+    if (!c.next()) throw new RangeError('batch truncated');
+    switch (c.kind) {
+      case 'log':
         return {
           kind: 'log',
-          time_us,
+          time_us: c.time_us,
           service: this.s(Slot.LogService),
           host: this.s(Slot.LogHost),
           level: this.s(Slot.LogLevel),
@@ -282,48 +224,47 @@ class Decoder {
           message: this.s(Slot.LogMessage),
           labels: this.labels(LabelSlot.Log),
         };
-      }
-      case Kind.Metric: {
-        const type = METRIC_TYPES[r.u8()];
-        if (type === undefined) throw new RangeError('unknown metric type in batch');
+      case 'metric': {
+        const { metricType: type, time_us } = c;
         const name = this.s(Slot.MetricName);
         const labels = this.labels(LabelSlot.Metric);
-        const time_us = r.f64();
-        if (type === 'histogram') return { kind: 'metric', type, name, labels, time_us, histogram: this.histogram() };
-        return { kind: 'metric', type, name, labels, time_us, value: r.f64() };
+        if (type !== 'histogram') return { kind: 'metric', type, name, labels, time_us, value: c.value };
+        const buckets: Record<string, number> = {};
+        for (let i = 0; i < c.bucketCount; i++) buckets[this.key(c.bucketKeys[i] as number)] = c.bucketValues[i] as number;
+        return { kind: 'metric', type, name, labels, time_us, histogram: { count: c.histCount, sum: c.histSum, buckets } };
       }
-      case Kind.Span: {
-        const trace_id = this.s(Slot.SpanTrace);
-        const span_id = this.s(Slot.SpanId);
-        const parent_span_id = this.s(Slot.SpanParent);
-        const service = this.s(Slot.SpanService);
-        const name = this.s(Slot.SpanName);
-        const start_us = r.f64();
-        const end_us = r.f64();
-        const duration_ns = r.f64();
-        const status_code = STATUS[r.u8()] ?? 'UNSET';
-        const status_message = this.s(Slot.SpanStatusMessage);
-        const attr = this.labels(LabelSlot.SpanAttr);
-        const n = r.varint();
-        const events = new Array<{ time_us: number; name: string; attr: Labels }>(n);
-        for (let i = 0; i < n; i++) {
-          const time_us = r.f64();
-          events[i] = { time_us, name: this.s(Slot.SpanEventName), attr: this.labels(LabelSlot.SpanEventAttr) };
+      case 'span': {
+        const events = new Array<{ time_us: number; name: string; attr: Labels }>(c.spanEventCount);
+        const span = {
+          kind: 'span' as const,
+          trace_id: this.s(Slot.SpanTrace),
+          span_id: this.s(Slot.SpanId),
+          parent_span_id: this.s(Slot.SpanParent),
+          service: this.s(Slot.SpanService),
+          name: this.s(Slot.SpanName),
+          start_us: c.start_us,
+          end_us: c.end_us,
+          duration_ns: c.duration_ns,
+          status_code: c.statusCode,
+          status_message: this.s(Slot.SpanStatusMessage),
+          attr: this.labels(LabelSlot.SpanAttr),
+          events,
+        };
+        for (let i = 0; i < events.length; i++) {
+          c.nextSpanEvent();
+          events[i] = { time_us: c.spanEventTime, name: this.s(Slot.SpanEventName), attr: this.labels(LabelSlot.SpanEventAttr) };
         }
-        return { kind: 'span', trace_id, span_id, parent_span_id, service, name, start_us, end_us, duration_ns, status_code, status_message, attr, events };
+        return span;
       }
-      case Kind.Event:
-      case Kind.EventWithId: {
-        const time_us = r.f64();
+      case 'event': {
+        const time_us = c.time_us;
         const type = this.s(Slot.EventType);
         const service = this.s(Slot.EventService);
         const severity = this.s(Slot.EventSeverity);
         const payload = JSON.parse(this.s(Slot.EventPayload)) as Record<string, unknown>;
-        if (kind === Kind.Event) return { kind: 'event', time_us, type, service, severity, payload };
+        if (!c.hasId) return { kind: 'event', time_us, type, service, severity, payload };
         return { kind: 'event', time_us, type, service, severity, payload, id: this.s(Slot.EventId) };
       }
-      default:
-        throw new RangeError(`unknown event kind ${kind} in batch`);
     }
   }
 }
@@ -370,15 +311,13 @@ function bodyOf(buf: Buffer): { start: number; checked: boolean } {
  * parse. The runtime dead-letters such a batch and never forwards it.
  */
 export function decodeBatch(buf: Buffer): TelemetryEvent[] {
-  const { start } = bodyOf(buf);
+  bodyOf(buf);
   try {
-    const r = new ByteReader(buf);
-    r.off = start;
-    const n = r.varint();
-    const dec = new Decoder(r);
-    const out = new Array<TelemetryEvent>(n);
-    for (let i = 0; i < n; i++) out[i] = dec.event();
-    if (r.off !== buf.length) throw new RangeError('trailing bytes after batch');
+    const c = new BatchCursor(buf);
+    const dec = new Decoder(c);
+    const out = new Array<TelemetryEvent>(c.count);
+    for (let i = 0; i < c.count; i++) out[i] = dec.event();
+    if (!c.atEnd) throw new RangeError('trailing bytes after batch');
     return out;
   } catch (err) {
     throw new CorruptBatchError((err as Error).message, { cause: err });

@@ -50,6 +50,12 @@ export const clickhouseConfig = z.strictObject({
     .describe(
       'Compression of insert request bodies sent to a ClickHouse server. `gzip` sends roughly a tenth of the bytes for typical logs at some CPU cost; `none` suits a server on the same host. Ignored for `chdb://`, which has no network.',
     ),
+  insert_format: z
+    .enum(['auto', 'json'])
+    .default('auto')
+    .describe(
+      '`auto`: rows go to a ClickHouse server as RowBinary, encoded straight from the queued batches and streamed in chunks of about 1 MiB; to `chdb://`, to typed tables (`typed_tables`) and to tables with column types RowBinary is not written for, as JSONCompactEachRow. `json`: JSONCompactEachRow everywhere, one body per table (README "Insert format").',
+    ),
   insert_mode: z
     .enum(['sync', 'async'])
     .default('sync')

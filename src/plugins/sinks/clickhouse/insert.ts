@@ -7,7 +7,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { ClickHouseConfig } from './config.js';
@@ -42,7 +42,14 @@ export function settingsClause(settings: Readonly<Record<string, string | number
     .join(', ');
 }
 
-export function insertStatement(database: string, table: string, columns: readonly string[], token: string, options: InsertOptions): string {
+export function insertStatement(
+  database: string,
+  table: string,
+  columns: readonly string[],
+  token: string,
+  options: InsertOptions,
+  format: string = INSERT_FORMAT,
+): string {
   const settings: Record<string, string | number> = {
     // Explicit, so that a profile with insert_deduplicate = 0 cannot switch exactly-once off.
     insert_deduplicate: 1,
@@ -52,7 +59,7 @@ export function insertStatement(database: string, table: string, columns: readon
     Object.assign(settings, { async_insert: 1, wait_for_async_insert: 1, async_insert_deduplicate: 1 });
   }
   Object.assign(settings, options.settings);
-  return `INSERT INTO ${database}.${table} (${columns.join(', ')}) SETTINGS ${settingsClause(settings)} FORMAT ${INSERT_FORMAT}`;
+  return `INSERT INTO ${database}.${table} (${columns.join(', ')}) SETTINGS ${settingsClause(settings)} FORMAT ${format}`;
 }
 
 /** Sends `body` (rows in INSERT_FORMAT) with `token`; resolves once ClickHouse has written it. */
@@ -67,11 +74,38 @@ export async function insertBody(
   const query = insertStatement(target.database, table, columns, token, options);
   const compress = target.kind === 'server' && options.compression === 'gzip';
   const payload = compress ? await gzip(Buffer.from(body), { level: GZIP_LEVEL }) : body;
+  await send(target, query, Readable.from([payload]), compress);
+}
+
+/**
+ * Sends a body made of `chunks` in `format` with `token`, without holding it whole: the chunks are
+ * pulled as the request is written (one in flight), gzip-compressed on the way when configured.
+ */
+export async function insertChunks(
+  target: InsertTarget,
+  table: string,
+  columns: readonly string[],
+  chunks: Iterable<Buffer>,
+  token: string,
+  options: InsertOptions,
+  format: string,
+): Promise<void> {
+  const query = insertStatement(target.database, table, columns, token, options, format);
+  const compress = target.kind === 'server' && options.compression === 'gzip';
+  const source = Readable.from(chunks, { highWaterMark: 1 });
+  if (!compress) return send(target, query, source, false);
+  const gz = zlib.createGzip({ level: GZIP_LEVEL });
+  // pipeline() destroys both streams when either fails, so the request fails with the cause.
+  pipeline(source, gz).catch(() => undefined);
+  await send(target, query, gz, true);
+}
+
+async function send(target: InsertTarget, query: string, values: Readable, gzipped: boolean): Promise<void> {
   const result = await target.client.exec({
     query,
-    values: Readable.from([payload]),
+    values,
     // The client compresses only when the whole client is configured to; the shared client is not.
-    ...(compress ? { http_headers: { 'Content-Encoding': 'gzip' } } : {}),
+    ...(gzipped ? { http_headers: { 'Content-Encoding': 'gzip' } } : {}),
   });
   // The body is empty, but it must be read to the end for the socket to be reused.
   result.stream.resume();

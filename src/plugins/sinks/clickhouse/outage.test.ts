@@ -6,6 +6,7 @@
  */
 import t from 'tap';
 import { eventually, logs, manualSource, manualSources, startPipeline } from '../../../testing/index.js';
+import { rowsOf } from './testdata/bodies.js';
 import { clickHouseError, FakeClickHouse } from './testdata/fake-server.js';
 
 t.test('5xx answers and reset connections: retried, nothing lost, nothing twice', async (t) => {
@@ -39,7 +40,7 @@ retry = { initial_backoff_secs = 0.05, max_backoff_secs = 0.2 }
   await eventually(() => state() === 'degraded', 20_000, 'the sink degraded while the server fails');
   await eventually(() => runtime.queueOf('ch')!.batches === 0, 30_000, 'everything delivered once the server answers');
   t.equal(server.script.length, 0, 'every scripted failure was met');
-  const stored = server.accepted.flatMap((i) => i.body.split('\n').filter((line) => line !== ''));
+  const stored = (await Promise.all(server.accepted.map((i) => rowsOf(t, i)))).flat();
   t.equal(stored.length, 300, 'each event stored once');
   t.equal(state(), 'running', 'and the sink is healthy again');
   t.match(await runtime.metrics.text(), /thermocline_component_errors_total\{component_id="ch",component_kind="sink",component_type="clickhouse",error_type="retryable"\} [1-9]/);

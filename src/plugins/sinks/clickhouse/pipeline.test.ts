@@ -3,7 +3,6 @@
  * rejections, a missing table that keeps the data queued until it exists, the one-chdb-directory
  * rule as a configuration error, and the handle the rollup exporter will use.
  */
-import fs from 'node:fs';
 import t from 'tap';
 import { z } from 'zod';
 import { defineTask, type TelemetryEvent, ThermoclineError } from '../../../index.js';
@@ -12,7 +11,7 @@ import { decodeBatch } from '../../../core/codec/batch.js';
 import { migrateClickHouse } from '../../../storage/index.js';
 import { manualSource, manualSources, eventually, startPipeline, tempDir } from '../../../testing/index.js';
 import { ClickHouseConnection } from './api.js';
-import { BASE_US, count, log, select, span, target } from './testdata/harness.js';
+import { BASE_US, count, createTable, log, select, span, target } from './testdata/harness.js';
 
 const sinkToml = (url: string, extra = '') => `
 [sources.src]
@@ -36,8 +35,7 @@ t.test('from the queue into ClickHouse: logs, spans, metrics; unmapped kinds dea
   const tg = await target(t);
   if (!tg) return;
   const db = tg.ch.database;
-  const ddl = fs.readFileSync(new URL('./testdata/metrics_raw.sql', import.meta.url), 'utf8');
-  await tg.ch.client.command({ query: ddl.replace(/--.*$/gm, '').replace('metrics_raw', `${db}.metrics_raw`) });
+  await createTable(tg.ch, 'metrics_raw');
   const { runtime } = await startPipeline(t, sinkToml(tg.url, 'tables = { metric = "metrics_raw" }'), { extra: [manualSource] });
   await emit([
     ...Array.from({ length: 300 }, (_, i) => log(i)),

@@ -16,7 +16,8 @@ export interface Plan {
   readonly rejected: RejectedRow[];
 }
 
-function unmapped(kind: string): string {
+/** Why an event of `kind` is rejected when no table takes it. */
+export function unmappedReason(kind: string): string {
   if (kind === 'metric' || kind === 'event') {
     return `the clickhouse sink has no table for "${kind}" events: set tables.${kind} (see the sink's README), or route them to another sink`;
   }
@@ -45,26 +46,26 @@ export function planRows(events: readonly TelemetryEvent[], schemas: ReadonlyMap
     switch (e.kind) {
       case 'log':
         if (log) builder('log').add(logRow(e, log), i);
-        else rejected.push({ index: i, reason: unmapped(e.kind) });
+        else rejected.push({ index: i, reason: unmappedReason(e.kind) });
         break;
       case 'span':
         if (span && spanEvent) {
           builder('span').add(spanRow(e, span), i);
           // A span without events (or with a malformed `events`) contributes no span_event rows.
           if (Array.isArray(e.events)) for (const entry of e.events) builder('span_event').add(spanEventRow(e, entry, spanEvent), i);
-        } else rejected.push({ index: i, reason: unmapped(e.kind) });
+        } else rejected.push({ index: i, reason: unmappedReason(e.kind) });
         break;
       case 'metric':
         if (metric) builder('metric').add(metricRow(e, metric), i);
-        else rejected.push({ index: i, reason: unmapped(e.kind) });
+        else rejected.push({ index: i, reason: unmappedReason(e.kind) });
         break;
       case 'event':
         if (genericEvent !== undefined && !genericEvent(i)) break;
         if (event) builder('event').add(businessEventRow(e, event), i);
-        else rejected.push({ index: i, reason: unmapped(e.kind) });
+        else rejected.push({ index: i, reason: unmappedReason(e.kind) });
         break;
       default:
-        rejected.push({ index: i, reason: unmapped((e as { kind?: unknown }).kind as string) });
+        rejected.push({ index: i, reason: unmappedReason((e as { kind?: unknown }).kind as string) });
     }
   }
   const rows = new Map<TableRole, Rows>();

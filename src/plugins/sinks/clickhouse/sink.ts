@@ -9,6 +9,8 @@
  */
 import {
   type ComponentContext,
+  type Delivery,
+  type EncodedBatch,
   REGISTRY_ERRORS,
   RateLimitedLog,
   RetryableError,
@@ -17,8 +19,11 @@ import {
   type TelemetryEvent,
   ThermoclineError,
   type WriteResult,
+  decodeBatch,
   errorMessage,
 } from '../../../index.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { ClickHouseConfig } from './config.js';
 import { SinkConnection, claimChdbDirectory } from './connection.js';
 import { needsOperator, toSinkError } from './failures.js';
@@ -29,8 +34,9 @@ import type { InsertOptions, InsertTarget } from './insert.js';
 import { InsertFailure } from './isolate.js';
 import { type TableSchema, loadTableSchema } from './schema.js';
 import { type TableRole, mappedTables, rolesOf } from './tables.js';
+import { kindsOf, writeEncodedBatch } from './write-encoded.js';
 import { TypedTables } from './typed-tables.js';
-import { type TypedWrite, writeBatch } from './write-batch.js';
+import { type BatchOutcome, type TypedWrite, writeBatch } from './write-batch.js';
 
 /** Not configuration: lets tests provoke real engine errors (e.g. `readonly: 1` gives READONLY). */
 export interface SinkInternals {
@@ -52,6 +58,8 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
     ...(internals.settings ? { settings: internals.settings } : {}),
   };
   const log = new RateLimitedLog(ctx.logger);
+  /** RowBinary bodies for the embedded engine, while one is inserted (insert-file.ts). */
+  const spoolDir = path.join(ctx.dataDir, 'spool', `clickhouse-${ctx.id}`);
   const rowsWritten = ctx.metrics.counter('rows_written_total', 'Rows written to ClickHouse, all tables together (each event of a span is a row).');
   const isolationInserts = ctx.metrics.counter('isolation_inserts_total', 'Extra inserts made to isolate rows that ClickHouse rejected.');
   /** Read on first use per table, and again after a schema error. */
@@ -122,8 +130,44 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
     return { plan, genericEvent: (i) => hasEventTable && !plan.typedOnly.has(i) };
   }
 
-  return {
+  async function prepareOrReport(roles: Iterable<TableRole>): Promise<Prepared> {
+    try {
+      return await prepare(roles);
+    } catch (err) {
+      throw report(toSinkError(err, 'reading the table schemas'));
+    }
+  }
+
+  /** Runs a delivery's inserts, counts them, and logs and returns the rows it rejected. */
+  async function deliver(delivery: Delivery, prepared: Prepared, run: () => Promise<BatchOutcome>): Promise<WriteResult | void> {
+    let outcome: BatchOutcome;
+    try {
+      outcome = await run();
+    } catch (err) {
+      // The table may have been dropped or altered: read it again before the retry.
+      if (err instanceof InsertFailure && err.failure.kind === 'schema') {
+        schemas.clear();
+        typed?.forget();
+      }
+      const what = err instanceof InsertFailure ? `INSERT into ${prepared.target.database}.${err.table}` : 'INSERT';
+      throw report(toSinkError(err, what));
+    }
+    rowsWritten.inc(outcome.rows);
+    if (outcome.splitInserts > 0) isolationInserts.inc(outcome.splitInserts);
+    if (outcome.rejected.length === 0) return;
+    const first = outcome.rejected[0]?.reason ?? '';
+    log.warn(
+      'rejected',
+      { seq: delivery.first, rejected: outcome.rejected.length },
+      `${outcome.rejected.length} event(s) rejected and moved to the dead-letter table; first reason: ${first}`,
+    );
+    return { rejected: outcome.rejected };
+  }
+
+  const instance: SinkInstance = {
     async start() {
+      // A body left by a crash mid-insert: its delivery is replayed from the queue.
+      await fs.rm(spoolDir, { recursive: true, force: true });
       try {
         await connection.get();
       } catch (err) {
@@ -134,40 +178,34 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
     },
 
     async write(events, meta): Promise<WriteResult | void> {
-      let prepared: Prepared;
-      try {
-        prepared = await prepare(rolesOf(events));
-      } catch (err) {
-        throw report(toSinkError(err, 'reading the table schemas'));
-      }
+      const prepared = await prepareOrReport(rolesOf(events));
       let typedWrite: TypedWrite | undefined;
       try {
         typedWrite = await planTyped(events, prepared.target);
       } catch (err) {
         throw report(toSinkError(err, 'creating or widening a typed event table'));
       }
-      let outcome;
+      return deliver(meta.delivery, prepared, () => writeBatch(events, meta.delivery, prepared.target, prepared.schemas, options, typedWrite));
+    },
+
+    /**
+     * The batches as queued: RowBinary straight from their bytes to a server (write-encoded.ts);
+     * decoded and written as JSON where that path does not go (README "Insert format").
+     */
+    async writeEncoded(batches, meta): Promise<WriteResult | void> {
+      let kind: 'server' | 'embedded';
       try {
-        outcome = await writeBatch(events, meta.delivery, prepared.target, prepared.schemas, options, typedWrite);
+        kind = (await connection.get()).kind;
       } catch (err) {
-        // The table may have been dropped or altered: read it again before the retry.
-        if (err instanceof InsertFailure && err.failure.kind === 'schema') {
-          schemas.clear();
-          typed?.forget();
-        }
-        const what = err instanceof InsertFailure ? `INSERT into ${prepared.target.database}.${err.table}` : 'INSERT';
-        throw report(toSinkError(err, what));
+        throw report(toSinkError(err, 'connecting to ClickHouse'));
       }
-      rowsWritten.inc(outcome.rows);
-      if (outcome.splitInserts > 0) isolationInserts.inc(outcome.splitInserts);
-      if (outcome.rejected.length === 0) return;
-      const first = outcome.rejected[0]?.reason ?? '';
-      log.warn(
-        'rejected',
-        { seq: meta.delivery.first, rejected: outcome.rejected.length },
-        `${outcome.rejected.length} event(s) rejected and moved to the dead-letter table; first reason: ${first}`,
-      );
-      return { rejected: outcome.rejected };
+      const decode = () => batches.flatMap((b: EncodedBatch) => decodeBatch(b.data));
+      // Asynchronous inserts take data in the request only, not from an INSERT … SELECT (insert-file.ts).
+      const rowBinary = config.insert_format === 'auto' && !typed && (kind === 'server' || config.insert_mode === 'sync');
+      if (!rowBinary) return instance.write(decode(), meta);
+      const roles = rolesOf([...kindsOf(batches)].map((k) => ({ kind: k })));
+      const prepared = await prepareOrReport(roles);
+      return deliver(meta.delivery, prepared, () => writeEncodedBatch(batches, meta.delivery, prepared.target, prepared.schemas, options, decode, spoolDir));
     },
 
     async healthcheck() {
@@ -188,4 +226,5 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
       await connection.release();
     },
   };
+  return instance;
 }

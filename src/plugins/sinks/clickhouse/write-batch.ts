@@ -38,6 +38,33 @@ export interface TypedWrite {
   readonly genericEvent: (index: number) => boolean;
 }
 
+/** The rejected events of a delivery and why, the first reason of each kept. */
+export class Rejections {
+  private readonly reasons = new Map<number, string>();
+  /** Spans whose own row was rejected: their events are not written (see writeBatch). */
+  readonly spans = new Set<number>();
+
+  constructor(private readonly schemas: ReadonlyMap<TableRole, TableSchema>) {}
+
+  add(index: number, reason: string): void {
+    if (!this.reasons.has(index)) this.reasons.set(index, reason);
+  }
+
+  /** A row of `role`'s table that ClickHouse (or the encoder) rejected. */
+  fromTable(role: TableRole, index: number, reason: string): void {
+    if (role === 'span') this.spans.add(index);
+    // The span's own row is already in `spans`; say so, since replaying the dead letter repeats it.
+    this.add(
+      index,
+      role === 'span_event' ? `one of the span's events was rejected (the span's row in ${this.schemas.get('span')?.table ?? 'spans'} was written): ${reason}` : reason,
+    );
+  }
+
+  list(): RejectedRow[] {
+    return [...this.reasons].map(([index, reason]) => ({ index, reason })).sort((a, b) => a.index - b.index);
+  }
+}
+
 export async function writeBatch(
   events: readonly TelemetryEvent[],
   delivery: Delivery,
@@ -47,9 +74,8 @@ export async function writeBatch(
   typed?: TypedWrite,
 ): Promise<BatchOutcome> {
   const plan = planRows(events, schemas, typed?.genericEvent);
-  const reasons = new Map<number, string>();
-  for (const r of [...plan.rejected, ...(typed?.plan.rejected ?? [])]) if (!reasons.has(r.index)) reasons.set(r.index, r.reason);
-  const rejectedSpans = new Set<number>();
+  const reasons = new Rejections(schemas);
+  for (const r of [...plan.rejected, ...(typed?.plan.rejected ?? [])]) reasons.add(r.index, r.reason);
   let rows = 0;
   let splitInserts = 0;
   for (const role of TABLE_ROLES) {
@@ -58,24 +84,13 @@ export async function writeBatch(
     if (!tableRows || !schema) continue;
     // A rejected span goes to the dead-letter table whole, events included: writing its events
     // anyway would duplicate them when the dead-lettered span is replayed.
-    if (role === 'span_event' && rejectedSpans.size > 0) tableRows = withoutSources(tableRows, rejectedSpans);
+    if (role === 'span_event' && reasons.spans.size > 0) tableRows = withoutSources(tableRows, reasons.spans);
     if (tableRows.sources.length === 0) continue;
     const send = (body: string, partToken: string) => insertBody(target, schema.table, COLUMNS[role], body, partToken, options);
     const outcome = await writeRows(schema.table, tableRows, tokensOf(delivery, schema.table), send);
     splitInserts += outcome.splitInserts;
     rows += tableRows.sources.length - outcome.rejected.length;
-    for (const { row, reason } of outcome.rejected) {
-      const index = tableRows.sources[row] as number;
-      if (role === 'span') rejectedSpans.add(index);
-      if (reasons.has(index)) continue;
-      // The span's own row is already in `spans`; say so, since replaying the dead letter repeats it.
-      reasons.set(
-        index,
-        role === 'span_event'
-          ? `one of the span's events was rejected (the span's row in ${schemas.get('span')?.table ?? 'spans'} was written): ${reason}`
-          : reason,
-      );
-    }
+    for (const { row, reason } of outcome.rejected) reasons.fromTable(role, tableRows.sources[row] as number, reason);
   }
   // Typed tables: same tokens and isolation. An event rejected here that was written to
   // tables.event goes to the dead-letter table whole, like a span with a rejected event.
@@ -84,11 +99,7 @@ export async function writeBatch(
     const outcome = await writeRows(t.table, t.rows, tokensOf(delivery, t.table), send);
     splitInserts += outcome.splitInserts;
     rows += t.rows.sources.length - outcome.rejected.length;
-    for (const { row, reason } of outcome.rejected) {
-      const index = t.rows.sources[row] as number;
-      if (!reasons.has(index)) reasons.set(index, reason);
-    }
+    for (const { row, reason } of outcome.rejected) reasons.add(t.rows.sources[row] as number, reason);
   }
-  const rejected = [...reasons].map(([index, reason]) => ({ index, reason })).sort((a, b) => a.index - b.index);
-  return { rejected, rows, splitInserts };
+  return { rejected: reasons.list(), rows, splitInserts };
 }

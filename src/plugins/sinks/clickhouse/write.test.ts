@@ -3,10 +3,9 @@
  * column's precision, Map labels and ids; and replays that insert nothing. Real engine (chdb, or
  * the server of CH_URL).
  */
-import fs from 'node:fs';
 import t from 'tap';
 import { Delivery } from '../../../index.js';
-import { BASE_US, count, log, meta, openSink, select, span, target } from './testdata/harness.js';
+import { BASE_US, count, createTable, log, meta, openSink, select, span, target } from './testdata/harness.js';
 
 t.test('logs, spans and span events land with exact values', async (t) => {
   const tg = await target(t);
@@ -176,8 +175,7 @@ t.test('business events into a mapped table, the payload as JSON text', async (t
   const tg = await target(t);
   if (!tg) return;
   const db = tg.ch.database;
-  const ddl = fs.readFileSync(new URL('./testdata/events_raw.sql', import.meta.url), 'utf8');
-  await tg.ch.client.command({ query: ddl.replace(/--.*$/gm, '').replace('events_raw', `${db}.events_raw`) });
+  await createTable(tg.ch, 'events_raw');
   const { sink } = openSink(t, tg.url, { tables: { event: 'events_raw' } });
   const payload = { version: '1.2.3', canary: true, regions: ['eu', 'us'] };
   t.same(await sink.write([{ kind: 'event', type: 'deploy', service: 'checkout', severity: 'info', time_us: BASE_US + 42_000, payload }], meta(1)), undefined);

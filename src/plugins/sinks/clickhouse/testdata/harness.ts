@@ -3,6 +3,7 @@
  * temp dir by default, the server of CH_URL otherwise, so every test here runs unchanged against
  * both. Nothing here depends on which one it is, except how the sink's url is spelled.
  */
+import fs from 'node:fs';
 import type { Test } from 'tap';
 import pino from 'pino';
 import { Writable } from 'node:stream';
@@ -62,16 +63,19 @@ export interface OpenSink {
   readonly sink: SinkInstance;
   readonly logs: Logs;
   readonly handle: ClickHouseHandle;
+  /** The sink's data_dir. */
+  readonly dataDir: string;
 }
 
 /** A sink instance outside a runtime on `url`, stopped at teardown. */
 export function openSink(t: Test, url: string, options: Record<string, unknown> = {}, internals: SinkInternals = {}): OpenSink {
-  const { ctx } = standaloneContext('sink', 'ch', 'clickhouse', tempDir(t, 'thermocline-ch-sink-'));
+  const dataDir = tempDir(t, 'thermocline-ch-sink-');
+  const { ctx } = standaloneContext('sink', 'ch', 'clickhouse', dataDir);
   const logs = new Logs();
   const config = clickhouseConfig.parse({ url, ...options });
   const sink = createClickHouseSink(config, { ...ctx, logger: logs.logger }, internals);
   t.teardown(() => sink.stop?.());
-  return { sink, logs, handle: ctx.use(ClickHouseConnection, 'ch') as ClickHouseHandle };
+  return { sink, logs, handle: ctx.use(ClickHouseConnection, 'ch') as ClickHouseHandle, dataDir };
 }
 
 export function meta(seq: number, attempt = 1, instance = 'test'): WriteMeta {
@@ -82,6 +86,12 @@ export function meta(seq: number, attempt = 1, instance = 'test'): WriteMeta {
 export async function select<T = Record<string, unknown>>(ch: TestClickHouse, query: string): Promise<T[]> {
   const result = await ch.client.query({ query, format: 'JSONEachRow' });
   return result.json<T>();
+}
+
+/** Creates one of the README's tables for `tables.metric` / `tables.event` (testdata/<name>.sql) in the test database. */
+export async function createTable(ch: TestClickHouse, name: 'metrics_raw' | 'events_raw'): Promise<void> {
+  const ddl = fs.readFileSync(new URL(`./${name}.sql`, import.meta.url), 'utf8');
+  await ch.client.command({ query: ddl.replace(/--.*$/gm, '').replace(name, `${ch.database}.${name}`) });
 }
 
 export async function count(ch: TestClickHouse, table: string, where = '1'): Promise<number> {

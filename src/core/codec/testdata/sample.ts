@@ -1,0 +1,52 @@
+/** One event of every kind and shape, for the codec's tests. */
+import type { TelemetryEvent } from '../../events.js';
+
+export const sample: TelemetryEvent[] = [
+  {
+    kind: 'log',
+    time_us: 1_763_700_000_123_456,
+    service: 'api',
+    host: 'h1',
+    level: 'info',
+    trace_id: 'a'.repeat(32),
+    span_id: 'b'.repeat(16),
+    message: 'hello',
+    labels: { a: '1', b: '2' },
+  },
+  {
+    kind: 'log',
+    time_us: 1_763_700_000_123_457,
+    service: 'api',
+    host: 'h1',
+    level: 'info',
+    trace_id: '',
+    span_id: '',
+    message: 'héllo wörld ✓ 🚀',
+    labels: { a: '1', b: '2' },
+  },
+  { kind: 'log', time_us: 0, service: '', host: '', level: '', trace_id: '', span_id: '', message: '', labels: {} },
+  { kind: 'metric', type: 'gauge', name: 'cpu', labels: { core: '0' }, time_us: 5, value: 0.25 },
+  { kind: 'metric', type: 'counter', name: 'req_total', labels: { core: '0' }, time_us: 6, value: 1e300 },
+  { kind: 'metric', type: 'gauge', name: 'nan', labels: {}, time_us: 6, value: NaN },
+  { kind: 'metric', type: 'summary', name: 'lat', labels: { quantile: '0.99' }, time_us: 7, value: -Infinity },
+  { kind: 'metric', type: 'histogram', name: 'h', labels: {}, time_us: 8, histogram: { count: 3, sum: 1.5, buckets: { '0.1': 1, '1': 2, '+Inf': 3 } } },
+  {
+    kind: 'span',
+    trace_id: 'c'.repeat(32),
+    span_id: 'd'.repeat(16),
+    parent_span_id: '',
+    service: 'api',
+    name: 'GET /',
+    start_us: 10,
+    end_us: 20,
+    duration_ns: 10_000,
+    status_code: 'ERROR',
+    status_message: 'bad\ttab\nnewline\\backslash"quote',
+    attr: { 'http.status_code': '500' },
+    events: [
+      { time_us: 15, name: 'exception', attr: { 'exception.message': 'boom' } },
+      { time_us: 16, name: 'exception', attr: { 'exception.message': 'boom' } },
+    ],
+  },
+  { kind: 'event', time_us: 30, type: 'deploy', service: 'api', severity: 'info', payload: { version: '1.2.3', nested: { ok: true, n: [1, 2] } } },
+];
