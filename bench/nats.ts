@@ -22,8 +22,8 @@
  *
  *   npx tsx bench/nats.ts [events=400000] [batch=5000] [subject=pipe.log]
  *
- * EDGE_BATCH=n sets the edge sink's delivery size (default: one emitted batch); a delivery of
- * several queued batches publishes them in parallel. BENCH_PROGRESS=1 prints the stream and the
+ * EDGE_BATCH=n sets the edge sink's delivery size in events (default: the sink's own default,
+ * 20,000 events or 4 MiB); a delivery of several queued batches publishes them in parallel. BENCH_PROGRESS=1 prints the stream and the
  * consumer while the pipeline runs; BENCH_PROF=dir writes a CPU profile of each child process.
  *
  * A subject with a placeholder (`pipe.{kind}`) makes the edge decode and re-encode each delivery
@@ -130,7 +130,7 @@ if (role === 'edge') {
       }),
     });
     await agent(
-      `data_dir = ${JSON.stringify(path.join(scratchArg, 'edge'))}\n[api]\nenabled = false\n[sources.feed]\ntype = "bench_feed"\n[sinks.bus]\ntype = "nats"\ninputs = ["feed"]\nservers = ["${url}"]\nsubject = "${SUBJECT}"\nstream = { name = "PIPE", subjects = ["pipe.>"] }\nbatch = { max_events = ${Number(process.env.EDGE_BATCH ?? BATCH)}, max_bytes = "64MiB" }\n`,
+      `data_dir = ${JSON.stringify(path.join(scratchArg, 'edge'))}\n[api]\nenabled = false\n[sources.feed]\ntype = "bench_feed"\n[sinks.bus]\ntype = "nats"\ninputs = ["feed"]\nservers = ["${url}"]\nsubject = "${SUBJECT}"\nstream = { name = "PIPE", subjects = ["pipe.>"] }\n${process.env.EDGE_BATCH ? `batch = { max_events = ${Number(process.env.EDGE_BATCH)}, max_bytes = "64MiB" }\n` : ''}`,
       [feed],
     );
     // The edge's part ends when its queue is drained; the parent times the gateway's end.
