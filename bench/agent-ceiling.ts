@@ -189,7 +189,7 @@ async function bareFile(plan: Plan): Promise<void> {
 interface PbAnyValue {
   stringValue?: string | null;
   boolValue?: boolean | null;
-  intValue?: { toString(): string } | number | null;
+  intValue?: { low: number; high: number; toString(): string } | number | null;
   doubleValue?: number | null;
 }
 interface PbKeyValue {
@@ -238,7 +238,7 @@ const SPAN_KINDS = ['', 'internal', 'server', 'client', 'producer', 'consumer'];
 function anyText(v: PbAnyValue | null | undefined): string {
   if (!v) return '';
   if (v.stringValue != null) return v.stringValue;
-  if (v.intValue != null) return v.intValue.toString();
+  if (v.intValue != null) return typeof v.intValue === 'number' || v.intValue.high !== 0 ? v.intValue.toString() : String(v.intValue.low >>> 0); // Long.toString costs ~2 µs
   if (v.boolValue != null) return v.boolValue ? 'true' : 'false';
   if (v.doubleValue != null) return String(v.doubleValue);
   return '';
@@ -268,6 +268,8 @@ async function bareOtlp(plan: Plan): Promise<{ port: number; run: () => Promise<
   let target = plan.sizes[0] as number;
   let finish: () => void = () => {};
   const finished = new Promise<void>((r) => (finish = r));
+  /** The batch cut last: a request answered after it waits until the batch before it is sent. */
+  let queued: Promise<void> = Promise.resolve();
   const take = (req: PbRequest) => {
     for (const rs of req.resourceSpans) {
       const resource: Record<string, string> = {};
@@ -279,7 +281,8 @@ async function bareOtlp(plan: Plan): Promise<{ port: number; run: () => Promise<
         if (ss.scope?.version) inherited['scope.version'] = ss.scope.version;
         for (const k in resource) if (k !== 'service.name') inherited[`resource.${k}`] = resource[k] as string;
         for (const s of ss.spans) {
-          const attr = { ...inherited };
+          // Not `{ ...inherited }`: adding keys to a spread copy measured 50 µs a span here (V8), Object.assign 0.6.
+          const attr: Record<string, string> = Object.assign({}, inherited);
           for (const kv of s.attributes) attr[kv.key] = anyText(kv.value);
           if (s.kind > 0 && s.kind < SPAN_KINDS.length) attr['span.kind'] = SPAN_KINDS[s.kind] as string;
           const traceId = hex(s.traceId);
@@ -310,7 +313,7 @@ async function bareOtlp(plan: Plan): Promise<{ port: number; run: () => Promise<
           }
           received++;
           if (spans.length >= target || received === plan.spans) {
-            void out.enqueue([
+            queued = out.enqueue([
               ['spans', spans],
               ['span_events', events],
             ]);
@@ -328,7 +331,8 @@ async function bareOtlp(plan: Plan): Promise<{ port: number; run: () => Promise<
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       take(Request.decode(Buffer.concat(chunks)) as PbRequest);
-      res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Length': '0' }).end();
+      // As the file path: one batch in flight, the next one built; the clients wait meanwhile.
+      void queued.then(() => res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Length': '0' }).end());
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -603,7 +607,6 @@ migrate = false
     unit: string,
     items: number,
     rowsExpected: number,
-    table: string,
     agentSide: () => Promise<Side>,
     bareSide: (plan: Plan) => Promise<Side>,
     sizeOf: (v: Verified) => number[],
@@ -621,9 +624,9 @@ migrate = false
       const bareRows = [...vb.tables.values()].reduce((n, t) => n + t.rows, 0);
       if (bareRows !== rowsExpected) throw new Error(`${label}: the bare script sent ${bareRows} rows, expected ${rowsExpected}`);
       results.push({ agent, bare });
-      const t = va.tables.get(table);
-      const tb = vb.tables.get(table);
-      wire = `format ${va.format}; agent: ${agent.inserts.length} inserts (${table}: ${t?.perInsert.length} of ${fmt(t ? t.rows / t.perInsert.length : 0)} rows on average), ${([...va.tables.values()].reduce((n, x) => n + x.wire, 0) / 1e6).toFixed(1)} MB gzip of ${([...va.tables.values()].reduce((n, x) => n + x.raw, 0) / 1e6).toFixed(1)} MB; bare: ${bare.inserts.length} inserts, ${([...vb.tables.values()].reduce((n, x) => n + x.wire, 0) / 1e6).toFixed(1)} MB gzip of ${([...vb.tables.values()].reduce((n, x) => n + x.raw, 0) / 1e6).toFixed(1)} MB (${table} raw ${t?.raw} vs ${tb?.raw} bytes)`;
+      const mb = (v: Verified, key: 'wire' | 'raw') => ([...v.tables.values()].reduce((n, x) => n + x[key], 0) / 1e6).toFixed(1);
+      const perTable = (v: Verified) => [...v.tables].map(([name, x]) => `${name} ${x.perInsert.length} × ${fmt(x.rows / x.perInsert.length)} rows`).join(', ');
+      wire = `format ${va.format}; agent inserts: ${perTable(va)}, ${mb(va, 'wire')} MB gzip of ${mb(va, 'raw')} MB; bare inserts: ${perTable(vb)}, ${mb(vb, 'wire')} MB gzip of ${mb(vb, 'raw')} MB${mb(va, 'raw') === mb(vb, 'raw') ? ' (the same rows)' : " (rows DIFFER from the agent's)"}`;
       const line = (s: Side) =>
         `${fmt(items / s.seconds).padStart(9)} ${unit}/s  ${((s.cpu / items) * 1e6).toFixed(2).padStart(6)} CPU-s/M  peak RSS ${mib(s.rss)}`;
       console.log(
@@ -669,7 +672,6 @@ migrate = false
       'lines',
       LINES,
       LINES,
-      'logs_events',
       // The file appears whole, at once: a hard link into the watched directory.
       () =>
         agentRun(
@@ -697,7 +699,6 @@ migrate = false
       'spans',
       spans,
       rows,
-      'spans',
       () => agentRun(`[sources.in]\ntype = "otlp_http"\naddress = "127.0.0.1:{port}"\n`, rows, ({ port }) => load(port, body, requests)),
       (plan) => bareRun('bare-otlp', { ...plan, spans }, (port) => load(port, body, requests)),
       (v) => v.tables.get('spans')?.perInsert ?? [spans],

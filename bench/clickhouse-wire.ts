@@ -9,40 +9,29 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** Column → type of the seed tables (migrations/clickhouse/0001–0003). */
-export const SEED_TYPES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  logs_events: {
-    timestamp: "DateTime64(3, 'UTC')",
-    service: 'LowCardinality(String)',
-    host: 'LowCardinality(String)',
-    level: 'LowCardinality(String)',
-    trace_id: 'String',
-    span_id: 'String',
-    message: 'String',
-    labels: 'Map(String, String)',
-  },
-  spans: {
-    trace_id: 'String',
-    span_id: 'String',
-    parent_span_id: 'String',
-    service: 'LowCardinality(String)',
-    name: 'LowCardinality(String)',
-    start_time: "DateTime64(6, 'UTC')",
-    end_time: "DateTime64(6, 'UTC')",
-    duration_ns: 'UInt64',
-    status_code: 'LowCardinality(String)',
-    status_message: 'String',
-    attr: 'Map(String, String)',
-  },
-  span_events: {
-    trace_id: 'String',
-    span_id: 'String',
-    ts: "DateTime64(6, 'UTC')",
-    name: 'LowCardinality(String)',
-    attr: 'Map(String, String)',
-  },
-};
+/**
+ * Column → type of the seed tables, read from their migrations (migrations/clickhouse): one
+ * `name  Type,` line per column between `CREATE TABLE … (` and `) ENGINE`.
+ */
+export const SEED_TYPES: Readonly<Record<string, Readonly<Record<string, string>>>> = (() => {
+  const dir = fileURLToPath(new URL('../migrations/clickhouse/', import.meta.url));
+  const out: Record<string, Record<string, string>> = {};
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith('.sql'))) {
+    const sql = fs.readFileSync(path.join(dir, f), 'utf8');
+    for (const m of sql.matchAll(/CREATE TABLE IF NOT EXISTS \{\{database\}\}\.(\w+) \(\n([\s\S]*?)\n\)\s*ENGINE/g)) {
+      const columns: Record<string, string> = {};
+      for (const line of (m[2] as string).split('\n')) {
+        const c = /^\s*(\w+)\s+(.*?),?\s*(--.*)?$/.exec(line);
+        if (c) columns[c[1] as string] = c[2] as string;
+      }
+      out[m[1] as string] = columns;
+    }
+  }
+  return out;
+})();
 
 /** An INSERT as the server saw it. */
 export interface Insert {
