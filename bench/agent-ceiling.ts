@@ -11,7 +11,7 @@
  *                  disk queue → clickhouse sink (gzip, the sink's insert format) → the server.
  *                  Bare: read the same file in 4 MiB chunks, split lines, JSON.parse, build the
  *                  same logs_events rows, encode them in the format the agent's INSERTs named,
- *                  gzip at level 1, POST them in batches of the sizes the agent's deliveries had,
+ *                  gzip at level 1, POST them as the agent did (the same INSERTs of the same sizes),
  *                  one after another (the next batch built while one is in flight), with the
  *                  agent's SETTINGS clause.
  *   otlp           protobuf /v1/traces, 512 spans a request made once by the OpenTelemetry SDK's
@@ -56,13 +56,16 @@ const CONNECTIONS = 8;
 const CHUNK = 4 * 1024 * 1024;
 const AUTH = `Basic ${Buffer.from('default:x').toString('base64')}`;
 
-/** What a bare child is told: where to POST, the agent's INSERT statements and delivery sizes. */
+/** One delivery of the agent: its INSERTs in order, each a table and a row count. */
+type Delivery = Array<[table: string, rows: number]>;
+
+/** What a bare child is told: where to POST, the agent's INSERT statements and deliveries. */
 interface Plan {
   port: number;
   /** Table → one of the agent's INSERT statements into it. */
   queries: Record<string, string>;
-  /** Rows per batch (logs) or spans per batch (traces), in the agent's order; cycled. */
-  sizes: number[];
+  /** The agent's deliveries in order (cycled): the bare script sends the same batches. */
+  deliveries: Delivery[];
   /** json / plain: the file; otlp: the spans to expect. */
   file?: string;
   format?: 'json' | 'plain';
@@ -110,15 +113,22 @@ function poster(plan: Plan) {
       req.on('error', reject);
       req.end(body);
     });
-  /** Encodes and sends one batch: one INSERT per table, in the order given. */
-  const send = async (tables: Array<[string, unknown[][]]>) => {
-    for (const [table, rows] of tables) {
-      if (rows.length === 0) continue;
-      const t = templates.get(table);
-      if (!t) throw new Error(`the agent sent no INSERT into ${table}`);
-      const body = encodeRows(t.format, table, t.columns, rows);
-      await post(table, await gzip(body, { level: GZIP_LEVEL }));
+  const sendRows = async (table: string, rows: unknown[][]) => {
+    const t = templates.get(table);
+    if (!t) throw new Error(`the agent sent no INSERT into ${table}`);
+    await post(table, await gzip(encodeRows(t.format, table, t.columns, rows), { level: GZIP_LEVEL }));
+  };
+  /** Sends one batch as the agent sent its delivery: the same INSERTs, in order, of the same sizes. */
+  const send = async (inserts: Delivery, rows: Record<string, unknown[][]>) => {
+    const sent = new Map<string, number>();
+    for (const [i, [table, n]] of inserts.entries()) {
+      const all = rows[table] ?? [];
+      const from = sent.get(table) ?? 0;
+      const to = inserts.slice(i + 1).some(([t]) => t === table) ? Math.min(all.length, from + n) : all.length;
+      sent.set(table, to);
+      if (to > from) await sendRows(table, all.slice(from, to));
     }
+    for (const [table, all] of Object.entries(rows)) if ((sent.get(table) ?? 0) < all.length) await sendRows(table, all.slice(sent.get(table) ?? 0));
   };
   /** Rows are built in `canonical` column order; this reorders them to the agent's. */
   const order = (table: string, canonical: readonly string[]) => {
@@ -128,12 +138,18 @@ function poster(plan: Plan) {
     return perm.every((i, j) => i === j) ? (row: unknown[]) => row : (row: unknown[]) => perm.map((i) => row[i]);
   };
   let chain: Promise<void> = Promise.resolve();
+  let delivery = 0;
+  const current = () => plan.deliveries[delivery % plan.deliveries.length] as Delivery;
   return {
     order,
+    /** The rows of `table` the next batch holds. */
+    target: (table: string) => current().reduce((n, [t, rows]) => (t === table ? n + rows : n), 0),
     /** Queues a batch behind the one in flight; resolves when the one before it is sent. */
-    async enqueue(tables: Array<[string, unknown[][]]>): Promise<void> {
+    async enqueue(rows: Record<string, unknown[][]>): Promise<void> {
       const before = chain;
-      chain = before.then(() => send(tables));
+      const inserts = current();
+      delivery++;
+      chain = before.then(() => send(inserts, rows));
       await before;
     },
     flushed: () => chain,
@@ -151,8 +167,7 @@ async function bareFile(plan: Plan): Promise<void> {
   const fd = await fs.promises.open(file, 'r');
   const buf = Buffer.allocUnsafe(CHUNK + 65_536);
   let rows: unknown[][] = [];
-  let batch = 0;
-  let target = plan.sizes[0] as number;
+  let target = out.target('logs_events');
   let carry = 0;
   let pos = 0;
   for (;;) {
@@ -173,16 +188,16 @@ async function bareFile(plan: Plan): Promise<void> {
         rows.push(row([Date.parse(rec.timestamp as string), rec.service, HOST, rec.level, rec.trace_id ?? '', rec.span_id ?? '', rec.message, labels]));
       } else rows.push(row([nowMs, 'bench', HOST, '', '', '', line, { file }]));
       if (rows.length >= target) {
-        await out.enqueue([['logs_events', rows]]);
+        await out.enqueue({ logs_events: rows });
         rows = [];
-        target = plan.sizes[++batch % plan.sizes.length] as number;
+        target = out.target('logs_events');
       }
     }
     carry = end - start;
     buf.copy(buf, 0, start, end);
   }
   await fd.close();
-  await out.enqueue([['logs_events', rows]]);
+  if (rows.length > 0) await out.enqueue({ logs_events: rows });
   await out.flushed();
 }
 
@@ -264,8 +279,7 @@ async function bareOtlp(plan: Plan): Promise<{ port: number; run: () => Promise<
   let spans: unknown[][] = [];
   let events: unknown[][] = [];
   let received = 0;
-  let batch = 0;
-  let target = plan.sizes[0] as number;
+  let target = out.target('spans');
   let finish: () => void = () => {};
   const finished = new Promise<void>((r) => (finish = r));
   /** The batch cut last: a request answered after it waits until the batch before it is sent. */
@@ -313,13 +327,10 @@ async function bareOtlp(plan: Plan): Promise<{ port: number; run: () => Promise<
           }
           received++;
           if (spans.length >= target || received === plan.spans) {
-            queued = out.enqueue([
-              ['spans', spans],
-              ['span_events', events],
-            ]);
+            queued = out.enqueue({ spans, span_events: events });
             spans = [];
             events = [];
-            target = plan.sizes[++batch % plan.sizes.length] as number;
+            target = out.target('spans');
             if (received === plan.spans) void out.flushed().then(finish);
           }
         }
@@ -452,11 +463,14 @@ interface Verified {
   tables: Map<string, { rows: number; raw: number; wire: number; perInsert: number[] }>;
   format: string;
   queries: Record<string, string>;
+  deliveries: Delivery[];
 }
 
 function verify(inserts: readonly Insert[]): Verified {
   const tables: Verified['tables'] = new Map();
   const queries: Record<string, string> = {};
+  const deliveries: Delivery[] = [];
+  let last = '';
   for (const i of inserts) {
     const raw = zlib.gunzipSync(Buffer.concat(i.body ?? []));
     const rows = countRows(i.format, i.table, i.columns, raw);
@@ -467,8 +481,13 @@ function verify(inserts: readonly Insert[]): Verified {
     t.perInsert.push(rows);
     tables.set(i.table, t);
     queries[i.table] ??= i.query;
+    // The token is `<sink>@<instance>:<first seq>:<table>[:<part>]` (docs/storage.md#exactly-once-delivery).
+    const delivery = /insert_deduplication_token = '([^:']*:[^:']*)/.exec(i.query)?.[1] ?? i.query;
+    if (delivery !== last) deliveries.push([]);
+    last = delivery;
+    deliveries.at(-1)?.push([i.table, rows]);
   }
-  return { tables, format: [...new Set(inserts.map((i) => i.format))].join('+'), queries };
+  return { tables, format: [...new Set(inserts.map((i) => i.format))].join('+'), queries, deliveries };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -609,7 +628,6 @@ migrate = false
     rowsExpected: number,
     agentSide: () => Promise<Side>,
     bareSide: (plan: Plan) => Promise<Side>,
-    sizeOf: (v: Verified) => number[],
   ) => {
     const results: Array<{ agent: Side; bare: Side }> = [];
     let wire = '';
@@ -618,8 +636,7 @@ migrate = false
       const va = verify(agent.inserts);
       const agentRows = [...va.tables.values()].reduce((n, t) => n + t.rows, 0);
       if (agentRows !== rowsExpected) throw new Error(`${label}: the agent sent ${agentRows} rows, expected ${rowsExpected}`);
-      const sizes = sizeOf(va);
-      const bare = await bareSide({ port: chPort, queries: va.queries, sizes });
+      const bare = await bareSide({ port: chPort, queries: va.queries, deliveries: va.deliveries });
       const vb = verify(bare.inserts);
       const bareRows = [...vb.tables.values()].reduce((n, t) => n + t.rows, 0);
       if (bareRows !== rowsExpected) throw new Error(`${label}: the bare script sent ${bareRows} rows, expected ${rowsExpected}`);
@@ -683,7 +700,6 @@ migrate = false
         const file = link(path.join(scratch, `run-b${++runs}`, 'logs'));
         return bareRun('bare-file', { ...plan, file, format }).finally(() => fs.rmSync(path.dirname(path.dirname(file)), { recursive: true, force: true }));
       },
-      (v) => v.tables.get('logs_events')?.perInsert ?? [LINES],
     );
   }
 
@@ -701,7 +717,6 @@ migrate = false
       rows,
       () => agentRun(`[sources.in]\ntype = "otlp_http"\naddress = "127.0.0.1:{port}"\n`, rows, ({ port }) => load(port, body, requests)),
       (plan) => bareRun('bare-otlp', { ...plan, spans }, (port) => load(port, body, requests)),
-      (v) => v.tables.get('spans')?.perInsert ?? [spans],
     );
   }
 
