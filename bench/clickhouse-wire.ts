@@ -214,18 +214,24 @@ export function countRows(format: string, table: string, columns: readonly strin
     let v = 0;
     let scale = 1;
     for (;;) {
+      if (pos >= body.length) throw new Error(`RowBinary body of ${table} ends inside a length`);
       const b = body[pos++] as number;
       v += (b & 0x7f) * scale;
       if (b < 0x80) return v;
       scale *= 128;
     }
   };
+  /** Skips a string. Not `pos += varint()`: that adds to the position read before the length. */
+  const skipString = () => {
+    const n = varint();
+    pos += n;
+  };
   let rows = 0;
   while (pos < body.length) {
     for (const k of kinds) {
       if (k === 'u64') pos += 8;
-      else if (k === 'string') pos += varint();
-      else for (let n = varint() * 2; n > 0; n--) pos += varint();
+      else if (k === 'string') skipString();
+      else for (let n = varint() * 2; n > 0; n--) skipString();
     }
     rows++;
   }
