@@ -352,45 +352,10 @@ async function bareOtlp(plan: Plan): Promise<{ port: number; run: () => Promise<
 
 // ---------------------------------------------------------------- parent
 
-/** One request body: 512 spans as an instrumented HTTP service exports them (as bench/otlp-http.ts). */
+/** One request body of 512 spans (bench/otlp-spans.ts), loaded only where spans are sent. */
 async function otlpPayload(): Promise<Buffer> {
-  const { ProtobufTraceSerializer } = await import('@opentelemetry/otlp-transformer');
-  const { resourceFromAttributes } = await import('@opentelemetry/resources');
-  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
-  const memory = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({
-      'service.name': 'checkout',
-      'service.version': '1.4.2',
-      'host.name': 'web-17',
-      'process.pid': 4242,
-      'process.runtime.name': 'nodejs',
-      'process.runtime.version': '20.20.2',
-      'telemetry.sdk.language': 'nodejs',
-      'telemetry.sdk.name': 'opentelemetry',
-      'telemetry.sdk.version': '2.2.0',
-    }),
-    spanProcessors: [new SimpleSpanProcessor(memory)],
-  });
-  const tracer = provider.getTracer('@opentelemetry/instrumentation-http', '0.208.0');
-  for (let i = 0; i < SPANS_PER_REQUEST; i++) {
-    const span = tracer.startSpan(`GET /api/items/:id`, {
-      kind: 1,
-      attributes: {
-        'http.request.method': 'GET',
-        'http.route': '/api/items/:id',
-        'url.path': `/api/items/${i}`,
-        'http.response.status_code': i % 50 === 0 ? 500 : 200,
-        'server.address': 'checkout.internal',
-        'server.port': 8080,
-        'network.protocol.version': '1.1',
-      },
-    });
-    if (i % 10 === 0) span.addEvent('cache miss', { 'cache.key': `item:${i}` });
-    if (i % 50 === 0) span.setStatus({ code: 2, message: 'upstream timeout' });
-    span.end();
-  }
-  return Buffer.from(ProtobufTraceSerializer.serializeRequest(memory.getFinishedSpans()) as Uint8Array);
+  const { tracesRequest } = await import('./otlp-spans.js');
+  return tracesRequest(SPANS_PER_REQUEST);
 }
 
 /** Sends `requests` copies of `body`, retrying any answer but 200 as an exporter would. */

@@ -21,9 +21,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import pino from 'pino';
 import { z } from 'zod';
 import { defineSource } from '../src/core/plugin/define.js';
@@ -31,6 +28,7 @@ import { parseConfig } from '../src/core/config/load.js';
 import { Runtime } from '../src/core/runtime/runtime.js';
 import { builtinRegistry } from '../src/plugins/registry.js';
 import { decodeTracesProto } from '../src/plugins/sources/otlp_http/proto/traces.js';
+import { tracesRequest } from './otlp-spans.js';
 
 const SPANS_PER_REQUEST = 512;
 const CONNECTIONS = 8;
@@ -38,42 +36,7 @@ const seconds = Number(process.argv[2] ?? 5);
 const rounds = Number(process.argv[3] ?? 3);
 
 /** One request body: 512 spans as an instrumented HTTP service exports them. */
-function payload(): Buffer {
-  const memory = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({
-      'service.name': 'checkout',
-      'service.version': '1.4.2',
-      'host.name': 'web-17',
-      'process.pid': 4242,
-      'process.runtime.name': 'nodejs',
-      'process.runtime.version': '20.20.2',
-      'telemetry.sdk.language': 'nodejs',
-      'telemetry.sdk.name': 'opentelemetry',
-      'telemetry.sdk.version': '2.2.0',
-    }),
-    spanProcessors: [new SimpleSpanProcessor(memory)],
-  });
-  const tracer = provider.getTracer('@opentelemetry/instrumentation-http', '0.208.0');
-  for (let i = 0; i < SPANS_PER_REQUEST; i++) {
-    const span = tracer.startSpan(`GET /api/items/:id`, {
-      kind: 1,
-      attributes: {
-        'http.request.method': 'GET',
-        'http.route': '/api/items/:id',
-        'url.path': `/api/items/${i}`,
-        'http.response.status_code': i % 50 === 0 ? 500 : 200,
-        'server.address': 'checkout.internal',
-        'server.port': 8080,
-        'network.protocol.version': '1.1',
-      },
-    });
-    if (i % 10 === 0) span.addEvent('cache miss', { 'cache.key': `item:${i}` });
-    if (i % 50 === 0) span.setStatus({ code: 2, message: 'upstream timeout' });
-    span.end();
-  }
-  return Buffer.from(ProtobufTraceSerializer.serializeRequest(memory.getFinishedSpans()) as Uint8Array);
-}
+const payload = (): Buffer => tracesRequest(SPANS_PER_REQUEST);
 
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
