@@ -54,7 +54,7 @@ export const clickhouseConfig = z.strictObject({
     .enum(['auto', 'json'])
     .default('auto')
     .describe(
-      '`auto`: rows go to a ClickHouse server as RowBinary, encoded straight from the queued batches and streamed in chunks of about 1 MiB; to `chdb://`, to typed tables (`typed_tables`) and to tables with column types RowBinary is not written for, as JSONCompactEachRow. `json`: JSONCompactEachRow everywhere, one body per table (README "Insert format").',
+      '`auto`: rows go as RowBinary, encoded straight from the queued batches in chunks of about 1 MiB: streamed to a ClickHouse server, and to `chdb://` through a spool file under `data_dir` that the engine reads with `file()`. Typed tables (`typed_tables`), tables with column types RowBinary is not written for, and `chdb://` with `insert_mode = "async"` get JSONCompactEachRow. `json`: JSONCompactEachRow everywhere, one body per table (README "Insert format").',
     ),
   insert_mode: z
     .enum(['sync', 'async'])
