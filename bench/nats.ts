@@ -17,10 +17,13 @@
  *               (`alone.{kind}`), which encodes each delivery.
  *
  * Events: generator logs (~100-byte messages), encoded with the queue's batch codec. Every run
- * prints events/s, MB/s, the ratio, and each process's peak RSS. Goal: pipeline ≥ 0.7× the
+ * prints events/s, MB/s, the ratio, and each process's peak RSS and CPU seconds while timed. Goal: pipeline ≥ 0.7× the
  * baseline, ≥ 100 MB/s through the sink alone.
  *
- *   npx tsx bench/nats.ts [events=400000] [batch=5000] [subject=pipe.log]
+ *   npx tsx bench/nats.ts [events=1000000] [batch=5000] [subject=pipe.log]
+ *
+ * A million events make each run 2-4 s: with 400,000 the baseline took 0.7 s, and the time the
+ * first batch needs to cross both agents weighed on the ratio more than the rate did.
  *
  * EDGE_BATCH=n sets the edge sink's delivery size in events (default: the sink's own default,
  * 20,000 events or 4 MiB); a delivery of several queued batches publishes them in parallel. BENCH_PROGRESS=1 prints the stream and the
@@ -49,9 +52,17 @@ import { natsServerBinary } from '../src/testing/nats.js';
 import { standaloneContext } from '../src/testing/context.js';
 
 const [role, url, scratchArg] = process.env.BENCH_ROLE ? [process.env.BENCH_ROLE, process.env.BENCH_URL as string, process.env.BENCH_DIR as string] : [undefined, '', ''];
-const EVENTS = Number(process.argv[2] ?? 400_000);
+const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const BATCH = Number(process.argv[3] ?? 5000);
 const SUBJECT = process.argv[4] ?? 'pipe.log';
+/** Linux's USER_HZ, the unit of utime and stime in /proc/<pid>/stat. */
+const CLOCK_TICKS = 100;
+
+/** A process's CPU time so far (user + system), in microseconds, at 10 ms resolution. */
+function cpuUs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(stat[11]) + Number(stat[12])) / CLOCK_TICKS) * 1e6;
+}
 
 /** The events, one batch at a time, made when asked for (as a source makes them). */
 function* makeBatches(): Generator<TelemetryEvent[]> {
@@ -67,8 +78,10 @@ async function child(setUp: () => Promise<() => Promise<void>>): Promise<void> {
   const run = await setUp();
   process.stdout.write('ready\n');
   await new Promise<void>((resolve) => readline.createInterface({ input: process.stdin }).once('line', () => resolve()));
+  const before = process.cpuUsage();
   await run();
-  process.stdout.write(`done ${process.resourceUsage().maxRSS * 1024}\n`);
+  const cpu = process.cpuUsage(before);
+  process.stdout.write(`done ${process.resourceUsage().maxRSS * 1024} ${cpu.user + cpu.system}\n`);
   process.exit(0);
 }
 
@@ -105,7 +118,7 @@ if (role === 'edge') {
   await child(async () => {
     // A few batches, made before the clock starts and emitted in turn: making the events is the
     // source's work, not the hop's (a third of the edge's time with the generator), and an edge
-    // holding all 400,000 at once would spend a quarter of its time in the garbage collector.
+    // holding all of them at once would spend a quarter of its time in the garbage collector.
     const pool: TelemetryEvent[][] = [];
     for (const b of makeBatches()) if (pool.push(b) === 8) break;
     let go: () => void = () => {};
@@ -148,7 +161,10 @@ if (role === 'edge') {
   });
 } else if (role === 'publisher') {
   await child(async () => {
-    const encoded = buildBatches().map((b) => Buffer.from(encodeBatch(b)));
+    // Only the bytes are kept: holding every event as well would leave the publisher a heap of
+    // garbage to collect while it is being timed.
+    const encoded: Buffer[] = [];
+    for (const b of makeBatches()) encoded.push(Buffer.from(encodeBatch(b)));
     const nc = await connect({ servers: url });
     const js = nc.jetstream();
     return async () => {
@@ -205,27 +221,30 @@ if (role === 'edge') {
     const r = spawnRole(receiver);
     await Promise.all([s.next(), r.next()]);
     const start = performance.now();
+    const senderCpuAtGo = cpuUs(s.p.pid as number);
     const done = r.next();
     s.p.stdin?.write('go\n');
     r.p.stdin?.write('go\n');
     const line = await done;
     const ms = performance.now() - start;
-    const senderRss = await new Promise<number>((resolve) => {
-      // The sender's peak, from its own status file, before it is stopped.
-      const status = fs.readFileSync(`/proc/${s.p.pid}/status`, 'utf8');
-      resolve(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024);
-    });
+    // The sender's peak and CPU time, from its own status files, before it is stopped.
+    const status = fs.readFileSync(`/proc/${s.p.pid}/status`, 'utf8');
+    const senderRss = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+    const senderCpuUs = cpuUs(s.p.pid as number) - senderCpuAtGo;
     // SIGINT lets a profiled child write its profile; the children exit on it.
     s.p.kill('SIGINT');
     r.p.kill('SIGINT');
-    return { ms, rss: [senderRss, Number(line.split(' ')[1])] };
+    const [, receiverRss, receiverCpuUs] = line.split(' ').map(Number);
+    return { ms, rss: [senderRss, receiverRss ?? 0], cpu: [senderCpuUs, receiverCpuUs ?? 0] };
   };
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
-  const show = (name: string, ms: number, rss?: number[]) => {
+  const show = (name: string, ms: number, rss?: number[], cpu?: number[]) => {
     const eps = EVENTS / (ms / 1000);
     const mbps = BYTES / 1e6 / (ms / 1000);
+    // From "go" to the end: each process's set-up (loading the code, making the batches) is not counted.
+    const cpuText = cpu ? `  CPU ${((cpu[0] ?? 0) / 1e6).toFixed(2)} s / ${((cpu[1] ?? 0) / 1e6).toFixed(2)} s` : '';
     console.log(
-      `${name.padEnd(12)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${Math.round(eps).toLocaleString('en').padStart(11)} events/s  ${mbps.toFixed(1).padStart(7)} MB/s${rss ? `  peak RSS ${mib(rss[0] ?? 0)} / ${mib(rss[1] ?? 0)}` : ''}`,
+      `${name.padEnd(12)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${Math.round(eps).toLocaleString('en').padStart(11)} events/s  ${mbps.toFixed(1).padStart(7)} MB/s${rss ? `  peak RSS ${mib(rss[0] ?? 0)} / ${mib(rss[1] ?? 0)}` : ''}${cpuText}`,
     );
     return eps;
   };
@@ -234,7 +253,7 @@ if (role === 'edge') {
   await jsm.streams.add({ name: 'BASE', subjects: ['base.>'] });
   await jsm.consumers.add('BASE', { durable_name: 'c', ack_policy: AckPolicy.Explicit, max_ack_pending: 1000 });
   const base = await timed('publisher', 'consumer');
-  const baseEps = show('baseline', base.ms, base.rss);
+  const baseEps = show('baseline', base.ms, base.rss, base.cpu);
 
   // The stream exists before the gateway binds its consumer.
   await jsm.streams.add({ name: 'PIPE', subjects: ['pipe.>'], max_age: 7 * 86_400 * 1e9, max_bytes: 10 * 1024 ** 3, duplicate_window: 120e9, discard: 'new' as never });
@@ -248,7 +267,7 @@ if (role === 'edge') {
     : undefined;
   const pipe = await timed('edge', 'gateway');
   clearInterval(progress);
-  const pipeEps = show('pipeline', pipe.ms, pipe.rss);
+  const pipeEps = show('pipeline', pipe.ms, pipe.rss, pipe.cpu);
 
   // The sink alone, as the edge uses it (one subject: queued batches published as they are), and
   // with a subject template, which makes it take events and encode them.
@@ -271,7 +290,7 @@ if (role === 'edge') {
   show('  template', performance.now() - start);
   await templated.stop?.();
 
-  console.log(`pipeline / baseline: ${(pipeEps / baseEps).toFixed(2)}×   sink alone / baseline: ${(aloneEps / baseEps).toFixed(2)}×   (peak RSS: sender / receiver process)`);
+  console.log(`pipeline / baseline: ${(pipeEps / baseEps).toFixed(2)}×   sink alone / baseline: ${(aloneEps / baseEps).toFixed(2)}×   (peak RSS, CPU: sender / receiver process)`);
   await nc.close();
   server.kill('SIGTERM');
   fs.rmSync(scratch, { recursive: true, force: true });

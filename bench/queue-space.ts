@@ -34,8 +34,9 @@ const blob = randomBytes(batchKiB * 1024);
 const batches = Math.ceil((backlogMiB * 1024) / batchKiB);
 let t0 = performance.now();
 for (let i = 0; i < batches; i++) {
-  store.transaction(() => queue.append(blob, 100, Date.now() * 1000));
-  queue.committed(100, blob.length);
+  const createdUs = Date.now() * 1000;
+  const seq = store.transaction(() => queue.append(blob, 100, createdUs));
+  queue.committed({ seq, data: blob, events: 100, createdUs });
 }
 console.log(`filled ${batches} batches of ${batchKiB} KiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const full = sizes('backlog queued');

@@ -60,6 +60,8 @@ t.test('a corrupt queued batch is dead-lettered without reaching the sink; its n
   script = [];
   const { runtime } = await startPipeline(t, `${toml}batch = { max_events = 1000, timeout_secs = 1 }\n`, { extra });
   const src = manualSources.get('m')!;
+  // As when the queues' memory for recent batches is spent: the batches are read back from disk.
+  runtime.store.recentBudget.used = runtime.store.recentBudget.limit;
   for (let i = 0; i < 3; i++) await src.emit(logs(i * 4, 4, 'untouched message'));
   // Damage the middle batch while it waits in the queue (the delivery is not yet chosen).
   const db = runtime.store.db;

@@ -22,8 +22,9 @@ const week = 7 * 86_400_000;
 function fillQueue(store: QueueStore, queue: DiskQueue, mib: number): void {
   const blob = randomBytes(256 * 1024);
   for (let i = 0; i < mib * 4; i++) {
-    store.transaction(() => queue.append(blob, 1, Date.now() * 1000));
-    queue.committed(1, blob.length);
+    const createdUs = Date.now() * 1000;
+    const seq = store.transaction(() => queue.append(blob, 1, createdUs));
+    queue.committed({ seq, data: blob, events: 1, createdUs });
   }
 }
 

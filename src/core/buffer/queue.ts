@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { type AppendedBatch, RecentBatches } from './recent-batches.js';
 import type { DeadLetterInput, QueueStore, QueuedBatch } from './store.js';
 
 export type WhenFull = 'block' | 'drop_newest';
@@ -89,9 +90,10 @@ export abstract class SinkQueue {
   abstract pin(range: DeliveryRange): void;
   abstract close(): void;
 
-  committed(events: number, bytes: number): void {
-    this.events += events;
-    this.bytes += bytes;
+  /** After the transaction that appended `batch` committed: count it and wake the runner. */
+  committed(batch: AppendedBatch): void {
+    this.events += batch.events;
+    this.bytes += batch.data.length;
     this.batches += 1;
     const waiters = this.dataWaiters;
     this.dataWaiters = [];
@@ -139,6 +141,7 @@ export abstract class SinkQueue {
 
 export class DiskQueue extends SinkQueue {
   private readonly sinkId: number;
+  private readonly recent: RecentBatches;
   private readonly stmts: {
     insert: Database.Statement;
     head: Database.Statement;
@@ -156,6 +159,7 @@ export class DiskQueue extends SinkQueue {
     options: BufferOptions,
   ) {
     super(sink, options);
+    this.recent = new RecentBatches(store.recentBudget);
     const table = store.sinkTable(sink);
     this.sinkId = store.sinkId(sink);
     const db = store.db;
@@ -180,7 +184,14 @@ export class DiskQueue extends SinkQueue {
   }
 
   append(data: Buffer, events: number, createdUs: number, origin?: string): number {
-    return Number(this.stmts.insert.run(createdUs, events, data.length, data, origin ?? null).lastInsertRowid);
+    const seq = Number(this.stmts.insert.run(createdUs, events, data.length, data, origin ?? null).lastInsertRowid);
+    this.recent.stage(seq, data);
+    return seq;
+  }
+
+  override committed(batch: AppendedBatch): void {
+    this.recent.commit(batch);
+    super.committed(batch);
   }
 
   head(limit: number): BatchMeta[] {
@@ -192,7 +203,7 @@ export class DiskQueue extends SinkQueue {
   }
 
   payloads(range: DeliveryRange): QueuedBatch[] {
-    return this.stmts.payloads.all(range.first, range.last) as QueuedBatch[];
+    return this.recent.range(range.first, range.last) ?? (this.stmts.payloads.all(range.first, range.last) as QueuedBatch[]);
   }
 
   ack(range: DeliveryRange, delivered: readonly BatchMeta[], deadLetters: DeadLetterInput[]): void {
@@ -201,6 +212,8 @@ export class DiskQueue extends SinkQueue {
       this.stmts.del.run(range.first, range.last);
       this.stmts.unpin.run(this.sinkId);
     });
+    // Deliveries go in queue order, so nothing older than the range is left to read.
+    this.recent.dropThrough(range.last);
     this.releasedBatches(delivered);
   }
 
@@ -213,6 +226,7 @@ export class DiskQueue extends SinkQueue {
   }
 
   close(): void {
+    this.recent.clear();
     this.wakeAll();
   }
 }

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { ThermoclineError, CORE_ERRORS } from '../errors.js';
 import { createPrivateFile, makePrivateDir } from './private-files.js';
+import { RecentBudget } from './recent-batches.js';
 import type { Json } from '../plugin/types.js';
 
 /**
@@ -31,6 +32,8 @@ export interface QueuedBatch {
   /** The batch's upstream identity, if it came with one (src/core/delivery.ts). */
   origin?: string | null;
   data: Buffer;
+  /** Read from memory, never stored and read back: its checksum need not be checked again. */
+  verified?: boolean;
 }
 
 export interface DeadLetterInput {
@@ -58,6 +61,8 @@ export class QueueStore {
    */
   instance = '';
   private readonly sinkIds = new Map<string, number>();
+  /** What the disk queues of this database may keep of their newest batches in memory, together. */
+  readonly recentBudget = new RecentBudget();
 
   static open(dataDir: string, options: { synchronous?: Synchronous } = {}): QueueStore {
     try {

@@ -1,4 +1,5 @@
 import type { SinkQueue } from '../buffer/queue.js';
+import type { AppendedBatch } from '../buffer/recent-batches.js';
 import type { QueueStore } from '../buffer/store.js';
 import { decodeBatch, encodeBatch, verifyBatch } from '../codec/batch.js';
 import { ByteWriter } from '../codec/writer.js';
@@ -26,6 +27,13 @@ interface EncodedPart {
 }
 
 type Part = RoutedPart | EncodedPart;
+
+/** One batch appended to one sink's queue inside a commit. */
+interface Appended {
+  sink: string;
+  queue: SinkQueue;
+  batch: AppendedBatch;
+}
 
 function sinksOfPart(part: Part): Iterable<string> {
   return 'routed' in part ? part.routed.sinks.keys() : part.sinks;
@@ -211,7 +219,7 @@ export class Emitter {
 
   /** Append routed events and the checkpoint atomically; counters move only after the commit. */
   private commit(source: string, parts: readonly Part[], checkpoint: Json | undefined): void {
-    const appended: Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> = [];
+    const appended: Appended[] = [];
     const createdUs = Date.now() * 1000;
     this.store.transaction(() => {
       for (const part of parts) appended.push(...this.append(part, createdUs));
@@ -220,16 +228,16 @@ export class Emitter {
       }
     });
     for (const a of appended) {
-      a.queue.committed(a.events, a.bytes);
+      a.queue.committed(a.batch);
       // A sink "receives" what lands in its queue (as Vector counts it), so `top` shows its IN/s.
-      this.sinkMetrics(a.sink)?.received(a.events, a.bytes);
+      this.sinkMetrics(a.sink)?.received(a.batch.events, a.batch.data.length);
     }
   }
 
   /** One part's batch into each queue it reaches, inside the caller's transaction. */
-  private append(part: Part, createdUs: number): Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> {
+  private append(part: Part, createdUs: number): Appended[] {
     if (!('routed' in part)) return this.appendEncoded(part, createdUs);
-    const appended: Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> = [];
+    const appended: Appended[] = [];
     // Sinks fed the very same arrays share one encoding.
     let lastKey: TelemetryEvent[][] | undefined;
     let lastBlob: Buffer | undefined;
@@ -248,8 +256,8 @@ export class Emitter {
         lastKey = arrays;
         lastCount = count;
       }
-      queue.append(lastBlob as Buffer, lastCount, createdUs, part.origin);
-      appended.push({ sink, queue, events: lastCount, bytes: (lastBlob as Buffer).length });
+      const seq = queue.append(lastBlob as Buffer, lastCount, createdUs, part.origin);
+      appended.push({ sink, queue, batch: { seq, data: lastBlob as Buffer, events: lastCount, createdUs, origin: part.origin } });
     }
     // A bug in a transform must not lose data silently: its input is kept with the batch.
     for (const f of part.routed.failed) {
@@ -258,8 +266,8 @@ export class Emitter {
     return appended;
   }
 
-  private appendEncoded(part: EncodedPart, createdUs: number): Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> {
-    const appended: Array<{ sink: string; queue: SinkQueue; events: number; bytes: number }> = [];
+  private appendEncoded(part: EncodedPart, createdUs: number): Appended[] {
+    const appended: Appended[] = [];
     if (part.count === 0) return appended;
     for (const sink of part.sinks) {
       const queue = this.queues.get(sink);
@@ -268,8 +276,8 @@ export class Emitter {
         this.sinkMetrics(sink)?.dropped(part.count, 'queue_full');
         continue;
       }
-      queue.append(part.data, part.count, createdUs, part.origin);
-      appended.push({ sink, queue, events: part.count, bytes: part.data.length });
+      const seq = queue.append(part.data, part.count, createdUs, part.origin);
+      appended.push({ sink, queue, batch: { seq, data: part.data, events: part.count, createdUs, origin: part.origin } });
     }
     return appended;
   }

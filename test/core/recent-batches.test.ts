@@ -1,0 +1,100 @@
+import t from 'tap';
+import { DiskQueue } from '../../src/core/buffer/queue.js';
+import { RecentBatches, RecentBudget } from '../../src/core/buffer/recent-batches.js';
+import { QueueStore } from '../../src/core/buffer/store.js';
+import { decodeBatch, encodeBatch } from '../../src/core/codec/batch.js';
+import { logs } from '../helpers/manual-source.js';
+import { tempDir, type TestContext } from '../helpers/pipeline.js';
+
+/*
+ * A disk queue keeps its newest committed batches in memory so a sink that keeps up does not read
+ * them back from SQLite (docs/ARCHITECTURE.md#reading-recent-batches). What is served must be
+ * exactly what SQLite holds.
+ */
+
+const options = { type: 'disk', max_bytes: 2 ** 40, when_full: 'block' } as const;
+
+function setup(t: TestContext, limit?: number) {
+  const store = QueueStore.open(tempDir(t));
+  t.teardown(() => store.close());
+  if (limit !== undefined) (store as { recentBudget: RecentBudget }).recentBudget = new RecentBudget(limit);
+  const queue = new DiskQueue(store, 's', options);
+  const table = store.sinkTable('s');
+  const put = (from: number, n: number): number => {
+    const data = encodeBatch(logs(from, n));
+    const createdUs = Date.now() * 1000;
+    const seq = store.transaction(() => queue.append(data, n, createdUs));
+    queue.committed({ seq, data, events: n, createdUs });
+    return seq;
+  };
+  /** Overwrite a row on disk: a read that still sees the original came from memory. */
+  const damageOnDisk = (seq: number) => store.db.prepare(`UPDATE ${table} SET data = x'00' WHERE seq = ?`).run(seq);
+  return { store, queue, put, damageOnDisk };
+}
+
+const firstSeq = (data: Buffer) => Number((decodeBatch(data)[0] as { labels: Record<string, string> }).labels.seq);
+
+t.test('a committed batch is read from memory, unchanged, its checksum already known', async (t) => {
+  const { queue, put, damageOnDisk } = setup(t);
+  const a = put(0, 3);
+  const b = put(3, 3);
+  damageOnDisk(a);
+  damageOnDisk(b);
+  const read = queue.payloads({ first: a, last: b });
+  t.same(read.map((p) => firstSeq(p.data)), [0, 3], 'both batches, in order, as appended');
+  t.ok(read.every((p) => p.verified === true && p.events === 3));
+});
+
+t.test('the encoder buffer a batch came from is reused before the commit: memory keeps a copy', async (t) => {
+  const { store, queue } = setup(t);
+  const data = Buffer.from(encodeBatch(logs(0, 2)));
+  const seq = store.transaction(() => {
+    const s = queue.append(data, 2, 1);
+    data.fill(0); // the next batch of the same transaction being encoded
+    return s;
+  });
+  queue.committed({ seq, data, events: 2, createdUs: 1 });
+  t.equal(firstSeq(queue.payloads({ first: seq, last: seq })[0]!.data), 0);
+});
+
+t.test('an append whose transaction rolled back is never kept', async (t) => {
+  const { store, queue, put } = setup(t);
+  t.throws(() =>
+    store.transaction(() => {
+      queue.append(encodeBatch(logs(100, 1)), 1, 1);
+      throw new Error('rolled back');
+    }),
+  );
+  const seq = put(0, 1);
+  t.same(queue.payloads({ first: seq - 1, last: seq }).map((p) => firstSeq(p.data)), [0], 'only the committed batch, from SQLite or memory alike');
+});
+
+t.test('past the budget, batches are read from SQLite; delivered ones give their room back', async (t) => {
+  const two = encodeBatch(logs(0, 50)).length + encodeBatch(logs(50, 50)).length;
+  const { store, queue, put, damageOnDisk } = setup(t, two + 10);
+  const seqs = [put(0, 50), put(50, 50), put(100, 50)];
+  t.equal(store.recentBudget.used, two, 'two batches fit');
+  t.equal(queue.payloads({ first: seqs[0]!, last: seqs[2]! }).length, 3, 'a range with a batch not kept is read from SQLite');
+  t.notOk(queue.payloads({ first: seqs[2]!, last: seqs[2]! })[0]!.verified, 'the third was not kept');
+  const metas = queue.head(2);
+  queue.ack({ first: seqs[0]!, last: seqs[1]! }, metas, []);
+  t.equal(store.recentBudget.used, 0, 'delivered batches are forgotten');
+  const next = put(150, 50);
+  damageOnDisk(next);
+  t.equal(firstSeq(queue.payloads({ first: next, last: next })[0]!.data), 150, 'room for new batches again');
+});
+
+t.test('the queues of one database share the budget', async (t) => {
+  const budget = new RecentBudget(100);
+  const a = new RecentBatches(budget);
+  const b = new RecentBatches(budget);
+  const batch = { seq: 1, data: Buffer.alloc(60), events: 1, createdUs: 0 };
+  a.stage(1, batch.data);
+  b.stage(1, batch.data);
+  a.commit(batch);
+  b.commit(batch);
+  t.ok(a.range(1, 1), 'the first fits');
+  t.equal(b.range(1, 1), undefined, 'the second would exceed what both may keep');
+  a.clear();
+  t.equal(budget.used, 0);
+});
