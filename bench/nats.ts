@@ -17,8 +17,9 @@
  *               (`alone.{kind}`), which encodes each delivery.
  *
  * Events: generator logs (~100-byte messages), encoded with the queue's batch codec. Every run
- * prints events/s, MB/s, the ratio, and each process's peak RSS and CPU seconds while timed. Goal: pipeline ≥ 0.7× the
- * baseline, ≥ 100 MB/s through the sink alone.
+ * prints events/s, MB/s, the ratio, each process's peak RSS, and the CPU seconds each process
+ * (nats-server's too) spent while timed. Goal: pipeline ≥ 0.7× the baseline, ≥ 100 MB/s through
+ * the sink alone.
  *
  *   npx tsx bench/nats.ts [events=1000000] [batch=5000] [subject=pipe.log]
  *
@@ -222,6 +223,7 @@ if (role === 'edge') {
     await Promise.all([s.next(), r.next()]);
     const start = performance.now();
     const senderCpuAtGo = cpuUs(s.p.pid as number);
+    const serverCpuAtGo = cpuUs(server.pid as number);
     const done = r.next();
     s.p.stdin?.write('go\n');
     r.p.stdin?.write('go\n');
@@ -231,18 +233,19 @@ if (role === 'edge') {
     const status = fs.readFileSync(`/proc/${s.p.pid}/status`, 'utf8');
     const senderRss = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
     const senderCpuUs = cpuUs(s.p.pid as number) - senderCpuAtGo;
+    const serverCpuUs = cpuUs(server.pid as number) - serverCpuAtGo;
     // SIGINT lets a profiled child write its profile; the children exit on it.
     s.p.kill('SIGINT');
     r.p.kill('SIGINT');
     const [, receiverRss, receiverCpuUs] = line.split(' ').map(Number);
-    return { ms, rss: [senderRss, receiverRss ?? 0], cpu: [senderCpuUs, receiverCpuUs ?? 0] };
+    return { ms, rss: [senderRss, receiverRss ?? 0], cpu: [senderCpuUs, receiverCpuUs ?? 0, serverCpuUs] };
   };
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
   const show = (name: string, ms: number, rss?: number[], cpu?: number[]) => {
     const eps = EVENTS / (ms / 1000);
     const mbps = BYTES / 1e6 / (ms / 1000);
     // From "go" to the end: each process's set-up (loading the code, making the batches) is not counted.
-    const cpuText = cpu ? `  CPU ${((cpu[0] ?? 0) / 1e6).toFixed(2)} s / ${((cpu[1] ?? 0) / 1e6).toFixed(2)} s` : '';
+    const cpuText = cpu ? `  CPU ${cpu.map((us) => `${(us / 1e6).toFixed(2)} s`).join(' / ')}` : '';
     console.log(
       `${name.padEnd(12)} ${(ms / 1000).toFixed(2).padStart(7)} s  ${Math.round(eps).toLocaleString('en').padStart(11)} events/s  ${mbps.toFixed(1).padStart(7)} MB/s${rss ? `  peak RSS ${mib(rss[0] ?? 0)} / ${mib(rss[1] ?? 0)}` : ''}${cpuText}`,
     );
@@ -290,7 +293,7 @@ if (role === 'edge') {
   show('  template', performance.now() - start);
   await templated.stop?.();
 
-  console.log(`pipeline / baseline: ${(pipeEps / baseEps).toFixed(2)}×   sink alone / baseline: ${(aloneEps / baseEps).toFixed(2)}×   (peak RSS, CPU: sender / receiver process)`);
+  console.log(`pipeline / baseline: ${(pipeEps / baseEps).toFixed(2)}×   sink alone / baseline: ${(aloneEps / baseEps).toFixed(2)}×   (peak RSS: sender / receiver; CPU: sender / receiver / nats-server)`);
   await nc.close();
   server.kill('SIGTERM');
   fs.rmSync(scratch, { recursive: true, force: true });

@@ -57,6 +57,16 @@ t.test('the encoder buffer a batch came from is reused before the commit: memory
   t.equal(firstSeq(queue.payloads({ first: seq, last: seq })[0]!.data), 0);
 });
 
+t.test('a batch handed over as encoded (emitEncoded) is kept as it is, without a copy', async (t) => {
+  const { store, queue } = setup(t);
+  const data = Buffer.from(encodeBatch(logs(0, 2)));
+  const seq = store.transaction(() => queue.append(data, 2, 1, 'upstream-1', true));
+  queue.committed({ seq, data, events: 2, createdUs: 1, origin: 'upstream-1' });
+  const [read] = queue.payloads({ first: seq, last: seq });
+  t.equal(read!.data, data, 'the same buffer');
+  t.equal(read!.origin, 'upstream-1');
+});
+
 t.test('an append whose transaction rolled back is never kept', async (t) => {
   const { store, queue, put } = setup(t);
   t.throws(() =>

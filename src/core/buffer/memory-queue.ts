@@ -15,10 +15,10 @@ export class MemoryQueue extends SinkQueue {
     super(sink, options);
   }
 
-  append(data: Buffer, events: number, createdUs: number, origin?: string): number {
+  append(data: Buffer, events: number, createdUs: number, origin?: string, given = false): number {
     const seq = this.nextSeq++;
-    // The caller's buffer is reused for the next encode: keep a copy.
-    this.items.push({ seq, events, bytes: data.length, createdUs, origin: origin ?? null, data: Buffer.from(data) });
+    // Unless given, the caller's buffer is the emitter's encoder, reused for the next batch: keep a copy.
+    this.items.push({ seq, events, bytes: data.length, createdUs, origin: origin ?? null, data: given ? data : Buffer.from(data) });
     return seq;
   }
 

@@ -63,8 +63,11 @@ export abstract class SinkQueue {
     return this.options.max_events !== undefined && this.events >= this.options.max_events;
   }
 
-  /** Append inside the caller's transaction; returns the seq. */
-  abstract append(data: Buffer, events: number, createdUs: number, origin?: string): number;
+  /**
+   * Append inside the caller's transaction; returns the seq. `given`: the caller never modifies
+   * `data` again, so the queue may keep it without a copy.
+   */
+  abstract append(data: Buffer, events: number, createdUs: number, origin?: string, given?: boolean): number;
   /** Metadata of the oldest batches, in order, up to `limit`. */
   abstract head(limit: number): BatchMeta[];
   /** Metadata of the oldest batches after `seq`, in order, up to `limit`. */
@@ -183,9 +186,9 @@ export class DiskQueue extends SinkQueue {
     this.batches = totals.batches;
   }
 
-  append(data: Buffer, events: number, createdUs: number, origin?: string): number {
+  append(data: Buffer, events: number, createdUs: number, origin?: string, given = false): number {
     const seq = Number(this.stmts.insert.run(createdUs, events, data.length, data, origin ?? null).lastInsertRowid);
-    this.recent.stage(seq, data);
+    this.recent.stage(seq, data, given);
     return seq;
   }
 

@@ -113,7 +113,9 @@ export interface SourceContext extends ComponentContext {
    * each batch is appended to the queues as it is, without being decoded
    * (docs/ARCHITECTURE.md#batches-taken-as-they-arrived); otherwise it is decoded and emitted.
    * Throws `CorruptBatchError`, committing nothing, for a batch that fails `verifyBatch`: check
-   * batches from outside first and dead-letter the bad ones.
+   * batches from outside first and dead-letter the bad ones. The queues may keep each batch's
+   * `data` in memory as it is until it is delivered (docs/ARCHITECTURE.md#reading-recent-batches):
+   * do not modify a buffer once it is emitted.
    */
   emitEncoded(batches: readonly EncodedEmit[], checkpoint?: Json, options?: Pick<EmitOptions, 'wait'>): Promise<EmitOutcome>;
   /**

@@ -276,7 +276,8 @@ export class Emitter {
         this.sinkMetrics(sink)?.dropped(part.count, 'queue_full');
         continue;
       }
-      const seq = queue.append(part.data, part.count, createdUs, part.origin);
+      // A source hands its encoded batches over (SourceContext.emitEncoded): no copy is needed.
+      const seq = queue.append(part.data, part.count, createdUs, part.origin, true);
       appended.push({ sink, queue, batch: { seq, data: part.data, events: part.count, createdUs, origin: part.origin } });
     }
     return appended;
