@@ -26,7 +26,8 @@
  * - the garbage collector's pause as a share of the wall time (bench/gc-meter.ts);
  * - rows landed: `count()` and `uniqExact(trace_id)` must both equal the lines (exactly once).
  *
- * Goals: ≥ 1.0× the bare script's rate, ≥ 180k lines/s sustained, peak RSS within +100 MiB of it.
+ * Goals: ≥ 1.0× the rate of the bare script in the sink's format (bare-rb), ≥ 180k lines/s
+ * sustained, peak RSS within +100 MiB of that script's.
  * Sides alternate ROUNDS times (default 2); the best and median of each are printed, and the
  * agent's ratio to each bare script. BARE=rb,js picks the bare scripts.
  *
