@@ -47,6 +47,7 @@ import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import { countRows, cpuSeconds, DiscardServer, encodeRows, type Insert, parseInsert, peakRss, profileSummary } from './clickhouse-wire.js';
+import { forEachSpan, type PbRequest, SPAN_COLUMNS, SPAN_EVENT_COLUMNS, traceRequestDecoder } from './otlp-span-rows.js';
 
 const gzip = promisify(zlib.gzip);
 const GZIP_LEVEL = 1; // as src/plugins/sinks/clickhouse/insert.ts
@@ -201,81 +202,11 @@ async function bareFile(plan: Plan): Promise<void> {
   await out.flushed();
 }
 
-interface PbAnyValue {
-  stringValue?: string | null;
-  boolValue?: boolean | null;
-  intValue?: { low: number; high: number; toString(): string } | number | null;
-  doubleValue?: number | null;
-}
-interface PbKeyValue {
-  key: string;
-  value?: PbAnyValue | null;
-}
-interface PbLong {
-  low: number;
-  high: number;
-}
-interface PbSpan {
-  traceId: Uint8Array;
-  spanId: Uint8Array;
-  parentSpanId?: Uint8Array | null;
-  name: string;
-  kind: number;
-  startTimeUnixNano: PbLong;
-  endTimeUnixNano: PbLong;
-  attributes: PbKeyValue[];
-  events: Array<{ timeUnixNano: PbLong; name: string; attributes: PbKeyValue[] }>;
-  status?: { code?: number; message?: string } | null;
-}
-interface PbRequest {
-  resourceSpans: Array<{
-    resource?: { attributes: PbKeyValue[] } | null;
-    scopeSpans: Array<{ scope?: { name?: string; version?: string } | null; spans: PbSpan[] }>;
-  }>;
-}
-
-const SPAN_COLUMNS = [
-  'start_time',
-  'end_time',
-  'duration_ns',
-  'trace_id',
-  'span_id',
-  'parent_span_id',
-  'service',
-  'name',
-  'status_code',
-  'status_message',
-  'attr',
-];
-const SPAN_EVENT_COLUMNS = ['ts', 'trace_id', 'span_id', 'name', 'attr'];
-const SPAN_KINDS = ['', 'internal', 'server', 'client', 'producer', 'consumer'];
-
-function anyText(v: PbAnyValue | null | undefined): string {
-  if (!v) return '';
-  if (v.stringValue != null) return v.stringValue;
-  if (v.intValue != null) return typeof v.intValue === 'number' || v.intValue.high !== 0 ? v.intValue.toString() : String(v.intValue.low >>> 0); // Long.toString costs ~2 µs
-  if (v.boolValue != null) return v.boolValue ? 'true' : 'false';
-  if (v.doubleValue != null) return String(v.doubleValue);
-  return '';
-}
-
-/** fixed64 nanoseconds (a Long) as whole microseconds and the nanoseconds left, exactly. */
-function micros(t: PbLong): [number, number] {
-  // high * 2^32 = high * 4294967 * 1000 + high * 296
-  const rest = t.high * 296 + (t.low >>> 0);
-  return [t.high * 4294967 + Math.floor(rest / 1000), rest % 1000];
-}
-
 async function bareOtlp(plan: Plan): Promise<{ port: number; run: () => Promise<void> }> {
-  const { createRequire } = await import('node:module');
-  const root = createRequire(import.meta.url)('@opentelemetry/otlp-transformer/build/src/generated/root.js') as {
-    opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: { decode(b: Uint8Array): unknown } } } } } };
-  };
-  const Request = root.opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest;
+  const decode = traceRequestDecoder();
   const out = poster(plan);
   const spanRow = out.order('spans', SPAN_COLUMNS);
   const eventRow = out.order('span_events', SPAN_EVENT_COLUMNS);
-  const hex = (b: Uint8Array | null | undefined) => (b && b.length > 0 ? Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex') : '');
   let spans: unknown[][] = [];
   let events: unknown[][] = [];
   let received = 0;
@@ -284,64 +215,24 @@ async function bareOtlp(plan: Plan): Promise<{ port: number; run: () => Promise<
   const finished = new Promise<void>((r) => (finish = r));
   /** The batch cut last: a request answered after it waits until the batch before it is sent. */
   let queued: Promise<void> = Promise.resolve();
-  const take = (req: PbRequest) => {
-    for (const rs of req.resourceSpans) {
-      const resource: Record<string, string> = {};
-      for (const kv of rs.resource?.attributes ?? []) resource[kv.key] = anyText(kv.value);
-      const service = resource['service.name'] ?? '';
-      for (const ss of rs.scopeSpans) {
-        const inherited: Record<string, string> = {};
-        if (ss.scope?.name) inherited['scope.name'] = ss.scope.name;
-        if (ss.scope?.version) inherited['scope.version'] = ss.scope.version;
-        for (const k in resource) if (k !== 'service.name') inherited[`resource.${k}`] = resource[k] as string;
-        for (const s of ss.spans) {
-          // Not `{ ...inherited }`: adding keys to a spread copy measured 50 µs a span here (V8), Object.assign 0.6.
-          const attr: Record<string, string> = Object.assign({}, inherited);
-          for (const kv of s.attributes) attr[kv.key] = anyText(kv.value);
-          if (s.kind > 0 && s.kind < SPAN_KINDS.length) attr['span.kind'] = SPAN_KINDS[s.kind] as string;
-          const traceId = hex(s.traceId);
-          const spanId = hex(s.spanId);
-          const [startUs, startNs] = micros(s.startTimeUnixNano);
-          const [endUs, endNs] = micros(s.endTimeUnixNano);
-          const duration = (endUs - startUs) * 1000 + (endNs - startNs);
-          const code = s.status?.code ?? 0;
-          spans.push(
-            spanRow([
-              startUs,
-              endUs,
-              duration > 0 ? duration : 0,
-              traceId,
-              spanId,
-              hex(s.parentSpanId),
-              service,
-              s.name,
-              code === 2 ? 'ERROR' : code === 1 ? 'OK' : 'UNSET',
-              s.status?.message ?? '',
-              attr,
-            ]),
-          );
-          for (const e of s.events) {
-            const attrs: Record<string, string> = {};
-            for (const kv of e.attributes) attrs[kv.key] = anyText(kv.value);
-            events.push(eventRow([micros(e.timeUnixNano)[0], traceId, spanId, e.name, attrs]));
-          }
-          received++;
-          if (spans.length >= target || received === plan.spans) {
-            queued = out.enqueue({ spans, span_events: events });
-            spans = [];
-            events = [];
-            target = out.target('spans');
-            if (received === plan.spans) void out.flushed().then(finish);
-          }
-        }
+  const take = (req: PbRequest) =>
+    forEachSpan(req, (span, spanEvents) => {
+      spans.push(spanRow(span));
+      for (const e of spanEvents) events.push(eventRow(e));
+      received++;
+      if (spans.length >= target || received === plan.spans) {
+        queued = out.enqueue({ spans, span_events: events });
+        spans = [];
+        events = [];
+        target = out.target('spans');
+        if (received === plan.spans) void out.flushed().then(finish);
       }
-    }
-  };
+    });
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      take(Request.decode(Buffer.concat(chunks)) as PbRequest);
+      take(decode(Buffer.concat(chunks)));
       // As the file path: one batch in flight, the next one built; the clients wait meanwhile.
       void queued.then(() => res.writeHead(200, { 'Content-Type': 'application/x-protobuf', 'Content-Length': '0' }).end());
     });

@@ -2,7 +2,8 @@
  * What bench/agent-ceiling.ts needs of ClickHouse's HTTP interface without a ClickHouse: a server
  * that answers what the clickhouse sink asks before inserting and discards INSERT bodies unread,
  * the seed tables' column types, the two insert formats a bare script encodes itself
- * (JSONCompactEachRow and RowBinary, https://clickhouse.com/docs/en/interfaces/formats#rowbinary),
+ * (JSONCompactEachRow and RowBinary, https://clickhouse.com/docs/en/interfaces/formats#rowbinary;
+ * the chdb benches' bare scripts write RowBinary with it too, bench/rowbinary-file.ts),
  * a row counter for the verification pass, and a process's CPU time and peak RSS from /proc.
  */
 import { execFileSync } from 'node:child_process';
@@ -112,8 +113,8 @@ export class DiscardServer {
   }
 }
 
-/** A growable byte buffer for RowBinary. */
-class ByteWriter {
+/** A growable byte buffer for RowBinary; `take()` the bytes, set `pos = 0` to reuse it. */
+export class RowBinaryWriter {
   buf = Buffer.allocUnsafe(1 << 20);
   pos = 0;
 
@@ -186,9 +187,16 @@ export function encodeRows(format: string, table: string, columns: readonly stri
     return lines.join('');
   }
   if (format !== 'RowBinary') throw new Error(`the bare script does not encode ${format}`);
+  const write = rowBinaryRow(table, columns);
+  const w = new RowBinaryWriter();
+  for (const row of rows) write(w, row);
+  return w.take();
+}
+
+/** Writes a row of `columns` of the seed table `table` (values as for encodeRows) as RowBinary. */
+export function rowBinaryRow(table: string, columns: readonly string[]): (w: RowBinaryWriter, row: readonly unknown[]) => void {
   const kinds = columns.map((c) => kindOf(SEED_TYPES[table]?.[c] ?? ''));
-  const w = new ByteWriter();
-  for (const row of rows) {
+  return (w, row) => {
     for (let c = 0; c < kinds.length; c++) {
       const v = row[c];
       const k = kinds[c];
@@ -196,8 +204,7 @@ export function encodeRows(format: string, table: string, columns: readonly stri
       else if (k === 'u64') w.u64(v as number);
       else w.map(v as Record<string, string>);
     }
-  }
-  return w.take();
+  };
 }
 
 /** Rows in an (uncompressed) insert body: the verification pass, outside any timing. */

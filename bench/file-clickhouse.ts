@@ -1,11 +1,17 @@
 /**
  * End to end, file → ClickHouse on the embedded engine (chdb): a file of JSON log lines (service,
  * level, message, ids and a few more fields, ~260 bytes a line) read by a Thermocline agent
- * (file source with `format = "json"` → disk queue → clickhouse sink on `chdb://`), beside a bare
- * script that reads the same file in big chunks, parses each line, builds the same row and inserts
- * the rows with `@clickhouse/client` in the sink's format (JSONCompactEachRow, `insert_deduplicate`
- * and a deduplication token in the statement's SETTINGS, as src/plugins/sinks/clickhouse/insert.ts
- * writes them), in inserts of the sink's default batch size (100,000 rows), one after another.
+ * (file source with `format = "json"` → disk queue → clickhouse sink on `chdb://`), beside two bare
+ * scripts that read the same file in big chunks, parse each line, build the same row and insert
+ * the rows in inserts of the sink's default batch size (100,000 rows), one after another, with
+ * `insert_deduplicate` and a deduplication token in the statement's SETTINGS, as
+ * src/plugins/sinks/clickhouse/insert.ts writes them:
+ *
+ * - `bare-rb`: in the format the sink uses on chdb, RowBinary spooled to a file that the engine
+ *   reads with `INSERT … SELECT * FROM file(…, 'RowBinary', …)` (bench/rowbinary-file.ts: the
+ *   benches' own RowBinary writer, the sink's encoder not being public API);
+ * - `bare-js`: JSONCompactEachRow through `@clickhouse/client`, the best text format, which is what
+ *   a script that does not write files for the engine would send.
  *
  * chdb binds one data directory per process, so each side runs in a child process of its own,
  * with its own engine directory and the same tables (migrated before the clock starts). The agent
@@ -20,30 +26,28 @@
  * - the garbage collector's pause as a share of the wall time (bench/gc-meter.ts);
  * - rows landed: `count()` and `uniqExact(trace_id)` must both equal the lines (exactly once).
  *
- * Goals: ≥ 1.0× the bare script's rate, ≥ 180k lines/s sustained, peak RSS within +100 MiB of it.
- * Sides alternate ROUNDS times (default 2); the best and median of each are printed.
+ * Goals: ≥ 1.0× the rate of the bare script in the sink's format (bare-rb), ≥ 180k lines/s
+ * sustained, peak RSS within +100 MiB of that script's.
+ * Sides alternate ROUNDS times (default 2); the best and median of each are printed, and the
+ * agent's ratio to each bare script. BARE=rb,js picks the bare scripts.
  *
- *   [ROUNDS=2] [BENCH_PROFILE=1] npx tsx bench/file-clickhouse.ts [lines=1000000]
+ *   [ROUNDS=2] [BARE=rb,js] [BENCH_PROFILE=1] npx tsx bench/file-clickhouse.ts [lines=1000000]
  *
  * BENCH_PROFILE=1 runs each child under the sampling CPU profiler and prints the share of the
  * garbage collector and the functions with the most self time (BENCH_PROF=dir also writes the
  * profiles); the rates of such a run are not comparable with the others.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import pino from 'pino';
-import { parseConfig } from '../src/core/config/load.js';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { tuneHeap } from '../src/core/runtime/heap.js';
-import { Runtime } from '../src/core/runtime/runtime.js';
-import { builtinRegistry } from '../src/plugins/registry.js';
-import { connectClickHouse, migrateClickHouse } from '../src/storage/index.js';
-import { type CpuProfileSummary, formatProfile, type GcFigures, withCpuProfile, withGcFigures } from './gc-meter.js';
+import { connectClickHouse } from '../src/storage/index.js';
+import { child, type ChildReport, countOnce, delivered, load, migrate, runChild, show, startAgent, summarize } from './chdb-sides.js';
+import { RowBinaryFile } from './rowbinary-file.js';
 
 const LINES = Number(process.argv[2] ?? 1_000_000);
 const ROUNDS = Number(process.env.ROUNDS ?? 2);
@@ -87,86 +91,9 @@ function writeLogFile(file: string, lines: number): number {
   return fs.statSync(file).size;
 }
 
-interface ChildReport {
-  wallMs: number;
-  /** Lines delivered up to the last full batch, and when (ms after "go"). */
-  sustained: { lines: number; ms: number };
-  cpuSeconds: number;
-  maxRssBytes: number;
-  /** Largest V8 heap and largest memory outside it (Buffers, strings handed to native code) seen, sampled every 50 ms. */
-  maxHeapBytes: number;
-  maxExternalBytes: number;
-  gc: GcFigures;
-  rows: number;
-  distinct: number;
-  profile?: CpuProfileSummary;
-}
-
-async function countRows(dataDir: string, chdbDir: string): Promise<{ rows: number; distinct: number }> {
-  const engine = await connectClickHouse(`chdb://${chdbDir}`, { dataDir });
-  const result = await engine.client.query({ query: 'SELECT count() AS n, uniqExact(trace_id) AS d FROM default.logs_events', format: 'JSONEachRow' });
-  const [row] = await result.json<{ n: number | string; d: number | string }>();
-  await engine.release();
-  return { rows: Number(row?.n), distinct: Number(row?.d) };
-}
-
-async function migrate(dataDir: string, chdbDir: string): Promise<void> {
-  const engine = await connectClickHouse(`chdb://${chdbDir}`, { dataDir });
-  await migrateClickHouse(engine.client, { database: 'default' });
-  await engine.release();
-}
-
-/**
- * A child's side: set up, say "ready", wait for "go", run (timed, CPU, GC), say "done <report>".
- * "go" comes over the IPC channel: stdin must not be a pipe, since the engine takes a piped stdin
- * as the data of an INSERT (and then refuses one that has its own).
- */
-async function child(
-  setUp: () => Promise<{ run: (mark: (lines: number) => void) => Promise<void>; count: () => Promise<{ rows: number; distinct: number }> }>,
-): Promise<void> {
-  process.on('SIGINT', () => process.exit(0));
-  const { run, count } = await setUp();
-  process.stdout.write('ready\n');
-  await new Promise<void>((resolve) => process.once('message', () => resolve()));
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  let sustained = { lines: 0, ms: 0 };
-  // A mark per completed batch; the last one is the final partial batch, so "sustained" keeps the one before.
-  let previous = { lines: 0, ms: 0 };
-  const mark = (lines: number) => {
-    sustained = previous;
-    previous = { lines, ms: performance.now() - started };
-  };
-  let profile: CpuProfileSummary | undefined;
-  let maxHeapBytes = 0;
-  let maxExternalBytes = 0;
-  const sampler = setInterval(() => {
-    const m = process.memoryUsage();
-    maxHeapBytes = Math.max(maxHeapBytes, m.heapTotal);
-    maxExternalBytes = Math.max(maxExternalBytes, m.external);
-  }, 50);
-  const timed = () => withGcFigures(() => run(mark));
-  const { gc } = process.env.BENCH_PROFILE
-    ? await withCpuProfile(timed, process.env.BENCH_PROF, `file-clickhouse-${process.env.BENCH_ROLE}`).then((r) => ((profile = r.profile), r.result))
-    : await timed();
-  const wallMs = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  clearInterval(sampler);
-  if (previous.lines < LINES || sustained.lines === 0) sustained = previous;
-  const landed = await count();
-  const report: ChildReport = {
-    wallMs,
-    sustained,
-    cpuSeconds: (used.user + used.system) / 1e6,
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    maxHeapBytes,
-    maxExternalBytes,
-    gc,
-    ...landed,
-    profile,
-  };
-  process.stdout.write(`done ${JSON.stringify(report)}\n`, () => process.exit(0));
-}
+/** Rows in `logs_events` and distinct trace ids (a line's own): both must equal the lines. */
+const landed = (dataDir: string, chdbDir: string) =>
+  countOnce(dataDir, chdbDir, 'SELECT count() AS rows, uniqExact(trace_id) AS distinct FROM default.logs_events');
 
 /** The agent: file source (json) → disk queue → clickhouse sink on chdb, all defaults but the paths. */
 async function agentSide(scratch: string, file: string): Promise<void> {
@@ -176,7 +103,7 @@ async function agentSide(scratch: string, file: string): Promise<void> {
   const chdbDir = path.join(dataDir, 'clickhouse');
   const watched = path.join(dataDir, 'in');
   fs.mkdirSync(watched, { recursive: true });
-  await child(async () => {
+  await child(LINES, 'file-clickhouse-agent', async () => {
     await migrate(dataDir, chdbDir);
     const toml = `data_dir = ${JSON.stringify(dataDir)}
 [api]
@@ -191,53 +118,78 @@ type = "clickhouse"
 inputs = ["logs"]
 url = ${JSON.stringify(`chdb://${chdbDir}`)}
 `;
-    const runtime = await Runtime.start(await parseConfig(toml, { registry: builtinRegistry(), env: {} }), {
-      logger: pino({ level: process.env.BENCH_LOG ?? 'warn' }, pino.destination(2)),
-    });
+    const runtime = await startAgent(toml);
     // The source's first scan is done once it has written a checkpoint.
     while (runtime.store.getCheckpoint('logs') === undefined) await new Promise((r) => setTimeout(r, 10));
-    const sent = () => runtime.metrics.componentStats().find((s) => s.id === 'ch' && s.kind === 'sink')?.sentEvents ?? 0;
     return {
       run: async (mark) => {
         fs.linkSync(file, path.join(watched, 'app.log'));
-        let last = 0;
-        while (last < LINES) {
-          await new Promise((r) => setTimeout(r, 2));
-          const now = sent();
-          if (now !== last) mark((last = now));
-        }
+        await delivered(runtime, 'ch', LINES, mark);
       },
       count: async () => {
-        const landed = await countRows(dataDir, chdbDir);
+        const rows = await landed(dataDir, chdbDir);
         await runtime.stop();
-        return landed;
+        return rows;
       },
     };
   });
 }
 
-/**
- * The bare script: what an application writing its log file to ClickHouse itself would do, with the
- * same mapping as the file source's defaults (known fields to columns, the rest to string labels,
- * plus the path label) and the sink's insert statement.
- */
-async function bareSide(scratch: string, file: string): Promise<void> {
-  const dataDir = path.join(scratch, 'bare');
-  const chdbDir = path.join(dataDir, 'clickhouse');
-  await child(async () => {
-    await migrate(dataDir, chdbDir);
-    const engine = await connectClickHouse(`chdb://${chdbDir}`, { dataDir });
-    const { client } = engine;
-    let inserts = 0;
-    const insert = async (rows: string[]) => {
+/** The columns of `logs_events` the sink fills, in the order the bare scripts build their rows. */
+const LOG_COLUMNS = ['timestamp', 'service', 'host', 'level', 'trace_id', 'span_id', 'message', 'labels'];
+
+/** A bare script's rows of one insert: `add` a row (LOG_COLUMNS), `insert` them all with a token. */
+interface BareRows {
+  add(row: unknown[]): void;
+  insert(token: string): Promise<void>;
+}
+
+/** JSONCompactEachRow through `@clickhouse/client`: one JSON array per row, one body per insert. */
+function jsonRows(client: ClickHouseClient): BareRows {
+  let rows: string[] = [];
+  return {
+    add: (row) => rows.push(`${JSON.stringify(row)}\n`),
+    insert: async (token) => {
       const result = await client.exec({
-        query: `INSERT INTO default.logs_events (timestamp, service, host, level, trace_id, span_id, message, labels) SETTINGS insert_deduplicate = 1, insert_deduplication_token = 'bare:${inserts++}' FORMAT JSONCompactEachRow`,
+        query: `INSERT INTO default.logs_events (${LOG_COLUMNS.join(', ')}) SETTINGS insert_deduplicate = 1, insert_deduplication_token = '${token}' FORMAT JSONCompactEachRow`,
         values: Readable.from([rows.join('')]),
       });
+      rows = [];
       result.stream.resume();
       await finished(result.stream);
-    };
-    const row = (line: string): string => {
+    },
+  };
+}
+
+/** RowBinary through a spool file in `spool`, read by the engine with `file()` (bench/rowbinary-file.ts). */
+function rowBinaryRows(client: ClickHouseClient, spool: string): BareRows {
+  let file = new RowBinaryFile('logs_events', LOG_COLUMNS, spool);
+  return {
+    add: (row) => file.add(row),
+    insert: async (token) => {
+      const full = file;
+      file = new RowBinaryFile('logs_events', LOG_COLUMNS, spool);
+      await full.insert(client, token);
+    },
+  };
+}
+
+/**
+ * A bare script: what an application writing its log file to ClickHouse itself would do, with the
+ * same mapping as the file source's defaults (known fields to columns, the rest to string labels,
+ * plus the path label) and the sink's insert settings, in `format`.
+ */
+async function bareSide(scratch: string, file: string, format: 'rb' | 'js'): Promise<void> {
+  const dataDir = path.join(scratch, 'bare');
+  const chdbDir = path.join(dataDir, 'clickhouse');
+  const spool = path.join(dataDir, 'spool');
+  fs.mkdirSync(spool, { recursive: true });
+  await child(LINES, `file-clickhouse-bare-${format}`, async () => {
+    await migrate(dataDir, chdbDir);
+    const engine = await connectClickHouse(`chdb://${chdbDir}`, { dataDir });
+    const rows = format === 'rb' ? rowBinaryRows(engine.client, spool) : jsonRows(engine.client);
+    let inserts = 0;
+    const add = (line: string): void => {
       const rec = JSON.parse(line) as Record<string, unknown>;
       const labels: Record<string, string> = {};
       for (const k in rec) {
@@ -245,7 +197,7 @@ async function bareSide(scratch: string, file: string): Promise<void> {
         labels[k] = String(rec[k]);
       }
       labels.file = file;
-      return `${JSON.stringify([Date.parse(rec.timestamp as string), rec.service, HOST, rec.level, rec.trace_id, rec.span_id, rec.message, labels])}\n`;
+      rows.add([Date.parse(rec.timestamp as string), rec.service, HOST, rec.level, rec.trace_id, rec.span_id, rec.message, labels]);
     };
     return {
       run: async (mark) => {
@@ -253,7 +205,7 @@ async function bareSide(scratch: string, file: string): Promise<void> {
         const buf = Buffer.allocUnsafe(CHUNK + 65_536);
         let carry = 0;
         let pos = 0;
-        let rows: string[] = [];
+        let pending = 0;
         let done = 0;
         for (;;) {
           const { bytesRead } = await fd.read(buf, carry, CHUNK, pos);
@@ -262,26 +214,26 @@ async function bareSide(scratch: string, file: string): Promise<void> {
           const end = carry + bytesRead;
           let start = 0;
           for (let nl = buf.indexOf(10, start); nl >= 0 && nl < end; nl = buf.indexOf(10, start)) {
-            rows.push(row(buf.toString('utf8', start, nl)));
+            add(buf.toString('utf8', start, nl));
             start = nl + 1;
-            if (rows.length === BATCH_ROWS) {
-              await insert(rows);
-              mark((done += rows.length));
-              rows = [];
+            if (++pending === BATCH_ROWS) {
+              await rows.insert(`bare:${inserts++}`);
+              mark((done += pending));
+              pending = 0;
             }
           }
           carry = end - start;
           buf.copy(buf, 0, start, end);
         }
         await fd.close();
-        if (rows.length > 0) {
-          await insert(rows);
-          mark((done += rows.length));
+        if (pending > 0) {
+          await rows.insert(`bare:${inserts++}`);
+          mark((done += pending));
         }
       },
       count: async () => {
         await engine.release();
-        return countRows(dataDir, chdbDir);
+        return landed(dataDir, chdbDir);
       },
     };
   });
@@ -289,87 +241,30 @@ async function bareSide(scratch: string, file: string): Promise<void> {
 
 const role = process.env.BENCH_ROLE;
 if (role === 'agent') await agentSide(process.env.BENCH_DIR as string, process.env.BENCH_FILE as string);
-else if (role === 'bare') await bareSide(process.env.BENCH_DIR as string, process.env.BENCH_FILE as string);
+else if (role === 'bare-rb' || role === 'bare-js')
+  await bareSide(process.env.BENCH_DIR as string, process.env.BENCH_FILE as string, role === 'bare-rb' ? 'rb' : 'js');
 else {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'thermocline-bench-file-ch-'));
   try {
     const file = path.join(scratch, 'app.log');
     const bytes = writeLogFile(file, LINES);
-    const load = () =>
-      os
-        .loadavg()
-        .map((l) => l.toFixed(1))
-        .join('/');
     console.log(
       `${LINES.toLocaleString('en')} JSON lines of ~${Math.round(bytes / LINES)} B (${(bytes / 1e6).toFixed(0)} MB); inserts of ${BATCH_ROWS.toLocaleString('en')} rows; ${os.cpus().length} CPUs, Node ${process.version}; load ${load()}`,
     );
     const self = fileURLToPath(import.meta.url);
-    let runs = 0;
-    const runChild = async (name: 'agent' | 'bare'): Promise<ChildReport> => {
-      const dir = path.join(scratch, `run-${++runs}`);
-      fs.mkdirSync(dir);
-      const p: ChildProcess = spawn(process.execPath, ['--import', 'tsx', self, ...process.argv.slice(2)], {
-        env: { ...process.env, BENCH_ROLE: name, BENCH_DIR: dir, BENCH_FILE: file },
-        stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
-      });
-      const exited = new Promise<number | null>((resolve) => p.once('exit', resolve));
-      const lines = readline.createInterface({ input: p.stdout as NonNullable<ChildProcess['stdout']> });
-      const next = (prefix: string) =>
-        Promise.race([
-          new Promise<string>((resolve) => lines.on('line', (l) => l.startsWith(prefix) && resolve(l))),
-          exited.then((code) => Promise.reject(new Error(`${name} exited with ${code} before "${prefix}"`))),
-        ]);
-      await next('ready');
-      p.send('go');
-      const report = JSON.parse((await next('done ')).slice(5)) as ChildReport;
-      await exited;
-      fs.rmSync(dir, { recursive: true, force: true });
-      if (report.rows !== LINES || report.distinct !== LINES)
-        throw new Error(`${name}: ${report.rows} rows (${report.distinct} distinct) landed, expected ${LINES}`);
-      return report;
-    };
-    const rate = (r: ChildReport) => LINES / (r.wallMs / 1000);
-    const sustained = (r: ChildReport) => r.sustained.lines / (r.sustained.ms / 1000);
-    const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
-    const show = (name: string, r: ChildReport) =>
-      console.log(
-        `  ${name.padEnd(6)} ${(r.wallMs / 1000).toFixed(2).padStart(6)} s ${Math.round(rate(r)).toLocaleString('en').padStart(9)} lines/s, sustained ${Math.round(sustained(r)).toLocaleString('en').padStart(9)} lines/s | ${((r.cpuSeconds / LINES) * 1e6).toFixed(2).padStart(5)} CPU-s/M lines | peak RSS ${mib(r.maxRssBytes).padStart(8)} (V8 heap ${mib(r.maxHeapBytes)}, external ${mib(r.maxExternalBytes)}) | GC ${((r.gc.pauseMs / r.wallMs) * 100).toFixed(1).padStart(4)} % of wall | rows ${r.rows.toLocaleString('en')} (distinct ${r.distinct.toLocaleString('en')})${r.profile ? `\n         profile: ${formatProfile(r.profile, 12)}` : ''}`,
-      );
-    const agent: ChildReport[] = [];
-    const bare: ChildReport[] = [];
+    const bares = (process.env.BARE ?? 'rb,js').split(',').map((b) => `bare-${b}`);
+    const reports: Record<string, ChildReport[]> = {};
     for (let round = 1; round <= ROUNDS; round++) {
       console.log(`round ${round} (load ${load()})`);
-      const a = await runChild('agent');
-      show('agent', a);
-      agent.push(a);
-      const b = await runChild('bare');
-      show('bare', b);
-      bare.push(b);
+      for (const side of ['agent', ...bares]) {
+        const r = await runChild(self, scratch, side, { BENCH_FILE: file });
+        show(side, r, LINES, 'lines');
+        if (r.landed.rows !== LINES || r.landed.distinct !== LINES)
+          throw new Error(`${side}: ${r.landed.rows} rows (${r.landed.distinct} distinct) landed, expected ${LINES}`);
+        (reports[side] ??= []).push(r);
+      }
     }
-    const pick = (rs: ChildReport[], f: (r: ChildReport) => number) => {
-      const sorted = rs.map(f).sort((x, y) => x - y);
-      return { best: sorted[sorted.length - 1] as number, median: sorted[Math.floor((sorted.length - 1) / 2)] as number };
-    };
-    const line = (what: string, f: (r: ChildReport) => number, unit: (x: number) => string, higherIsBetter = true) => {
-      const a = pick(agent, higherIsBetter ? f : (r) => -f(r));
-      const b = pick(bare, higherIsBetter ? f : (r) => -f(r));
-      const s = higherIsBetter ? 1 : -1;
-      console.log(
-        `${what.padEnd(26)} agent ${unit(s * a.best)} (median ${unit(s * a.median)})  bare ${unit(s * b.best)} (median ${unit(s * b.median)})  ratio ${((s * a.median) / (s * b.median)).toFixed(2)}× (medians)`,
-      );
-    };
-    const k = (x: number) => `${Math.round(x / 1000)}k lines/s`;
-    line('end to end', rate, k);
-    line('sustained', sustained, k);
-    line(
-      'CPU-s per M lines',
-      (r) => (r.cpuSeconds / LINES) * 1e6,
-      (x) => x.toFixed(2),
-      false,
-    );
-    line('peak RSS', (r) => r.maxRssBytes, mib, false);
-    const rssGap = pick(agent, (r) => -r.maxRssBytes).median * -1 - pick(bare, (r) => -r.maxRssBytes).median * -1;
-    console.log(`peak RSS, agent − bare (medians): ${rssGap >= 0 ? '+' : ''}${mib(rssGap)}`);
+    summarize(reports, bares, LINES, 'lines');
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }
