@@ -39,7 +39,6 @@ import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { parseConfig } from '../src/core/config/load.js';
-import { tuneHeap } from '../src/core/runtime/heap.js';
 import { Runtime } from '../src/core/runtime/runtime.js';
 import { builtinRegistry } from '../src/plugins/registry.js';
 import { connectClickHouse, migrateClickHouse } from '../src/storage/index.js';
@@ -170,8 +169,6 @@ async function child(
 
 /** The agent: file source (json) → disk queue → clickhouse sink on chdb, all defaults but the paths. */
 async function agentSide(scratch: string, file: string): Promise<void> {
-  // What `thermocline run` does before it starts the runtime (src/cli.ts).
-  tuneHeap();
   const dataDir = path.join(scratch, 'agent');
   const chdbDir = path.join(dataDir, 'clickhouse');
   const watched = path.join(dataDir, 'in');
