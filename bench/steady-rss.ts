@@ -111,7 +111,14 @@ function offerMetrics(port: number, bodies: readonly Buffer[], perSecond: number
   const one = (body: Buffer) =>
     new Promise<void>((resolve) => {
       const req = http.request(
-        { host: '127.0.0.1', port, path: '/v1/metrics', method: 'POST', agent, headers: { 'Content-Type': 'application/x-protobuf', 'Content-Length': body.length } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v1/metrics',
+          method: 'POST',
+          agent,
+          headers: { 'Content-Type': 'application/x-protobuf', 'Content-Length': body.length },
+        },
         (res) => {
           res.resume();
           res.on('end', () => {
@@ -158,11 +165,31 @@ function metric(text: string, name: string, match = ''): number {
  * Runs one side: the child is up, metrics are offered for SECONDS, memory is sampled; `read`
  * gives the child's latest memory and rows written.
  */
-async function measure(label: string, proc: ChildProcess, otlpPort: number, bodies: readonly Buffer[], read: () => Promise<Reading | undefined>): Promise<Side> {
+async function measure(
+  label: string,
+  proc: ChildProcess,
+  otlpPort: number,
+  bodies: readonly Buffer[],
+  read: () => Promise<Reading | undefined>,
+): Promise<Side> {
   const pid = proc.pid as number;
   const stop = new AbortController();
   const offered = offerMetrics(otlpPort, bodies, METRIC_RATE, stop.signal);
-  const side: Side = { label, rss: [], anon: [], peak: 0, hwm: 0, heapUsed: [], heapTotal: [], newSpace: [], external: [], logsPerSec: 0, pointsPerSec: 0, cpuPct: 0, note: '' };
+  const side: Side = {
+    label,
+    rss: [],
+    anon: [],
+    peak: 0,
+    hwm: 0,
+    heapUsed: [],
+    heapTotal: [],
+    newSpace: [],
+    external: [],
+    logsPerSec: 0,
+    pointsPerSec: 0,
+    cpuPct: 0,
+    note: '',
+  };
   const t0 = performance.now();
   let warm: { t: number; cpu: number; r: Reading } | undefined;
   let last: Reading | undefined;
@@ -246,7 +273,9 @@ ${SINK_BATCH}`,
     if ((await fetch(`${api}/health`).catch(() => undefined))?.status === 200) break;
   }
   let backlog = 0;
-  const how = [AGENT_FROM, ...AGENT_NODE_FLAGS, process.env.GLIBC_TUNABLES ?? '', SINK_BATCH ? `batch ${process.env.SINK_BATCH}` : ''].filter(Boolean).join(', ');
+  const how = [AGENT_FROM, ...AGENT_NODE_FLAGS, process.env.GLIBC_TUNABLES ?? '', SINK_BATCH ? `batch ${process.env.SINK_BATCH}` : '']
+    .filter(Boolean)
+    .join(', ');
   const side = await measure(`agent (${how})`, proc, otlpPort, bodies, async () => {
     const text = await fetch(`${api}/metrics`)
       .then((r) => r.text())
@@ -271,9 +300,22 @@ async function bareSide(scratch: string, plan: BarePlan, bodies: readonly Buffer
   // Bundled, so that it runs on plain node like the agent's dist/; next to this file, so that
   // its packages resolve and clickhouse-wire.ts finds ../migrations.
   const bundle = path.join(ROOT, 'bench', `.steady-rss-bare-${process.pid}.mjs`);
-  await build({ entryPoints: [path.join(ROOT, 'bench/steady-rss-bare.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile: bundle, logLevel: 'warning' });
+  await build({
+    entryPoints: [path.join(ROOT, 'bench/steady-rss-bare.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: bundle,
+    logLevel: 'warning',
+  });
   try {
-    const proc = spawn(process.execPath, [bundle], { cwd: scratch, env: { ...process.env, BENCH_PLAN: JSON.stringify(plan) }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(process.execPath, [bundle], {
+      cwd: scratch,
+      env: { ...process.env, BENCH_PLAN: JSON.stringify(plan) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let latest: Reading | undefined;
     let port = 0;
     readline.createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
@@ -292,7 +334,10 @@ async function bareSide(scratch: string, plan: BarePlan, bodies: readonly Buffer
 
 /** The RSS of an idle node after `code` ran, the most of 12 samples over 3 s. */
 async function floor(code: string): Promise<number> {
-  const proc = spawn(process.execPath, ['--input-type=module', '-e', `${code}\nprocess.stdout.write('ready\\n'); setInterval(() => {}, 1000);`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', `${code}\nprocess.stdout.write('ready\\n'); setInterval(() => {}, 1000);`], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   await new Promise((r) => readline.createInterface({ input: proc.stdout as NodeJS.ReadableStream }).once('line', r));
   let most = 0;
   for (let i = 0; i < 12; i++, await sleep(250)) most = Math.max(most, vmRss(proc.pid as number).rss);
@@ -312,7 +357,12 @@ function print(s: Side): void {
 }
 
 async function main(): Promise<void> {
-  console.log(`${SECONDS} s at ${RATE.toLocaleString('en-US')} events/s: ${LOG_RATE.toLocaleString('en-US')} generated logs/s → clickhouse (HTTP), ${METRIC_RATE.toLocaleString('en-US')} OTLP points/s → postgres (TCP); figures after a ${WARMUP} s warm-up; load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `${SECONDS} s at ${RATE.toLocaleString('en-US')} events/s: ${LOG_RATE.toLocaleString('en-US')} generated logs/s → clickhouse (HTTP), ${METRIC_RATE.toLocaleString('en-US')} OTLP points/s → postgres (TCP); figures after a ${WARMUP} s warm-up; load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'thermocline-bench-steady-rss-'));
   const ch = new DiscardServer();
   ch.keepBodies = false;
@@ -321,7 +371,10 @@ async function main(): Promise<void> {
   const freshDatabase = async (name: string) => {
     const admin = new pg.Client({ connectionString: server.url });
     await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => admin.query(`CREATE DATABASE ${name}`)).finally(() => admin.end());
+    await admin
+      .query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      .then(() => admin.query(`CREATE DATABASE ${name}`))
+      .finally(() => admin.end());
     const u = new URL(server.url);
     u.pathname = `/${name}`;
     const pool = new pg.Pool({ connectionString: u.toString(), max: 1 });
@@ -351,8 +404,14 @@ async function main(): Promise<void> {
     if (SIDES.includes('floor')) {
       const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
       const idle = await floor('');
-      const libs = await floor(Object.keys(pkg.dependencies).map((d) => `await import(${JSON.stringify(d)});`).join(' '));
-      console.log(`${'idle node'.padEnd(34)} RSS ${mib(idle)}; with the agent's ${Object.keys(pkg.dependencies).length} runtime dependencies imported ${mib(libs)}`);
+      const libs = await floor(
+        Object.keys(pkg.dependencies)
+          .map((d) => `await import(${JSON.stringify(d)});`)
+          .join(' '),
+      );
+      console.log(
+        `${'idle node'.padEnd(34)} RSS ${mib(idle)}; with the agent's ${Object.keys(pkg.dependencies).length} runtime dependencies imported ${mib(libs)}`,
+      );
     }
     const [agent, bare] = [sides.find((s) => s.label.startsWith('agent')), sides.find((s) => s.label === 'bare node')];
     if (agent && bare) {
@@ -361,7 +420,8 @@ async function main(): Promise<void> {
         `agent − bare: RSS p50 ${d((s) => quantile(s.rss, 0.5))}, peak ${d((s) => s.peak)}, heap used ${d((s) => quantile(s.heapUsed, 0.5))}, heap total ${d((s) => quantile(s.heapTotal, 0.5))}; CPU ${(agent.cpuPct / bare.cpuPct).toFixed(2)}×`,
       );
     }
-    if (agent) console.log(`goal: peak RSS ≤ 150 MiB at ${RATE.toLocaleString('en-US')} events/s: ${agent.peak <= 150 * MiB ? 'met' : 'missed'} (${mib(agent.peak)})`);
+    if (agent)
+      console.log(`goal: peak RSS ≤ 150 MiB at ${RATE.toLocaleString('en-US')} events/s: ${agent.peak <= 150 * MiB ? 'met' : 'missed'} (${mib(agent.peak)})`);
   } finally {
     clearInterval(forget);
     await ch.close();
