@@ -46,7 +46,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
-import { countRows, cpuSeconds, DiscardServer, encodeRows, type Insert, parseInsert, peakRss, profileSummary } from './clickhouse-wire.js';
+import { countRows, cpuSeconds, DiscardServer, encodeRows, type Insert, parseInsert, peakRss, postInsert, profileSummary } from './clickhouse-wire.js';
 import { forEachSpan, type PbRequest, SPAN_COLUMNS, SPAN_EVENT_COLUMNS, traceRequestDecoder } from './otlp-span-rows.js';
 
 const gzip = promisify(zlib.gzip);
@@ -55,7 +55,6 @@ const HOST = 'bench-host';
 const SPANS_PER_REQUEST = 512;
 const CONNECTIONS = 8;
 const CHUNK = 4 * 1024 * 1024;
-const AUTH = `Basic ${Buffer.from('default:x').toString('base64')}`;
 
 /** One delivery of the agent: its INSERTs in order, each a table and a row count. */
 type Delivery = Array<[table: string, rows: number]>;
@@ -93,27 +92,10 @@ function poster(plan: Plan) {
     Object.entries(plan.queries).map(([table, q]) => [table, { q, ...(parseInsert(q) as NonNullable<ReturnType<typeof parseInsert>>) }]),
   );
   let n = 0;
-  const post = (table: string, body: Buffer) =>
-    new Promise<void>((resolve, reject) => {
-      const t = templates.get(table) as { q: string };
-      const query = t.q.replace(/insert_deduplication_token = '[^']*'/, `insert_deduplication_token = 'bare:${n++}:${table}'`);
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: plan.port,
-          method: 'POST',
-          path: `/?query=${encodeURIComponent(query)}`,
-          agent,
-          headers: { Authorization: AUTH, 'Content-Encoding': 'gzip', 'Content-Length': body.length },
-        },
-        (res) => {
-          res.resume();
-          res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`INSERT answered ${res.statusCode}`))));
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const post = (table: string, body: Buffer) => {
+    const t = templates.get(table) as { q: string };
+    return postInsert(plan.port, agent, t.q.replace(/insert_deduplication_token = '[^']*'/, `insert_deduplication_token = 'bare:${n++}:${table}'`), body);
+  };
   const sendRows = async (table: string, rows: unknown[][]) => {
     const t = templates.get(table);
     if (!t) throw new Error(`the agent sent no INSERT into ${table}`);

@@ -113,6 +113,30 @@ export class DiscardServer {
   }
 }
 
+const AUTH = `Basic ${Buffer.from('default:x').toString('base64')}`;
+
+/** POSTs a gzipped INSERT body to the server at `port` as the clickhouse sink does; rejects unless answered 200. */
+export function postInsert(port: number, agent: http.Agent, query: string, body: Buffer): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const req = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: `/?query=${encodeURIComponent(query)}`,
+        agent,
+        headers: { Authorization: AUTH, 'Content-Encoding': 'gzip', 'Content-Length': body.length },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`INSERT answered ${res.statusCode}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** A growable byte buffer for RowBinary; `take()` the bytes, set `pos = 0` to reuse it. */
 export class RowBinaryWriter {
   buf = Buffer.allocUnsafe(1 << 20);

@@ -44,7 +44,6 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { tuneHeap } from '../src/core/runtime/heap.js';
 import { connectClickHouse } from '../src/storage/index.js';
 import { child, type ChildReport, countOnce, delivered, load, migrate, runChild, show, startAgent, summarize } from './chdb-sides.js';
 import { RowBinaryFile } from './rowbinary-file.js';
@@ -97,8 +96,6 @@ const landed = (dataDir: string, chdbDir: string) =>
 
 /** The agent: file source (json) → disk queue → clickhouse sink on chdb, all defaults but the paths. */
 async function agentSide(scratch: string, file: string): Promise<void> {
-  // What `thermocline run` does before it starts the runtime (src/cli.ts).
-  tuneHeap();
   const dataDir = path.join(scratch, 'agent');
   const chdbDir = path.join(dataDir, 'clickhouse');
   const watched = path.join(dataDir, 'in');

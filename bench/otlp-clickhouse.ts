@@ -35,7 +35,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { freePorts } from '../src/core/net.js';
-import { tuneHeap } from '../src/core/runtime/heap.js';
 import { connectClickHouse } from '../src/storage/index.js';
 import { child, type ChildReport, countOnce, delivered, load, migrate, runChild, show, startAgent, summarize } from './chdb-sides.js';
 import { forEachSpan, SPAN_COLUMNS, SPAN_EVENT_COLUMNS, type SpanEventRow, type SpanRow, traceRequestDecoder } from './otlp-span-rows.js';
@@ -71,8 +70,6 @@ const landed = (dataDir: string, chdbDir: string) =>
 
 /** The agent: otlp_http → disk queue → clickhouse sink on chdb, all defaults but the paths and port. */
 async function agentSide(scratch: string): Promise<void> {
-  // What `thermocline run` does before it starts the runtime (src/cli.ts).
-  tuneHeap();
   const dataDir = path.join(scratch, 'agent');
   const chdbDir = path.join(dataDir, 'clickhouse');
   await child(SPANS, 'otlp-clickhouse-agent', async () => {

@@ -30,9 +30,6 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import pino from 'pino';
@@ -46,6 +43,7 @@ import { otlpHttpConfig } from '../src/plugins/sources/otlp_http/config.js';
 import { decodeMetricsProto } from '../src/plugins/sources/otlp_http/proto/metrics.js';
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from '../src/storage/postgres/embedded.js';
 import { migratePostgres } from '../src/storage/postgres/migrate.js';
+import { metricsRequests } from './otlp-metrics.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const SERIES = 5000;
@@ -133,44 +131,6 @@ async function bareChild(url: string, file: string): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // The parent: payloads, databases, load, figures.
 
-/** `points / perRequest` request bodies from the OpenTelemetry SDK: one collection each. */
-async function payloads(points: number, perRequest: number): Promise<Buffer[]> {
-  class ManualReader extends MetricReader {
-    protected async onShutdown(): Promise<void> {}
-    protected async onForceFlush(): Promise<void> {}
-  }
-  const resource = resourceFromAttributes({
-    'service.name': 'node-exporter-bridge',
-    'service.instance.id': 'bridge-1',
-    'host.name': 'web-17',
-    'telemetry.sdk.language': 'nodejs',
-    'telemetry.sdk.name': 'opentelemetry',
-    'telemetry.sdk.version': '2.2.0',
-  });
-  const bodies: Buffer[] = [];
-  for (let r = 0; r < points / perRequest; r++) {
-    // A provider per request: one that lived on would report every series it ever observed again.
-    const reader = new ManualReader();
-    const provider = new MeterProvider({ resource, readers: [reader] });
-    const first = (r * perRequest) % SERIES;
-    provider
-      .getMeter('bench')
-      .createObservableGauge('bench_requests_in_flight')
-      .addCallback((result) => {
-        for (let i = 0; i < perRequest; i++) {
-          const s = (first + i) % SERIES;
-          result.observe(((r * 7919 + s) % 1000) / 7, { instance: `10.0.${s >> 8}.${s % 256}:9100`, job: 'node', series: String(s) });
-        }
-      });
-    const { resourceMetrics } = await reader.collect();
-    bodies.push(Buffer.from(ProtobufMetricsSerializer.serializeRequest(resourceMetrics) as Uint8Array));
-    await provider.shutdown();
-    // Collections of one series must differ in time (metrics_points holds one row per series and time).
-    await new Promise((resolve) => setTimeout(resolve, 1));
-  }
-  return bodies;
-}
-
 /** The rows the agent stores, from its own decoder: series as [name, canonical labels JSON], rows as (time_us, series, value) triples. */
 function rowsFile(bodies: readonly Buffer[], file: string): number {
   const keys = otlpHttpConfig.parse({}).metric_resource_labels;
@@ -256,7 +216,7 @@ async function main(): Promise<void> {
     return u.toString();
   };
   try {
-    const bodies = await payloads(points, perRequest);
+    const bodies = await metricsRequests(points, perRequest, SERIES);
     const file = path.join(scratch, 'rows.json');
     const rows = rowsFile(bodies, file);
     const bytes = bodies.reduce((n, b) => n + b.length, 0);

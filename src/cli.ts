@@ -5,9 +5,6 @@ import { runCommand } from './cli/run.js';
 import { validateCommand } from './cli/validate.js';
 import { builtinRegistry } from './plugins/registry.js';
 import { extraCommands } from './cli/commands.js';
-import { tuneHeap } from './core/runtime/heap.js';
-
-tuneHeap();
 
 const HELP = `thermocline — a telemetry agent: sources → transforms → sinks, with a durable queue
 
