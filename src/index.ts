@@ -145,9 +145,11 @@ export { type ClickHouseHandle, ClickHouseConnection } from './plugins/sinks/cli
 export {
   NATS_ERRORS,
   NATS_WIRE,
+  loadNats,
   natsConnectionError,
   natsConnectionIssues,
   natsConnectionOptions,
+  natsNanos,
   openNatsConnection,
   type NatsClient,
   type NatsConnectionConfig,

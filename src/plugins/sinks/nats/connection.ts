@@ -79,6 +79,24 @@ export function natsConnectionError(err: unknown, servers: readonly string[]): E
 /** A client connection that says whether it is connected right now. */
 export type NatsClient = NatsConnection & { readonly connected: boolean };
 
+let client: Promise<typeof import('nats')> | undefined;
+
+/**
+ * The NATS client library, loaded at the first connection rather than at import: the public API
+ * re-exports this module, so every agent imports it, and the client costs about 11 MiB of
+ * resident memory in an agent that never speaks to NATS (docs/performance.md#steady-memory).
+ * Code that needs the library's values (not only its types) takes them from here.
+ */
+export function loadNats(): Promise<typeof import('nats')> {
+  client ??= import('nats');
+  return client;
+}
+
+/** A JetStream duration (nanoseconds) from milliseconds, as the client's `nanos`, without loading it. */
+export function natsNanos(ms: number): number {
+  return ms * 1_000_000;
+}
+
 /**
  * Connect to any of `servers`, reconnecting forever to any server of the cluster (the client
  * learns the others from the INFO it receives): a sink keeps its data in the disk queue
@@ -87,9 +105,7 @@ export type NatsClient = NatsConnection & { readonly connected: boolean };
  * log line.
  */
 export async function openNatsConnection(config: NatsConnectionConfig, ctx: Pick<ComponentContext, 'id' | 'logger'>, onClosed: () => void): Promise<NatsClient> {
-  // Loaded here rather than at the top: the public API re-exports this module, and a plugin
-  // that never opens a NATS connection should not load the client.
-  const nats = await import('nats');
+  const nats = await loadNats();
   const options: ConnectionOptions = {
     servers: [...config.servers],
     name: config.name ?? `thermocline-${ctx.id}`,

@@ -1,4 +1,4 @@
-import { headers as natsHeaders, type MsgHdrs } from 'nats';
+import type { MsgHdrs } from 'nats';
 import { encodeBatch, encodeOtlpLogs, encodeOtlpMetrics, encodeOtlpTraces, splitBySignal, type TelemetryEvent } from '../../../index.js';
 import { NATS_WIRE } from './wire.js';
 
@@ -32,8 +32,9 @@ export function encodeMessages(format: MessageFormat, events: readonly Telemetry
   return out;
 }
 
-export function toHeaders(h: Record<string, string>): MsgHdrs {
-  const out = natsHeaders();
+/** `make` is the client's `headers` (from `loadNats`). */
+export function toHeaders(h: Record<string, string>, make: () => MsgHdrs): MsgHdrs {
+  const out = make();
   for (const [k, v] of Object.entries(h)) out.set(k, v);
   return out;
 }

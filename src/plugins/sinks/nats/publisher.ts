@@ -1,6 +1,6 @@
-import type { JetStreamClient, PubAck } from 'nats';
+import type { JetStreamClient, MsgHdrs, PubAck } from 'nats';
 import { RetryableError, ThermoclineError, type ComponentContext } from '../../../index.js';
-import { natsConnectionError, openNatsConnection, type NatsClient } from './connection.js';
+import { loadNats, natsConnectionError, openNatsConnection, type NatsClient } from './connection.js';
 import type { NatsSinkConfig } from './config.js';
 import { NATS_ERRORS } from './errors.js';
 import { toHeaders } from './format.js';
@@ -14,6 +14,7 @@ const HEADER_ROOM = 4096;
 export class Publisher {
   private nc: NatsClient | undefined;
   private js: JetStreamClient | undefined;
+  private makeHeaders: (() => MsgHdrs) | undefined;
   private connecting: Promise<void> | undefined;
 
   constructor(
@@ -40,6 +41,7 @@ export class Publisher {
       await nc.close().catch(() => undefined);
       throw classifyJetStream(err, this.config);
     }
+    this.makeHeaders = (await loadNats()).headers;
     this.nc = nc;
     this.js = nc.jetstream({ timeout: this.config.request_timeout });
   }
@@ -60,7 +62,7 @@ export class Publisher {
     const js = this.js as JetStreamClient;
     let acks: PubAck[];
     try {
-      acks = await Promise.all(messages.map((m) => js.publish(m.subject, m.body, { msgID: m.msgId, headers: toHeaders(m.headers), timeout: this.config.request_timeout })));
+      acks = await Promise.all(messages.map((m) => js.publish(m.subject, m.body, { msgID: m.msgId, headers: toHeaders(m.headers, this.makeHeaders as () => MsgHdrs), timeout: this.config.request_timeout })));
     } catch (err) {
       throw classifyJetStream(err, this.config);
     }

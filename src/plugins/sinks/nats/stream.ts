@@ -1,5 +1,6 @@
-import { DiscardPolicy, nanos, RetentionPolicy, StorageType, type JetStreamManager, type StreamConfig } from 'nats';
+import type { DiscardPolicy, JetStreamManager, RetentionPolicy, StorageType, StreamConfig } from 'nats';
 import { ThermoclineError } from '../../../index.js';
+import { natsNanos } from './connection.js';
 import { NATS_ERRORS } from './errors.js';
 import type { NatsSinkConfig } from './config.js';
 import { defaultStreamSubjects } from './subjects.js';
@@ -13,16 +14,17 @@ export function wantedStream(config: NatsSinkConfig): StreamConfig {
     name: s.name,
     subjects: s.subjects ?? defaultStreamSubjects(config.subject),
     num_replicas: s.replicas,
-    max_age: nanos(s.max_age),
+    max_age: natsNanos(s.max_age),
     max_bytes: s.max_bytes,
-    duplicate_window: nanos(s.duplicate_window),
-    storage: s.storage === 'file' ? StorageType.File : StorageType.Memory,
+    duplicate_window: natsNanos(s.duplicate_window),
+    // The client's enum values, written out: importing its enums would load it (loadNats).
+    storage: (s.storage === 'file' ? 'file' : 'memory') as StorageType,
     // A limits stream: messages stay until max_age/max_bytes, so a stream can be replayed and
     // several consumer groups (durables) can read it.
-    retention: RetentionPolicy.Limits,
+    retention: 'limits' as RetentionPolicy,
     // At max_bytes refuse new messages (they stay queued at the edges) rather than delete the
     // oldest, which gateways may not have read yet (docs/scaling.md, "Sizing the stream").
-    discard: DiscardPolicy.New,
+    discard: 'new' as DiscardPolicy,
   } as StreamConfig;
 }
 

@@ -1,5 +1,5 @@
-import { AckPolicy, DeliverPolicy, nanos, type Consumer, type JetStreamManager, type NatsConnection } from 'nats';
-import { NATS_ERRORS, natsConnectionError, RetryableError, ThermoclineError } from '../../../index.js';
+import type { AckPolicy, Consumer, DeliverPolicy, JetStreamManager, NatsConnection } from 'nats';
+import { NATS_ERRORS, natsConnectionError, natsNanos, RetryableError, ThermoclineError } from '../../../index.js';
 import type { NatsSourceConfig } from './config.js';
 import { NATS_SOURCE_ERRORS } from './errors.js';
 
@@ -26,7 +26,7 @@ export async function ensureConsumer(nc: NatsConnection, config: NatsSourceConfi
     }
     throw natsConnectionError(err, config.servers);
   }
-  const wanted = { max_ack_pending: config.max_ack_pending, ack_wait: nanos(config.ack_wait) };
+  const wanted = { max_ack_pending: config.max_ack_pending, ack_wait: natsNanos(config.ack_wait) };
   for (let attempt = 0; ; attempt++) {
     try {
       const info = await jsm.consumers.info(config.stream, config.consumer);
@@ -48,8 +48,9 @@ export async function ensureConsumer(nc: NatsConnection, config: NatsSourceConfi
       try {
         await jsm.consumers.add(config.stream, {
           durable_name: config.consumer,
-          ack_policy: AckPolicy.Explicit,
-          deliver_policy: DeliverPolicy.All,
+          // The client's enum values, written out: importing its enums would load it (loadNats).
+          ack_policy: 'explicit' as AckPolicy,
+          deliver_policy: 'all' as DeliverPolicy,
           ...(config.filter_subject ? { filter_subject: config.filter_subject } : {}),
           ...wanted,
         });
