@@ -6,6 +6,7 @@ import type { DeliveryEvents } from './events.js';
 import { NO_PARTITION_YET, type PartitionGuard } from './partitions.js';
 import { seriesKey } from './series.js';
 import { EventRows, HistogramRows, PointRows, type TableRows } from './tables.js';
+import type { Row } from './typed-tables.js';
 
 /**
  * One delivery sorted into its tables: gauge, counter and summary points to
@@ -76,6 +77,11 @@ export class Planner {
   private lastCursorKey = '';
   /** A row's day is inside the partition window but has no partition yet (plain PostgreSQL). */
   partitionMissing = false;
+  /**
+   * The business events planned so far, with their indexes: what the typed tables take
+   * (typed-tables.ts), so that a delivery of points is never decoded for them.
+   */
+  readonly business: Row[] = [];
 
   constructor(
     private readonly events: DeliveryEvents,
@@ -172,6 +178,7 @@ export class Planner {
         return;
       }
       case 'event': {
+        this.business.push({ index: i, event: e });
         if (this.generic?.(e.type) === false) return;
         const time = this.checkRowTime(i, 'events_generic', e, e.time_us);
         if (time === undefined) return;

@@ -11,9 +11,10 @@
  * reported as rejected, so it goes to the dead-letter table and the others are stored.
  */
 import type pg from 'pg';
-import { type BusinessEvent, type CompiledSchema, type SchemaRegistry, type TelemetryEvent, eventId } from '../../../index.js';
+import { type BusinessEvent, type CompiledSchema, type SchemaRegistry, eventId } from '../../../index.js';
 
-interface Row {
+/** A business event of the delivery and its index in it. */
+export interface Row {
   readonly index: number;
   readonly event: BusinessEvent;
 }
@@ -69,12 +70,12 @@ export class TypedTables {
 
   /**
    * Writes the events whose schema asks for a PostgreSQL table; the others are left alone.
+   * `events` are the delivery's business events with their indexes in it (`Planner.business`).
    * Returns the rows the server refused: event index → reason.
    */
-  async write(pool: pg.Pool, flavour: PgFlavour, events: readonly TelemetryEvent[]): Promise<Map<number, string>> {
+  async write(pool: pg.Pool, flavour: PgFlavour, events: readonly Row[]): Promise<Map<number, string>> {
     const byTable = new Map<string, { schema: CompiledSchema; rows: Row[] }>();
-    events.forEach((e, index) => {
-      if (e.kind !== 'event') return;
+    events.forEach(({ index, event: e }) => {
       const schema = this.registry.get(e.type);
       const table = schema?.storage.table;
       if (schema === undefined || table === undefined || schema.storage.store === 'clickhouse') return;
