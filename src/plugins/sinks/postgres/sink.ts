@@ -159,7 +159,7 @@ export class PostgresSink implements SinkInstance {
       let typedRejected: Map<number, string> | undefined;
       let delivery = this.delivery(events, pool, flavour, false);
       const writeTyped = async () => {
-        typedRejected ??= (await typed?.write(pool, flavour, delivery.businessEvents())) ?? new Map<number, string>();
+        typedRejected ??= (await typed?.writeRows(pool, flavour, delivery.businessEvents())) ?? new Map<number, string>();
         return typedRejected;
       };
       let outcome: CommitOutcome;
