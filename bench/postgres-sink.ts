@@ -3,7 +3,7 @@
  * bare COPY of the same rows into the same schema, with and without the series foreign key.
  *
  *   sink        a real Runtime drains a queue pre-filled with N gauge points over 5,000 series
- *               (1,000-event batches, as a source emits them): decode, series lookup (the series
+ *               (1,000-event batches, as a source emits them): reading the batch, series lookup (the series
  *               exist; the cache fills on the first delivery), binary encoding, COPY and the ledger
  *               row in one transaction per delivery (20,000 points, the sink's default batch).
  *   bare binary the same rows (series ids already known), pre-encoded in PostgreSQL's binary COPY
@@ -11,7 +11,7 @@
  *               costs the server, with no agent in front. The ratio sink / bare binary is the goal
  *               (>= 0.9).
  *   write()     the plugin alone: called with each delivery's queued batches as the runtime hands
- *               them over (`writeEncoded`: the sink decodes them itself, while its COPY streams).
+ *               them over (`writeEncoded`: the sink reads them itself, while its COPY streams).
  *   bare per delivery  the same binary data, one COPY per delivery-sized slice, each in its own
  *               transaction as the sink commits them: what the agent adds on top of the server's
  *               per-transaction costs (with the foreign key, each transaction locks the series

@@ -6,6 +6,7 @@ import type { PartitionGuard } from './partitions.js';
 import { liveRows, Planner, tablesOf, type Plan } from './plan.js';
 import type { SeriesResolver } from './series.js';
 import type { TableRows } from './tables.js';
+import type { Row } from './typed-tables.js';
 
 /**
  * Events planned per step of the streamed COPY. Small enough that the server starts on the first
@@ -85,6 +86,12 @@ export class Delivery {
   plannedRejections(): Map<number, string> {
     this.planner.planAll();
     return new Map(this.plan.rejected);
+  }
+
+  /** The delivery's business events, with their indexes (plans the rest first). */
+  businessEvents(): readonly Row[] {
+    this.planner.planAll();
+    return this.planner.business;
   }
 
   /** Plans the rest and resolves its series; afterwards `live` covers every table. */

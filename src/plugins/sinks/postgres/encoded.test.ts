@@ -1,9 +1,9 @@
 import pg from 'pg';
 import t from 'tap';
-import { type EncodedBatch, encodeBatch, type TelemetryEvent } from '../../../index.js';
+import type { TelemetryEvent } from '../../../index.js';
 import { listPartitions, partitionName } from '../../../storage/index.js';
 import { withPostgres } from '../../../testing/index.js';
-import { event, histogram, logEvent, meta, nowUs, openSink, point } from './testdata/harness.js';
+import { event, histogram, logEvent, meta, nowUs, openSink, point, queued } from './testdata/harness.js';
 
 /**
  * The runtime hands the sink its deliveries as queued (`writeEncoded`), decoded while the COPY
@@ -13,16 +13,6 @@ import { event, histogram, logEvent, meta, nowUs, openSink, point } from './test
 
 const DAY_US = 86_400_000_000;
 const count = async (pool: pg.Pool, sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]?.n);
-
-/** `events` as queued batches of `size` events. */
-function queued(events: readonly TelemetryEvent[], size: number): EncodedBatch[] {
-  const out: EncodedBatch[] = [];
-  for (let i = 0; i < events.length; i += size) {
-    const batch = events.slice(i, i + size);
-    out.push({ data: Buffer.from(encodeBatch(batch)), events: batch.length });
-  }
-  return out;
-}
 
 t.test('queued batches: every table written, rejected rows numbered across the batches, a replay writes nothing', async (t) => {
   const db = await withPostgres(t);

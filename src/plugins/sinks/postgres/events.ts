@@ -1,53 +1,47 @@
 import { decodeBatch, type EncodedBatch, type TelemetryEvent } from '../../../index.js';
 
 /**
- * A delivery's events, decoded one queued batch at a time as the planner reaches them.
+ * A delivery's events: decoded already (`write`), or the batches as queued (`writeEncoded`).
  *
- * The sink takes its deliveries as queued (`writeEncoded`) so that decoding happens inside the
- * streamed COPY of `metrics_points`, overlapping the server's work on the rows already sent. Decoded
- * by the runner instead, a whole delivery (~0.5 µs an event) was decoded while the server had
- * nothing to do: ahead of each delivery's first round trip (measured in bench/postgres-sink.ts).
- * Event indexes are those of the batches' events in order, as the runner numbers rejected rows.
+ * Queued batches are read by the planner with a `BatchCursor` as the streamed COPY of
+ * `metrics_points` reaches them (plan.ts): a point becomes a row straight from the batch bytes,
+ * with no event object, and the reading overlaps the server's work on the rows already sent.
+ * Decoded by the runner instead, a whole delivery (~0.5 µs an event) was decoded while the server
+ * had nothing to do: ahead of each delivery's first round trip (measured in
+ * bench/postgres-sink.ts). Event indexes are those of the batches' events in order, as the runner
+ * numbers rejected rows.
  */
 export class DeliveryEvents {
-  /** The events decoded so far: a prefix of the delivery. */
-  readonly decoded: TelemetryEvent[];
-  /** How many events the delivery holds, decoded or not. */
+  /** How many events the delivery holds. */
   readonly length: number;
-  /** The next batch to decode. */
-  private next = 0;
+  private decoded: readonly TelemetryEvent[] | undefined;
 
   private constructor(
-    private readonly batches: readonly EncodedBatch[],
-    decoded: TelemetryEvent[],
+    /** The queued batches, or undefined when the events came decoded. */
+    readonly batches: readonly EncodedBatch[] | undefined,
+    events: readonly TelemetryEvent[] | undefined,
     length: number,
   ) {
-    this.decoded = decoded;
+    this.decoded = events;
     this.length = length;
   }
 
   /** Events decoded already (`write`). */
-  static of(events: TelemetryEvent[]): DeliveryEvents {
-    return new DeliveryEvents([], events, events.length);
+  static of(events: readonly TelemetryEvent[]): DeliveryEvents {
+    return new DeliveryEvents(undefined, events, events.length);
   }
 
   /** Batches as queued (`writeEncoded`), each checked against its checksum by the runner. */
   static encoded(batches: readonly EncodedBatch[]): DeliveryEvents {
-    return new DeliveryEvents(batches, [], batches.reduce((n, b) => n + b.events, 0));
+    return new DeliveryEvents(batches, undefined, batches.reduce((n, b) => n + b.events, 0));
   }
 
-  /** Decodes batches until the first `end` events are decoded (or all are); returns how many are. */
-  decodeUntil(end: number): number {
-    const { decoded, batches } = this;
-    while (decoded.length < end && this.next < batches.length) {
-      for (const e of decodeBatch((batches[this.next++] as EncodedBatch).data)) decoded.push(e);
-    }
-    return decoded.length;
-  }
-
-  /** Every event, decoding the rest. */
+  /**
+   * Every event, decoding the batches if they came queued: for what needs them all as objects
+   * (typed tables, the partitions of a delivery's days), not for the rows of the generic tables.
+   */
   all(): readonly TelemetryEvent[] {
-    this.decodeUntil(Number.POSITIVE_INFINITY);
+    this.decoded ??= (this.batches ?? []).flatMap((b) => decodeBatch(b.data));
     return this.decoded;
   }
 }

@@ -47,10 +47,19 @@ function jsonSeriesKey(name: string, labels: Labels): string {
   return `\u0001${JSON.stringify([name, canonicalLabels(labels)])}`;
 }
 
-/** What a missing series is inserted as: `[name, labels]` in JSON, as INSERT_AND_READ reads it. */
-export interface SeriesSource {
-  readonly name: string;
-  readonly labels: Labels;
+/**
+ * What a series is inserted as, `[name, labels]` in JSON as INSERT_AND_READ reads it, from its key
+ * alone: so the rows keep only the key, not the event it came from. A NUL-joined key splits back
+ * into the name and the label pairs, in key order; a JSON key is that JSON already. Only the
+ * NUL-joined form ends with a NUL (a name may well start with U+0001).
+ */
+export function seriesJson(key: string): string {
+  if (!key.endsWith('\0')) return key.slice(1);
+  const parts = key.split('\0');
+  let json = `[${JSON.stringify(parts[0])},{`;
+  // The key ends with a NUL, so the last part is empty.
+  for (let i = 1; i + 1 < parts.length; i += 2) json += `${i === 1 ? '' : ','}${JSON.stringify(parts[i])}:${JSON.stringify(parts[i + 1])}`;
+  return `${json}}]`;
 }
 
 /**
@@ -116,7 +125,7 @@ export class SeriesResolver {
    * `rejected`; other failures throw.
    */
   async assign(pool: pg.Pool, tables: readonly SeriesRows[], rejected: Map<number, string>): Promise<void> {
-    const missing = new Map<string, SeriesSource>();
+    const missing = new Set<string>();
     const from = tables.map((t) => t.resolved);
     for (const t of tables) {
       let lastKey: string | undefined;
@@ -124,7 +133,7 @@ export class SeriesResolver {
       for (let r = t.resolved; r < t.length; r++) {
         const key = t.seriesKey[r] as string;
         const id = key === lastKey ? lastId : this.cache.get(key);
-        if (id === undefined) missing.set(key, t.seriesSource[r] as SeriesSource);
+        if (id === undefined) missing.add(key);
         else t.seriesId[r] = id;
         lastKey = key;
         lastId = id;
@@ -140,7 +149,7 @@ export class SeriesResolver {
     tables: readonly SeriesRows[],
     from: number[],
     to: number[],
-    missing: Map<string, SeriesSource>,
+    missing: ReadonlySet<string>,
     rejected: Map<number, string>,
   ): Promise<void> {
     const { ids, failed } = await this.resolve(pool, missing);
@@ -155,12 +164,12 @@ export class SeriesResolver {
     }
   }
 
-  private async resolve(pool: pg.Pool, missing: ReadonlyMap<string, SeriesSource>): Promise<{ ids: Map<string, number>; failed: Map<string, string> }> {
+  private async resolve(pool: pg.Pool, missing: ReadonlySet<string>): Promise<{ ids: Map<string, number>; failed: Map<string, string> }> {
     // Keys that differ only in characters PostgreSQL cannot store are one series once cleaned.
     const byStored = new Map<string, Entry>();
-    for (const [key, { name, labels }] of missing) {
+    for (const key of missing) {
       // JSON.stringify escapes NUL and unpaired surrogates, in the name and the labels alike.
-      const json = this.cleaner.json(JSON.stringify([name, canonicalLabels(labels)]));
+      const json = this.cleaner.json(seriesJson(key));
       const entry = byStored.get(json);
       if (entry) entry.rawKeys.push(key);
       else byStored.set(json, { json, rawKeys: [key] });

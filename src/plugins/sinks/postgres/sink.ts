@@ -157,11 +157,11 @@ export class PostgresSink implements SinkInstance {
       // Idempotent on its own (ON CONFLICT DO NOTHING), so it may run before the ledger commit;
       // the same rows are refused on a replay, so a replay reports them again.
       let typedRejected: Map<number, string> | undefined;
+      let delivery = this.delivery(events, pool, flavour, false);
       const writeTyped = async () => {
-        typedRejected ??= (await typed?.write(pool, flavour, events.all())) ?? new Map<number, string>();
+        typedRejected ??= (await typed?.writeRows(pool, flavour, delivery.businessEvents())) ?? new Map<number, string>();
         return typedRejected;
       };
-      let delivery = this.delivery(events, pool, flavour, false);
       let outcome: CommitOutcome;
       try {
         outcome = await this.commit(pool, flavour, delivery, meta, writeTyped);

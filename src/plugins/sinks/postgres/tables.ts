@@ -1,4 +1,3 @@
-import type { MetricEvent } from '../../../index.js';
 import { CopyBuffer } from './copy-buffer.js';
 
 /**
@@ -33,19 +32,16 @@ export abstract class TableRows {
 
 /** Rows that reference `metric_series`: the key is resolved to `seriesId` before the COPY. */
 export abstract class SeriesRows extends TableRows {
-  /** See `seriesKey` in series.ts. */
+  /** See `seriesKey` in series.ts; a new series is inserted as what its key names (`seriesJson`). */
   readonly seriesKey: string[] = [];
-  /** The event the key was made from: its name and labels are inserted if the series is new. */
-  readonly seriesSource: MetricEvent[] = [];
   readonly seriesId: number[] = [];
   /** Rows before this one have their `seriesId` (or were rejected). */
   resolved = 0;
 
-  protected addSeries(eventIndex: number, timeUs: number, key: string, source: MetricEvent): void {
+  protected addSeries(eventIndex: number, timeUs: number, key: string): void {
     this.eventIndex.push(eventIndex);
     this.timeUs.push(timeUs);
     this.seriesKey.push(key);
-    this.seriesSource.push(source);
     this.seriesId.push(0);
   }
 }
@@ -55,8 +51,8 @@ export class PointRows extends SeriesRows {
   readonly copySql = 'COPY metrics_points (time, series_id, value) FROM STDIN (FORMAT binary)';
   readonly value: number[] = [];
 
-  add(eventIndex: number, timeUs: number, key: string, source: MetricEvent, value: number): void {
-    this.addSeries(eventIndex, timeUs, key, source);
+  add(eventIndex: number, timeUs: number, key: string, value: number): void {
+    this.addSeries(eventIndex, timeUs, key);
     this.value.push(value);
   }
 
@@ -76,8 +72,8 @@ export class HistogramRows extends SeriesRows {
   /** JSON text, already cleaned. */
   readonly buckets: string[] = [];
 
-  add(eventIndex: number, timeUs: number, key: string, source: MetricEvent, count: number, sum: number, buckets: string): void {
-    this.addSeries(eventIndex, timeUs, key, source);
+  add(eventIndex: number, timeUs: number, key: string, count: number, sum: number, buckets: string): void {
+    this.addSeries(eventIndex, timeUs, key);
     this.count.push(count);
     this.sum.push(sum);
     this.buckets.push(buckets);

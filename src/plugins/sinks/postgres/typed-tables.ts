@@ -13,7 +13,8 @@
 import type pg from 'pg';
 import { type BusinessEvent, type CompiledSchema, type SchemaRegistry, type TelemetryEvent, eventId } from '../../../index.js';
 
-interface Row {
+/** A business event of the delivery and its index in it. */
+export interface Row {
   readonly index: number;
   readonly event: BusinessEvent;
 }
@@ -71,10 +72,18 @@ export class TypedTables {
    * Writes the events whose schema asks for a PostgreSQL table; the others are left alone.
    * Returns the rows the server refused: event index → reason.
    */
-  async write(pool: pg.Pool, flavour: PgFlavour, events: readonly TelemetryEvent[]): Promise<Map<number, string>> {
+  write(pool: pg.Pool, flavour: PgFlavour, events: readonly TelemetryEvent[]): Promise<Map<number, string>> {
+    const rows: Row[] = [];
+    events.forEach((event, index) => {
+      if (event.kind === 'event') rows.push({ index, event });
+    });
+    return this.writeRows(pool, flavour, rows);
+  }
+
+  /** `write` of a delivery's business events, given with their indexes in it (`Planner.business`). */
+  async writeRows(pool: pg.Pool, flavour: PgFlavour, events: readonly Row[]): Promise<Map<number, string>> {
     const byTable = new Map<string, { schema: CompiledSchema; rows: Row[] }>();
-    events.forEach((e, index) => {
-      if (e.kind !== 'event') return;
+    events.forEach(({ index, event: e }) => {
       const schema = this.registry.get(e.type);
       const table = schema?.storage.table;
       if (schema === undefined || table === undefined || schema.storage.store === 'clickhouse') return;

@@ -7,6 +7,8 @@ import {
   type BusinessEvent,
   type ComponentContext,
   Delivery,
+  type EncodedBatch,
+  encodeBatch,
   type Json,
   type Labels,
   type MetricHistogram,
@@ -106,4 +108,14 @@ export function event(type: string, payload: Record<string, unknown>, timeUs = n
 
 export function logEvent(message: string): TelemetryEvent {
   return { kind: 'log', time_us: nowUs(), service: 'svc', host: 'h', level: 'info', trace_id: '', span_id: '', message, labels: {} };
+}
+
+/** `events` as queued batches of `size` events, as the runtime hands them to `writeEncoded`. */
+export function queued(events: readonly TelemetryEvent[], size: number): EncodedBatch[] {
+  const out: EncodedBatch[] = [];
+  for (let i = 0; i < events.length; i += size) {
+    const batch = events.slice(i, i + size);
+    out.push({ data: Buffer.from(encodeBatch(batch)), events: batch.length });
+  }
+  return out;
 }
