@@ -42,8 +42,9 @@ export class RecentBatches {
   /**
    * At append, inside the transaction: take the bytes if they may be kept. Unless `given`, the
    * caller's buffer is the emitter's encoder, reused by the next batch of the same transaction,
-   * so they are copied; a batch emitted as encoded is kept as it is (measured: copying each
-   * message took a quarter of a NATS gateway's CPU, in allocations and the garbage collector). A
+   * so they are copied; a batch emitted as encoded is kept as it is (copying each message cost a
+   * NATS gateway about a quarter of its CPU in runs under load, in allocations and garbage
+   * collections: docs/performance.md, the NATS row). A
    * rolled-back append leaves its entry here until its seq is appended again (SQLite gives it out
    * again).
    */
