@@ -19,6 +19,31 @@ t.test('hostile strings round-trip byte for byte (NUL, control characters, lone 
   t.equal((decodeBatch(Buffer.from(encodeBatch(lone)))[0] as { message: string }).message, 'a\uFFFDb');
 });
 
+t.test('short strings (copied by a loop when ASCII) encode as the native UTF-8 writer would', async (t) => {
+  // Every length around the short-string limit, ASCII or not at each position, NUL, a lone surrogate.
+  const strings: string[] = [];
+  for (let len = 0; len <= 20; len++) {
+    const ascii = 'abcdefghijklmnopqrstuvwxyz'.slice(0, len);
+    strings.push(ascii, ascii.replace(/.$/, '\u0000'));
+    for (let at = 0; at < len; at++) strings.push(`${ascii.slice(0, at)}é${ascii.slice(at + 1)}`, `${ascii.slice(0, at)}\u{1F600}${ascii.slice(at + 1)}`);
+  }
+  const w = new ByteWriter(4); // small, so each string makes it grow
+  for (const s of strings) {
+    const start = w.off;
+    w.str(s);
+    const byLoop = Buffer.from(w.buf.subarray(start, w.off));
+    const utf8 = Buffer.from(s, 'utf8');
+    const tag = utf8.length * 2 + (utf8.length === s.length ? 1 : 0) + 1;
+    // Strings up to 16 characters have a one-byte tag when ASCII; longer or wider ones pad it.
+    t.same(byLoop.subarray(byLoop.length - utf8.length), utf8, `bytes of ${JSON.stringify(s)}`);
+    t.equal(byLoop[0]! & 0x7f, tag & 0x7f, `tag of ${JSON.stringify(s)}`);
+  }
+  const events: TelemetryEvent[] = strings.map((message, i) => ({ ...(sample[0] as TelemetryEvent & { kind: 'log' }), level: message, message, labels: { k: message, [`k${i}`]: message } }));
+  t.same(decodeBatch(Buffer.from(encodeBatch(events))), events, 'and decode to the same strings');
+  const lone = [{ ...(sample[0] as TelemetryEvent & { kind: 'log' }), level: 'a\uD800' }];
+  t.equal((decodeBatch(Buffer.from(encodeBatch(lone)))[0] as { level: string }).level, 'a\uFFFD', 'a short string with a lone surrogate too');
+});
+
 t.test('a reused writer produces independent results', async (t) => {
   const w = new ByteWriter(8);
   const a = Buffer.from(encodeBatch(sample.slice(0, 3), w));
