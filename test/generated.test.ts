@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import t from 'tap';
-import { repoRoot } from './helpers/agent-process.js';
+import { childEnv, repoRoot } from './helpers/agent-process.js';
 
 /**
  * Files generated from code (plugin registry, docs/errors.md, config.schema.json, README
@@ -9,7 +9,8 @@ import { repoRoot } from './helpers/agent-process.js';
 t.test('generated files are up to date (run `npm run generate`)', async (t) => {
   let output = '';
   try {
-    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/generate.ts', '--check'], { cwd: repoRoot, stdio: 'pipe' });
+    // childEnv: a tsx child writing coverage of src/ would corrupt the suite's (see childEnv).
+    execFileSync(process.execPath, ['--import', 'tsx', 'scripts/generate.ts', '--check'], { cwd: repoRoot, stdio: 'pipe', env: childEnv() });
   } catch (err) {
     output = String((err as { stderr?: Buffer }).stderr ?? err);
   }

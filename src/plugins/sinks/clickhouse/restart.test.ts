@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
-import { exited, packageRoot, spawnAgent, stoppedGracefully, withClickHouse, eventually, tempDir } from '../../../testing/index.js';
+import { childEnv, exited, packageRoot, spawnAgent, stoppedGracefully, withClickHouse, eventually, tempDir } from '../../../testing/index.js';
 import { select, urlFor } from './testdata/harness.js';
 
 interface Setup {
@@ -56,7 +56,8 @@ async function setup(t: Test, prefix: string): Promise<Setup | undefined> {
           dataDir,
           TOTALS_SQL('default'),
         ],
-        { cwd: packageRoot },
+        // childEnv: a tsx child writing coverage of src/ would corrupt the suite's (see childEnv).
+        { cwd: packageRoot, env: childEnv() },
       );
       const [row] = JSON.parse(stdout) as Array<{ n: string; distinct: string }>;
       return { n: Number(row?.n), distinct: Number(row?.distinct) };
