@@ -36,7 +36,7 @@ let t0 = performance.now();
 for (let i = 0; i < batches; i++) {
   const createdUs = Date.now() * 1000;
   const seq = store.transaction(() => queue.append(blob, 100, createdUs));
-  queue.committed({ seq, data: blob, events: 100, createdUs });
+  queue.committed({ seq, bytes: blob.length, events: 100, createdUs });
 }
 console.log(`filled ${batches} batches of ${batchKiB} KiB in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 const full = sizes('backlog queued');

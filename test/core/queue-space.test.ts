@@ -24,7 +24,7 @@ function fillQueue(store: QueueStore, queue: DiskQueue, mib: number): void {
   for (let i = 0; i < mib * 4; i++) {
     const createdUs = Date.now() * 1000;
     const seq = store.transaction(() => queue.append(blob, 1, createdUs));
-    queue.committed({ seq, data: blob, events: 1, createdUs });
+    queue.committed({ seq, bytes: blob.length, events: 1, createdUs });
   }
 }
 

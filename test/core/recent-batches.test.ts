@@ -24,7 +24,7 @@ function setup(t: TestContext, limit?: number) {
     const data = encodeBatch(logs(from, n));
     const createdUs = Date.now() * 1000;
     const seq = store.transaction(() => queue.append(data, n, createdUs));
-    queue.committed({ seq, data, events: n, createdUs });
+    queue.committed({ seq, bytes: data.length, events: n, createdUs });
     return seq;
   };
   /** Overwrite a row on disk: a read that still sees the original came from memory. */
@@ -53,7 +53,7 @@ t.test('the encoder buffer a batch came from is reused before the commit: memory
     data.fill(0); // the next batch of the same transaction being encoded
     return s;
   });
-  queue.committed({ seq, data, events: 2, createdUs: 1 });
+  queue.committed({ seq, bytes: data.length, events: 2, createdUs: 1 });
   t.equal(firstSeq(queue.payloads({ first: seq, last: seq })[0]!.data), 0);
 });
 
@@ -61,7 +61,7 @@ t.test('a batch handed over as encoded (emitEncoded) is kept as it is, without a
   const { store, queue } = setup(t);
   const data = Buffer.from(encodeBatch(logs(0, 2)));
   const seq = store.transaction(() => queue.append(data, 2, 1, 'upstream-1', true));
-  queue.committed({ seq, data, events: 2, createdUs: 1, origin: 'upstream-1' });
+  queue.committed({ seq, bytes: data.length, events: 2, createdUs: 1, origin: 'upstream-1' });
   const [read] = queue.payloads({ first: seq, last: seq });
   t.equal(read!.data, data, 'the same buffer');
   t.equal(read!.origin, 'upstream-1');
@@ -98,9 +98,10 @@ t.test('the queues of one database share the budget', async (t) => {
   const budget = new RecentBudget(100);
   const a = new RecentBatches(budget);
   const b = new RecentBatches(budget);
-  const batch = { seq: 1, data: Buffer.alloc(60), events: 1, createdUs: 0 };
-  a.stage(1, batch.data);
-  b.stage(1, batch.data);
+  const data = Buffer.alloc(60);
+  const batch = { seq: 1, bytes: data.length, events: 1, createdUs: 0 };
+  a.stage(1, data);
+  b.stage(1, data);
   a.commit(batch);
   b.commit(batch);
   t.ok(a.range(1, 1), 'the first fits');

@@ -96,7 +96,7 @@ export abstract class SinkQueue {
   /** After the transaction that appended `batch` committed: count it and wake the runner. */
   committed(batch: AppendedBatch): void {
     this.events += batch.events;
-    this.bytes += batch.data.length;
+    this.bytes += batch.bytes;
     this.batches += 1;
     const waiters = this.dataWaiters;
     this.dataWaiters = [];

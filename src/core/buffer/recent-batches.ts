@@ -1,9 +1,12 @@
 import type { QueuedBatch } from './store.js';
 
-/** A batch an emit's transaction appended to a queue, handed to the queue once it committed. Its bytes may be reused by then. */
+/**
+ * A batch an emit's transaction appended to a queue, described to the queue once it committed (its
+ * bytes were taken at append, `RecentBatches.stage`: the encoder's buffer may be reused by then).
+ */
 export interface AppendedBatch {
   seq: number;
-  data: Buffer;
+  bytes: number;
   events: number;
   createdUs: number;
   origin?: string | undefined;

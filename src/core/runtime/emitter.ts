@@ -230,7 +230,7 @@ export class Emitter {
     for (const a of appended) {
       a.queue.committed(a.batch);
       // A sink "receives" what lands in its queue (as Vector counts it), so `top` shows its IN/s.
-      this.sinkMetrics(a.sink)?.received(a.batch.events, a.batch.data.length);
+      this.sinkMetrics(a.sink)?.received(a.batch.events, a.batch.bytes);
     }
   }
 
@@ -257,7 +257,7 @@ export class Emitter {
         lastCount = count;
       }
       const seq = queue.append(lastBlob as Buffer, lastCount, createdUs, part.origin);
-      appended.push({ sink, queue, batch: { seq, data: lastBlob as Buffer, events: lastCount, createdUs, origin: part.origin } });
+      appended.push({ sink, queue, batch: { seq, bytes: (lastBlob as Buffer).length, events: lastCount, createdUs, origin: part.origin } });
     }
     // A bug in a transform must not lose data silently: its input is kept with the batch.
     for (const f of part.routed.failed) {
@@ -278,7 +278,7 @@ export class Emitter {
       }
       // A source hands its encoded batches over (SourceContext.emitEncoded): no copy is needed.
       const seq = queue.append(part.data, part.count, createdUs, part.origin, true);
-      appended.push({ sink, queue, batch: { seq, data: part.data, events: part.count, createdUs, origin: part.origin } });
+      appended.push({ sink, queue, batch: { seq, bytes: part.data.length, events: part.count, createdUs, origin: part.origin } });
     }
     return appended;
   }
