@@ -27,7 +27,7 @@
  * logs), WARMUP=15 (seconds not counted in p50/p95, CPU and events/s), SIDES=agent,bare,floor,
  * AGENT=dist|src, AGENT_NODE_FLAGS="--max-semi-space-size=16" (node flags of the agent),
  * SINK_BATCH='{ max_bytes = "8MiB" }' (`batch` of both sinks). The environment is the agent's
- * too: GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 measures docs/operations.md#memory.
+ * too: GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 measures docs/operations.md#resident-memory.
  *
  * Goal: the agent's peak RSS ≤ 150 MiB at 50,000 events/s (docs/performance.md#steady-memory).
  */
