@@ -19,8 +19,15 @@ import { FILE_SOURCE_ERRORS } from './errors.js';
 const read = promisify(fs.read);
 const fstat = promisify(fs.fstat);
 
-/** Bytes per `fs.read`: big reads keep syscalls and promise hops off the per-line cost. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
+/**
+ * Bytes per `fs.read`: big enough to keep syscalls and promise hops off the per-line cost, small
+ * enough that the lines of one read (parsed and committed before the next turn of the event loop)
+ * leave the sinks turns of their own while a large file is read. With 4 MiB each read held the
+ * thread for 40-60 ms, and a clickhouse sink sharing it wrote its first inserts 3-4 times slower;
+ * 1 MiB took file → ClickHouse from 0.68-0.77× to 0.80-0.85× of a bare script in interleaved
+ * runs, the source alone no slower (docs/performance.md, the file-clickhouse row).
+ */
+const CHUNK_BYTES = 1024 * 1024;
 /**
  * Lines per emitted batch (one queue row). Enough to amortize the commit, few enough that a
  * batch's events die young: measured with the whole agent loaded, 8192-line batches survived
