@@ -22,9 +22,9 @@ const fstat = promisify(fs.fstat);
 /**
  * Bytes per `fs.read`: big enough to keep syscalls and promise hops off the per-line cost, small
  * enough that the lines of one read (parsed and committed before the next turn of the event loop)
- * leave the sinks turns of their own while a large file is read. With 4 MiB each read held the
- * thread for 40-60 ms, and a clickhouse sink sharing it took 1.4-2.0 s instead of 0.1-0.2 s to
- * spool its first inserts; 1 MiB took file → ClickHouse from a median 0.71× to 0.80× of a bare
+ * leave the sinks turns of their own while a large file is read. A 4 MiB read is some 16,000
+ * lines of 260 bytes, and a clickhouse sink sharing the thread took 1.4-2.0 s instead of
+ * 0.1-0.2 s to spool its first inserts; 1 MiB took file → ClickHouse from a median 0.71× to 0.80× of a bare
  * script in five interleaved pairs, the source alone no slower (docs/performance.md, the
  * file-clickhouse row).
  */
