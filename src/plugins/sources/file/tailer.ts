@@ -21,11 +21,9 @@ const fstat = promisify(fs.fstat);
 
 /**
  * Bytes per `fs.read`: big enough to keep syscalls and promise hops off the per-line cost, small
- * enough that the lines of one read (parsed and committed before the next turn of the event loop)
- * leave the sinks turns of their own while a large file is read. A 4 MiB read is some 16,000
- * lines of 260 bytes, and a clickhouse sink sharing the thread took 1.4-2.0 s instead of
- * 0.1-0.2 s to spool its first inserts; 1 MiB took file → ClickHouse from a median 0.71× to 0.80× of a bare
- * script in five interleaved pairs, the source alone no slower (docs/performance.md, the
+ * enough that the lines of one read (parsed and committed before the event loop turns again) leave
+ * sinks sharing the thread their turns while a large file is read: with 4 MiB reads a clickhouse
+ * sink took 1.4-2.0 s instead of 0.1-0.2 s to spool its first inserts (docs/performance.md, the
  * file-clickhouse row).
  */
 const CHUNK_BYTES = 1024 * 1024;
