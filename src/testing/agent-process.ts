@@ -16,14 +16,18 @@ function cliArgs(): string[] {
 }
 
 /**
- * The environment of a child process that runs the sources through tsx, without the coverage
- * collection of the test run: the test runner loads the same files through another TypeScript
- * loader, and V8 coverage is merged by file and byte offset, so counts from the two differently
- * compiled copies of one file corrupt each other. That is why the merged coverage of a full run
- * read about 52 % in some runs and 93 % in others, depending on which copy the merge met first.
+ * The environment of a child process that runs the sources through tsx, without the test runner's
+ * coverage collection. tap loads the same files through its own TypeScript loader, and coverage is
+ * merged by file and byte offset, so counts from two differently compiled copies of one file
+ * corrupt each other: a full run's merged coverage read about 52 % or 93 % depending on which copy
+ * the merge met first.
+ *
+ * tap (through @tapjs/processinfo) collects coverage with the inspector in every node process it
+ * sees start, and a child inherits that from `_TAPJS_PROCESSINFO_COVERAGE_`; '0' turns it off.
+ * NODE_V8_COVERAGE is removed too, for runners that collect through it (c8, `node --test`).
  */
 export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = { ...process.env, ...extra };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra, _TAPJS_PROCESSINFO_COVERAGE_: '0' };
   delete env.NODE_V8_COVERAGE;
   return env;
 }
