@@ -200,6 +200,16 @@ export interface SinkInstance {
    * of all the batches in order, and `decodeBatch` gives them when the sink needs them after all.
    */
   writeEncoded?(batches: readonly EncodedBatch[], meta: WriteMeta): Promise<WriteResult | void>;
+  /**
+   * Optional, with `writeEncoded`: the delivery that comes next, handed over while the one before it
+   * is being written, so the sink can prepare it meanwhile (encode its rows while the destination
+   * works on the write in flight). A hint: `writeEncoded` is later called with the same batches and
+   * an equal `delivery` (docs/delivery.md#the-next-delivery), unless the agent stops first; it may
+   * also be called for another delivery, whatever was prepared, so anything prepared is checked
+   * against `meta.delivery` there and dropped when it does not match. Must not throw; `stop()`
+   * discards what was prepared and not written.
+   */
+  prepareEncoded?(batches: readonly EncodedBatch[], delivery: Delivery): void;
   stop?(): Promise<void>;
   /** Does what a write does (connect, check permissions) without writing data. */
   healthcheck?(): Promise<void>;

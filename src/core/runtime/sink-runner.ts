@@ -210,11 +210,29 @@ export class SinkRunner {
     return { range, metas, count, ...(encoded ? { encoded: batches } : { events }), bytes, undecodable, ...(origin === undefined ? {} : { origin }) };
   }
 
-  /** The next delivery after `last`, if one is ready now (full, or due); read while a write is in flight. */
+  /**
+   * The next delivery after `last`, if one is ready now (full, or due); read while a write is in
+   * flight, and handed to a sink that prepares deliveries ahead (`prepareEncoded`).
+   */
   private prefetchAfter(last: number): Prepared | undefined {
     if (this.stopped) return undefined;
     const pick = this.pick(this.o.queue.headAfter(last, Math.min(this.o.batch.max_events, 10_000)));
-    return pick && (pick.full || pick.waitMs <= 0) ? this.prepare(pick.range) : undefined;
+    const next = pick && (pick.full || pick.waitMs <= 0) ? this.prepare(pick.range) : undefined;
+    const sink = this.o.instanceOf;
+    if (next?.encoded && next.count > 0 && sink.prepareEncoded) {
+      try {
+        sink.prepareEncoded(next.encoded, this.deliveryOf(next));
+      } catch (err) {
+        // A hint only: the write prepares the delivery itself.
+        this.log.warn('prepare', { err: { message: errorMessage(err) }, seq: next.range.first }, `preparing the next delivery failed; it is prepared when written: ${errorMessage(err)}`);
+      }
+    }
+    return next;
+  }
+
+  /** The identity a delivery is written under: the same for every attempt and every replay. */
+  private deliveryOf(p: Prepared): Delivery {
+    return new Delivery(this.o.id, this.o.instance, p.range.first, p.range.last, p.origin);
   }
 
   /** Write, then acknowledge; returns the next delivery if it was prefetched meanwhile. */
@@ -287,9 +305,9 @@ export class SinkRunner {
   }
 
   private async attempt(p: Prepared): Promise<Outcome> {
-    const { instanceOf, id, instance, retry, metrics, status, logger } = this.o;
+    const { instanceOf, retry, metrics, status, logger } = this.o;
     const { range } = p;
-    const delivery = new Delivery(id, instance, range.first, range.last, p.origin);
+    const delivery = this.deliveryOf(p);
     const write = (meta: WriteMeta) => (p.encoded && instanceOf.writeEncoded ? instanceOf.writeEncoded(p.encoded, meta) : instanceOf.write(eventsOf(p), meta));
     let unclassified = 0;
     for (let attempt = 1; ; attempt++) {

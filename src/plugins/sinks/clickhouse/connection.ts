@@ -40,6 +40,11 @@ export function claimChdbDirectory(url: string, dataDir: string): () => void {
   return () => void chdbClaims.delete(key);
 }
 
+/** Whether `url` names the embedded engine (chdb://), known without connecting. */
+export function isEmbeddedUrl(url: string, dataDir: string): boolean {
+  return parseClickHouseUrl(url, dataDir).kind === 'embedded';
+}
+
 export class SinkConnection {
   private opening: Promise<ClickHouseConnection> | undefined;
   private stopped = false;

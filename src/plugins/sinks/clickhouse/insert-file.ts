@@ -12,16 +12,8 @@ import { type InsertOptions, type InsertTarget, insertStatement, quote } from '.
 
 let files = 0;
 
-export async function insertFromFile(
-  target: InsertTarget,
-  table: string,
-  columns: readonly string[],
-  types: ReadonlyMap<string, string>,
-  chunks: Iterable<Buffer>,
-  token: string,
-  options: InsertOptions,
-  dir: string,
-): Promise<void> {
+/** Writes `chunks` to a new file in `dir` and returns its path; a failed write leaves no file. */
+export async function spoolFile(chunks: Iterable<Buffer>, dir: string): Promise<string> {
   await fs.mkdir(dir, { recursive: true });
   const file = path.join(dir, `insert-${process.pid}-${++files}.rowbinary`);
   try {
@@ -31,6 +23,24 @@ export async function insertFromFile(
     } finally {
       await out.close();
     }
+  } catch (err) {
+    await fs.rm(file, { force: true });
+    throw err;
+  }
+  return file;
+}
+
+/** Inserts a spooled body, then removes the file whatever the outcome. */
+export async function insertSpooled(
+  target: InsertTarget,
+  table: string,
+  columns: readonly string[],
+  types: ReadonlyMap<string, string>,
+  file: string,
+  token: string,
+  options: InsertOptions,
+): Promise<void> {
+  try {
     const structure = columns.map((c) => `${c} ${types.get(c) ?? 'String'}`).join(', ');
     const statement = insertStatement(target.database, table, columns, token, options, 'RowBinary').replace(/ FORMAT RowBinary$/, '');
     await target.client.command({ query: `${statement} SELECT * FROM file(${quote(file)}, 'RowBinary', ${quote(structure)})` });

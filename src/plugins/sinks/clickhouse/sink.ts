@@ -25,7 +25,7 @@ import {
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ClickHouseConfig } from './config.js';
-import { SinkConnection, claimChdbDirectory } from './connection.js';
+import { SinkConnection, claimChdbDirectory, isEmbeddedUrl } from './connection.js';
 import { needsOperator, toSinkError } from './failures.js';
 import { ClickHouseConnection } from './api.js';
 import type { ClickHouseHandle } from './handle.js';
@@ -34,6 +34,7 @@ import type { InsertOptions, InsertTarget } from './insert.js';
 import { InsertFailure } from './isolate.js';
 import { type TableSchema, loadTableSchema } from './schema.js';
 import { type TableRole, mappedTables, rolesOf } from './tables.js';
+import { SpoolAhead } from './spool-ahead.js';
 import { kindsOf, writeEncodedBatch } from './write-encoded.js';
 import { TypedTables } from './typed-tables.js';
 import { type BatchOutcome, type TypedWrite, writeBatch } from './write-batch.js';
@@ -73,6 +74,11 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
   const typed = registry
     ? new TypedTables({ registry, mapped: new Set(tables.values()), cluster: config.cluster, onCreated: () => typedCreated.inc() })
     : undefined;
+  /** The embedded engine's next RowBinary bodies, spooled while the delivery before is inserted. */
+  const ahead =
+    config.insert_format === 'auto' && !typed && config.insert_mode === 'sync' && isEmbeddedUrl(config.url, ctx.dataDir)
+      ? new SpoolAhead(spoolDir, (role) => schemas.get(role))
+      : undefined;
 
   const handle: ClickHouseHandle = {
     kind: 'clickhouse',
@@ -193,20 +199,28 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
      * decoded and written as JSON where that path does not go (README "Insert format").
      */
     async writeEncoded(batches, meta): Promise<WriteResult | void> {
-      let kind: 'server' | 'embedded';
+      // Before any await: an offer of the next delivery made meanwhile must not replace this one's.
+      const spooled = ahead?.forWrite(meta.delivery);
       try {
-        kind = (await connection.get()).kind;
-      } catch (err) {
-        throw report(toSinkError(err, 'connecting to ClickHouse'));
+        let kind: 'server' | 'embedded';
+        try {
+          kind = (await connection.get()).kind;
+        } catch (err) {
+          throw report(toSinkError(err, 'connecting to ClickHouse'));
+        }
+        const decode = () => batches.flatMap((b: EncodedBatch) => decodeBatch(b.data));
+        // Asynchronous inserts take data in the request only, not from an INSERT … SELECT (insert-file.ts).
+        const rowBinary = config.insert_format === 'auto' && !typed && (kind === 'server' || config.insert_mode === 'sync');
+        if (!rowBinary) return await instance.write(decode(), meta);
+        const roles = rolesOf([...kindsOf(batches)].map((k) => ({ kind: k })));
+        const prepared = await prepareOrReport(roles);
+        return await deliver(meta.delivery, prepared, () => writeEncodedBatch(batches, meta.delivery, prepared.target, prepared.schemas, options, decode, spoolDir, spooled));
+      } finally {
+        await spooled?.done();
       }
-      const decode = () => batches.flatMap((b: EncodedBatch) => decodeBatch(b.data));
-      // Asynchronous inserts take data in the request only, not from an INSERT … SELECT (insert-file.ts).
-      const rowBinary = config.insert_format === 'auto' && !typed && (kind === 'server' || config.insert_mode === 'sync');
-      if (!rowBinary) return instance.write(decode(), meta);
-      const roles = rolesOf([...kindsOf(batches)].map((k) => ({ kind: k })));
-      const prepared = await prepareOrReport(roles);
-      return deliver(meta.delivery, prepared, () => writeEncodedBatch(batches, meta.delivery, prepared.target, prepared.schemas, options, decode, spoolDir));
     },
+
+    ...(ahead ? { prepareEncoded: (batches: readonly EncodedBatch[], delivery: Delivery) => ahead.offer(batches, delivery) } : {}),
 
     async healthcheck() {
       let prepared: Prepared;
@@ -222,6 +236,7 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
 
     async stop() {
       releaseClaim();
+      await ahead?.stop();
       await registry?.stop();
       await connection.release();
     },

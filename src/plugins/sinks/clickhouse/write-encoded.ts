@@ -17,7 +17,7 @@ import { BatchCursor, BatchField, BatchLabels, type Delivery, type EncodedBatch,
 import { classify } from './classify.js';
 import { type Rows, withoutSources } from './encode.js';
 import { type InsertOptions, type InsertTarget, insertBody, insertChunks } from './insert.js';
-import { insertFromFile } from './insert-file.js';
+import { insertSpooled, spoolFile } from './insert-file.js';
 import { InsertFailure, MAX_INSERT_CHARS, MAX_INSERT_ROWS, type RowRejection, writeIsolating, writeRows } from './isolate.js';
 import { type Plan, planRows, unmappedReason } from './plan.js';
 import { ChunkWriter } from './rowbinary.js';
@@ -166,6 +166,39 @@ export function rowBinaryChunks(batches: readonly EncodedBatch[], role: TableRol
   return encode && chunksOf(new RowWalker(batches, role), encode, 0, Infinity, refused, schema.table);
 }
 
+/** A table's rows `[lo, hi)` spooled for the embedded engine, and the rows the encoder refused. */
+export interface SpooledPart {
+  readonly file: string;
+  readonly refused: Refused;
+}
+
+/** Spools rows `[lo, hi)` of `role` (not span_event, whose rows depend on the spans' outcome). */
+export async function spoolPart(
+  batches: readonly EncodedBatch[],
+  role: Exclude<TableRole, 'span_event'>,
+  schema: TableSchema,
+  lo: number,
+  hi: number,
+  dir: string,
+): Promise<SpooledPart | undefined> {
+  const encode = rowEncoder(role, schema);
+  if (!encode) return undefined;
+  const refused: Refused = [];
+  const file = await spoolFile(chunksOf(new RowWalker(batches, role), encode, lo, hi, refused, schema.table), dir);
+  return { file, refused };
+}
+
+/**
+ * The bodies of a delivery spooled before its write (spool-ahead.ts), for the embedded engine;
+ * a part not found there is spooled by the write itself.
+ */
+export interface SpooledAhead {
+  /** The part spooled for these rows with this schema, if any; the caller inserts it, which removes the file. */
+  take(role: TableRole, lo: number, hi: number, schema: TableSchema): Promise<SpooledPart | undefined>;
+  /** Called as each insert begins: the bodies spooled so far are no longer being written. */
+  inserting(): void;
+}
+
 export async function writeEncodedBatch(
   batches: readonly EncodedBatch[],
   delivery: Delivery,
@@ -175,6 +208,7 @@ export async function writeEncodedBatch(
   decode: () => TelemetryEvent[],
   /** The embedded engine: where its RowBinary bodies are spooled (insert-file.ts). */
   spoolDir = '',
+  ahead?: SpooledAhead,
 ): Promise<BatchOutcome> {
   const kinds = kindsOf(batches);
   const reasons = new Rejections(schemas);
@@ -214,9 +248,14 @@ export async function writeEncodedBatch(
       const refused: Refused = [];
       const walk = new RowWalker(batches, role, skipSpans);
       try {
-        const chunks = chunksOf(walk, encode, lo, hi, refused, table);
-        if (target.kind === 'server') await insertChunks(target, table, COLUMNS[role], chunks, token, options, ROWBINARY);
-        else await insertFromFile(target, table, COLUMNS[role], schema.types, chunks, token, options, spoolDir);
+        if (target.kind === 'server') await insertChunks(target, table, COLUMNS[role], chunksOf(walk, encode, lo, hi, refused, table), token, options, ROWBINARY);
+        else {
+          const spooled = await ahead?.take(role, lo, hi, schema);
+          if (spooled) refused.push(...spooled.refused);
+          const file = spooled?.file ?? (await spoolFile(chunksOf(walk, encode, lo, hi, refused, table), spoolDir));
+          ahead?.inserting();
+          await insertSpooled(target, table, COLUMNS[role], schema.types, file, token, options);
+        }
       } catch (err) {
         const failure = classify(err);
         if (failure.kind !== 'rows') throw new InsertFailure(failure, table, { cause: err });
