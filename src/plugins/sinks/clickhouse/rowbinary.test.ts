@@ -13,7 +13,7 @@ import { formatOf, rowsOf, tableOf, tokenOf } from './testdata/bodies.js';
 import { type RecordedInsert, FakeClickHouse, SEED_COLUMNS } from './testdata/fake-server.js';
 import { BASE_US, createTable, log, meta, openSink, span, target } from './testdata/harness.js';
 import { COLUMNS, type TableRole } from './tables.js';
-import { cuts, rowBinaryChunks } from './write-encoded.js';
+import { cuts, kindsOf, rowBinaryChunks } from './write-encoded.js';
 
 const TABLES = { metric: 'metrics_raw', event: 'events_raw' };
 const ROLE_OF: Record<string, TableRole> = { logs_events: 'log', spans: 'span', span_events: 'span_event', metrics_raw: 'metric', events_raw: 'event' };
@@ -255,4 +255,18 @@ t.test('a table too large for one insert is cut at rows, the same cuts every tim
   t.same(cuts(parts, 'log', new Set(), 450), cuts(parts, 'log', new Set(), 450), 'by size too, deterministically');
   t.ok(cuts(parts, 'log', new Set(), 450).length > 1);
   t.same(cuts(parts, 'span', new Set()), [], 'no rows, no insert');
+});
+
+t.test("a delivery's passes over its batches are made once per batches array", async (t) => {
+  const parts = batches([log(0), span(1), log(2)], [log(3)]);
+  const logCuts = cuts(parts, 'log', new Set());
+  t.same(logCuts, [[0, 3]]);
+  t.equal(cuts(parts, 'log', new Set()), logCuts, 'the cuts of a table are kept for the same array');
+  t.not(cuts(parts, 'span', new Set()), logCuts, 'per table');
+  t.same(cuts(parts, 'span_event', new Set([1])), [], 'spans to skip are never taken from what was kept');
+  const copy = [...parts];
+  t.not(cuts(copy, 'log', new Set()), logCuts, 'another array is walked anew');
+  t.same(cuts(copy, 'log', new Set()), logCuts, 'to the same cuts');
+  t.equal(kindsOf(parts), kindsOf(parts), 'the kinds are kept too');
+  t.same([...kindsOf(parts)].sort(), ['log', 'span']);
 });

@@ -108,6 +108,7 @@ export class SpoolAhead {
     try {
       const kinds = kindsOf(entry.batches);
       for (const role of TABLE_ROLES) {
+        if (entry.dropped) break;
         // Spans are written only with a span_event table (write-encoded.ts).
         if (role === 'span_event' || !kinds.has(role) || (role === 'span' && !this.schemaOf('span_event'))) continue;
         const loading = this.schemaOf(role);
