@@ -32,12 +32,19 @@ interface Entry {
 const keyOf = (d: Delivery): string => `${d.stream}:${d.first}:${d.last}`;
 const partKey = (role: TableRole, lo: number, hi: number): string => `${role}:${lo}:${hi}`;
 
-async function removeAll(entry: Entry): Promise<void> {
-  const parts = await entry.parts;
-  if (!parts) return;
+/**
+ * Never rejects: these promises are not awaited by anyone who could handle a failure, and a file
+ * that cannot be removed now is removed with the spool directory when the sink starts.
+ */
+async function removeFiles(parts: Map<string, Part>): Promise<void> {
   const files = [...parts.values()].map((p) => p.file);
   parts.clear();
-  await Promise.all(files.map((f) => fs.rm(f, { force: true })));
+  await Promise.all(files.map((f) => fs.rm(f, { force: true }).catch(() => undefined)));
+}
+
+async function removeAll(entry: Entry): Promise<void> {
+  const parts = await entry.parts;
+  if (parts) await removeFiles(parts);
 }
 
 /** A write's view of what was spooled ahead for its delivery. */
@@ -121,14 +128,11 @@ export class SpoolAhead {
         }
       }
     } catch {
-      await Promise.all([...parts.values()].map((p) => fs.rm(p.file, { force: true })));
-      parts.clear();
+      // The write spools whatever is missing itself.
+      await removeFiles(parts);
     }
     // Dropped while spooling: removeAll may have run before these files existed.
-    if (entry.dropped) {
-      await Promise.all([...parts.values()].map((p) => fs.rm(p.file, { force: true })));
-      parts.clear();
-    }
+    if (entry.dropped) await removeFiles(parts);
     return parts;
   }
 }
