@@ -58,18 +58,24 @@ batch = { max_events = 400, timeout_secs = 0.02 }
   // The writer: numbered lines, renamed away to app.log.<k> every ROTATE_EVERY lines.
   let next = 0;
   let rotations = 0;
+  let rotatedAt = Date.now();
+  let sinceRotation = 0;
   let fd = fs.openSync(live, 'a');
   const rotate = () => {
     fs.closeSync(fd);
     fs.renameSync(live, `${live}.${++rotations}`);
     fd = fs.openSync(live, 'a');
+    rotatedAt = Date.now();
+    sinceRotation = 0;
   };
   const write = (n: number) => {
     let s = '';
     const end = Math.min(TOTAL, next + n);
     for (; next < end; next++) {
       s += `seq=${next} ${'x'.repeat(80)}\n`;
-      if ((next + 1) % ROTATE_EVERY === 0) {
+      // Counted from the last rotation, the extra ones included, so that every file the running
+      // agent must see lives about two seconds at this rate.
+      if (++sinceRotation === ROTATE_EVERY) {
         fs.writeSync(fd, s);
         s = '';
         rotate();
@@ -106,7 +112,13 @@ batch = { max_events = 400, timeout_secs = 0.02 }
     agents.add(agent);
     await eventually(() => recorded().length > before + (run === 1 ? 0 : 2) || next >= TOTAL, 30_000, `deliveries in run ${run}`);
     writer ??= setInterval(() => write(LINES_PER_TICK), 10);
-    if (run === 3) rotate(); // kill while the source is following a fresh rotation
+    if (run === 3) {
+      // Kill while the source is following a fresh rotation. The live file must have been there
+      // long enough for the running source to see it (two rescans): one renamed away sooner is
+      // never read while the agent runs (docs/delivery.md#what-is-not-covered).
+      await eventually(() => Date.now() - rotatedAt >= 1000, 30_000, 'the live file to be a second old');
+      rotate();
+    }
     await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 400)));
     agent.kill('SIGKILL');
     await exited(agent);
