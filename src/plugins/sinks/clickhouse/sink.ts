@@ -74,11 +74,15 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
   const typed = registry
     ? new TypedTables({ registry, mapped: new Set(tables.values()), cluster: config.cluster, onCreated: () => typedCreated.inc() })
     : undefined;
+  /**
+   * Whether deliveries taken as queued go as RowBinary (write-encoded.ts) to this engine; else they
+   * are decoded and written as JSON. Asynchronous inserts take data in the request only, not from
+   * the embedded engine's INSERT … SELECT (insert-file.ts).
+   */
+  const rowBinaryTo = (kind: 'server' | 'embedded'): boolean =>
+    config.insert_format === 'auto' && !typed && (kind === 'server' || config.insert_mode === 'sync');
   /** The embedded engine's next RowBinary bodies, spooled while the delivery before is inserted. */
-  const ahead =
-    config.insert_format === 'auto' && !typed && config.insert_mode === 'sync' && isEmbeddedUrl(config.url, ctx.dataDir)
-      ? new SpoolAhead(spoolDir, (role) => schemas.get(role))
-      : undefined;
+  const ahead = isEmbeddedUrl(config.url, ctx.dataDir) && rowBinaryTo('embedded') ? new SpoolAhead(spoolDir, (role) => schemas.get(role)) : undefined;
 
   const handle: ClickHouseHandle = {
     kind: 'clickhouse',
@@ -209,9 +213,7 @@ export function createClickHouseSink(config: ClickHouseConfig, ctx: ComponentCon
           throw report(toSinkError(err, 'connecting to ClickHouse'));
         }
         const decode = () => batches.flatMap((b: EncodedBatch) => decodeBatch(b.data));
-        // Asynchronous inserts take data in the request only, not from an INSERT … SELECT (insert-file.ts).
-        const rowBinary = config.insert_format === 'auto' && !typed && (kind === 'server' || config.insert_mode === 'sync');
-        if (!rowBinary) return await instance.write(decode(), meta);
+        if (!rowBinaryTo(kind)) return await instance.write(decode(), meta);
         const roles = rolesOf([...kindsOf(batches)].map((k) => ({ kind: k })));
         const prepared = await prepareOrReport(roles);
         return await deliver(meta.delivery, prepared, () => writeEncodedBatch(batches, meta.delivery, prepared.target, prepared.schemas, options, decode, spoolDir, spooled));
