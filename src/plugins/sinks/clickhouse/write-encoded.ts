@@ -88,9 +88,13 @@ class RowWalker {
  * same array reaches `prepareEncoded`, `writeEncoded` and every retry, and each pass walks every
  * event (one pass costs about as much as a tenth of encoding the rows).
  */
-const walked = new WeakMap<readonly EncodedBatch[], { kinds?: ReadonlySet<string>; cuts: Map<TableRole, ReadonlyArray<readonly [number, number]>> }>();
+interface Walked {
+  kinds?: ReadonlySet<string>;
+  cuts: Map<TableRole, ReadonlyArray<readonly [number, number]>>;
+}
+const walked = new WeakMap<readonly EncodedBatch[], Walked>();
 
-function walkedOf(batches: readonly EncodedBatch[]): { kinds?: ReadonlySet<string>; cuts: Map<TableRole, ReadonlyArray<readonly [number, number]>> } {
+function walkedOf(batches: readonly EncodedBatch[]): Walked {
   let w = walked.get(batches);
   if (!w) walked.set(batches, (w = { cuts: new Map() }));
   return w;
@@ -210,9 +214,13 @@ export async function spoolPart(
   dir: string,
 ): Promise<SpooledPart | undefined> {
   const encode = rowEncoder(role, schema);
-  if (!encode) return undefined;
+  return encode && spoolRows(new RowWalker(batches, role), encode, lo, hi, schema.table, dir);
+}
+
+/** Rows `[lo, hi)` of the walk, as RowBinary, to a new file in `dir`. */
+async function spoolRows(walk: RowWalker, encode: RowEncoder, lo: number, hi: number, table: string, dir: string): Promise<SpooledPart> {
   const refused: Refused = [];
-  const file = await spoolFile(chunksOf(new RowWalker(batches, role), encode, lo, hi, refused, schema.table), dir);
+  const file = await spoolFile(chunksOf(walk, encode, lo, hi, refused, table), dir);
   return { file, refused };
 }
 
@@ -278,11 +286,10 @@ export async function writeEncodedBatch(
       try {
         if (target.kind === 'server') await insertChunks(target, table, COLUMNS[role], chunksOf(walk, encode, lo, hi, refused, table), token, options, ROWBINARY);
         else {
-          const spooled = await ahead?.take(role, lo, hi, schema);
-          if (spooled) refused.push(...spooled.refused);
-          const file = spooled?.file ?? (await spoolFile(chunksOf(walk, encode, lo, hi, refused, table), spoolDir));
+          const spooled = (await ahead?.take(role, lo, hi, schema)) ?? (await spoolRows(walk, encode, lo, hi, table, spoolDir));
+          refused.push(...spooled.refused);
           ahead?.inserting();
-          await insertSpooled(target, table, COLUMNS[role], schema.types, file, token, options);
+          await insertSpooled(target, table, COLUMNS[role], schema.types, spooled.file, token, options);
         }
       } catch (err) {
         const failure = classify(err);
