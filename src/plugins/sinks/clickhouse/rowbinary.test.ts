@@ -8,10 +8,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { type EncodedBatch, type TelemetryEvent, encodeBatch } from '../../../index.js';
+import type { TelemetryEvent } from '../../../index.js';
 import { formatOf, rowsOf, tableOf, tokenOf } from './testdata/bodies.js';
 import { type RecordedInsert, FakeClickHouse, SEED_COLUMNS } from './testdata/fake-server.js';
-import { BASE_US, createTable, log, meta, openSink, span, target } from './testdata/harness.js';
+import { BASE_US, batches, createTable, log, meta, openSink, span, target } from './testdata/harness.js';
 import { COLUMNS, type TableRole } from './tables.js';
 import { cuts, kindsOf, rowBinaryChunks } from './write-encoded.js';
 
@@ -23,10 +23,6 @@ async function fake(t: Test): Promise<{ server: FakeClickHouse; url: string }> {
   const url = await server.listen();
   t.teardown(() => server.close());
   return { server, url };
-}
-
-function batches(...parts: TelemetryEvent[][]): EncodedBatch[] {
-  return parts.map((events) => ({ data: Buffer.from(encodeBatch(events)), events: events.length }));
 }
 
 const bigLabels = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`label_${i}`, `value ${i} ${'x'.repeat(i % 40)}`]));

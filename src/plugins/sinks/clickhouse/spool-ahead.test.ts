@@ -6,15 +6,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { Delivery, type EncodedBatch, type TelemetryEvent, encodeBatch } from '../../../index.js';
+import { Delivery } from '../../../index.js';
 import { eventually } from '../../../testing/index.js';
-import { BASE_US, count, log, meta, openSink, select, span, target } from './testdata/harness.js';
+import { BASE_US, batches, count, log, meta, openSink, select, span, target } from './testdata/harness.js';
 import { loadTableSchema } from './schema.js';
 import { SpoolAhead } from './spool-ahead.js';
-
-function batches(...parts: TelemetryEvent[][]): EncodedBatch[] {
-  return parts.map((events) => ({ data: Buffer.from(encodeBatch(events)), events: events.length }));
-}
 
 const spoolFiles = (dataDir: string): string[] => {
   const dir = path.join(dataDir, 'spool', 'clickhouse-ch');

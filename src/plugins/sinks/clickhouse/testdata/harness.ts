@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import type { Test } from 'tap';
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { Delivery, type LogEvent, type SinkInstance, type SpanEvent, type WriteMeta } from '../../../../index.js';
+import { Delivery, type EncodedBatch, type LogEvent, type SinkInstance, type SpanEvent, type TelemetryEvent, type WriteMeta, encodeBatch } from '../../../../index.js';
 import { activeChdbPath } from '../../../../storage/index.js';
 import { standaloneContext, type TestClickHouse, withClickHouse, tempDir } from '../../../../testing/index.js';
 import { clickhouseConfig } from '../config.js';
@@ -76,6 +76,11 @@ export function openSink(t: Test, url: string, options: Record<string, unknown> 
   const sink = createClickHouseSink(config, { ...ctx, logger: logs.logger }, internals);
   t.teardown(() => sink.stop?.());
   return { sink, logs, handle: ctx.use(ClickHouseConnection, 'ch') as ClickHouseHandle, dataDir };
+}
+
+/** Queued batches as a sink's `writeEncoded` gets them, one per list of events. */
+export function batches(...parts: TelemetryEvent[][]): EncodedBatch[] {
+  return parts.map((events) => ({ data: Buffer.from(encodeBatch(events)), events: events.length }));
 }
 
 export function meta(seq: number, attempt = 1, instance = 'test'): WriteMeta {
