@@ -7,13 +7,16 @@ import type { FileConfig } from './config.js';
 import type { SourceCounters } from './counters.js';
 import { walk, type Found } from './discovery.js';
 import type { PathFilter } from './glob.js';
-import { fingerprint, identityKey, sameStart } from './identity.js';
-import { findDisplaced, type Displaced } from './resume.js';
+import { type Fingerprint, fingerprint, identityKey, sameStart } from './identity.js';
+import { type Adoption, findDisplaced, findMissedRotations, type Displaced } from './resume.js';
 import { TrackedFile } from './tracked-file.js';
 import { FILE_SOURCE_ERRORS } from './errors.js';
 
 const fstat = promisify(fs.fstat);
 const openFile = promisify(fs.open);
+
+/** Files released lately, remembered so a search for missed rotations does not read them again. */
+const RELEASED_REMEMBERED = 256;
 
 /** What a start needs from the previous run's checkpoint. */
 export interface Startup {
@@ -50,6 +53,10 @@ export class FileSet {
   private readonly skipped = new Map<string, number>();
   /** The files holding a descriptor, least recently active first: the first is closed first. */
   private readonly holding = new Map<string, TrackedFile>();
+  /** Identity → first bytes of the files released lately, oldest first (`findMissedRotations`). */
+  private readonly released = new Map<string, Fingerprint>();
+  /** When the walk before the latest one started (ms): what a missed rotation was written after. */
+  private walkStartedAt: number | undefined;
 
   constructor(
     private readonly config: FileConfig,
@@ -64,6 +71,8 @@ export class FileSet {
 
   /** Walk the include patterns: track new files, notice the ones rotated away or deleted. */
   async scan(startup?: Startup): Promise<void> {
+    const previousWalk = this.walkStartedAt;
+    this.walkStartedAt = Date.now();
     const found = await walk(this.filter);
     const seen = new Set<string>();
     for (const item of found) {
@@ -83,6 +92,7 @@ export class FileSet {
       if (this.stopping()) return;
     }
     for (const key of this.skipped.keys()) if (!seen.has(key)) this.skipped.delete(key);
+    const rotatedPaths: string[] = [];
     for (const f of this.files.values()) {
       if (seen.has(f.key) || f.gone) continue;
       if (await this.stillAt(f.location, f.key)) continue; // the walk missed it (an unreadable directory)
@@ -90,6 +100,45 @@ export class FileSet {
       f.goneAt = Date.now();
       this.onChange();
       this.counters.rotated.inc();
+      rotatedPaths.push(f.path);
+    }
+    if (rotatedPaths.length > 0 && previousWalk !== undefined) await this.adoptMissedRotations(rotatedPaths, previousWalk);
+  }
+
+  /**
+   * A rotation was found: a file that lived under the same path only since the previous walk may
+   * have been rotated away before any walk saw it. Read such files whole, as rotated files of that
+   * path (docs/delivery.md#what-is-not-covered says what this search cannot see).
+   */
+  private async adoptMissedRotations(rotatedPaths: readonly string[], sinceMs: number): Promise<void> {
+    for (const a of await findMissedRotations(rotatedPaths, new Set(this.files.keys()), sinceMs, this.released)) {
+      if (await this.followRotated(a)) {
+        this.counters.rotated.inc();
+        this.onChange();
+        this.ctx.logger.info({ path: a.path, label: a.label, reason: a.why }, `reading ${a.path}: it was at ${a.label} only briefly and rotated away before it was seen`);
+      }
+    }
+  }
+
+  /**
+   * Follow `a`, a file found away from its path, as rotated: read from `a.offset` to its end under
+   * the label `a.label`, then released. False when it cannot be opened as that file.
+   */
+  private async followRotated(a: Adoption): Promise<boolean> {
+    const fd = await this.openIfSame(a.path, a.key);
+    if (fd === undefined) return false;
+    try {
+      const size = Number((await fstat(fd)).size);
+      const f = new TrackedFile(a.key, a.label, fd, await fingerprint(fd, size, this.config.fingerprint_bytes), a.offset, a.path);
+      f.gone = true;
+      f.goneAt = Date.now();
+      this.files.set(a.key, f);
+      this.touch(f);
+      return true;
+    } catch (err) {
+      fs.close(fd, () => undefined);
+      this.unreadable(a.path, err);
+      return false;
     }
   }
 
@@ -194,19 +243,8 @@ export class FileSet {
     if (startup.displaced.length === 0) return;
     const { adopt, vanished } = await findDisplaced(startup.displaced, new Set(this.files.keys()), startup.savedAtMs);
     for (const a of adopt) {
-      const fd = await this.openIfSame(a.path, a.key);
-      if (fd === undefined) continue;
-      try {
-        const size = Number((await fstat(fd)).size);
-        const f = new TrackedFile(a.key, a.label, fd, await fingerprint(fd, size, this.config.fingerprint_bytes), a.offset, a.path);
-        f.gone = true;
-        f.goneAt = Date.now();
-        this.files.set(a.key, f);
-        this.touch(f);
+      if (await this.followRotated(a)) {
         this.ctx.logger.info({ path: a.path, label: a.label, offset: a.offset, reason: a.why }, `finishing ${a.path}, rotated while the agent was stopped`);
-      } catch (err) {
-        fs.close(fd, () => undefined);
-        this.unreadable(a.path, err);
       }
     }
     if (vanished.length > 0) {
@@ -228,8 +266,15 @@ export class FileSet {
   /** Forget `f` (its last lines are committed) and close it. */
   release(f: TrackedFile): void {
     this.files.delete(f.key);
+    this.remember(f);
     if (f.fd !== undefined) this.close(f);
     this.counters.trackedFiles(this.files.size);
+  }
+
+  private remember(f: TrackedFile): void {
+    this.released.delete(f.key);
+    this.released.set(f.key, f.fp);
+    if (this.released.size > RELEASED_REMEMBERED) this.released.delete(this.released.keys().next().value as string);
   }
 
   closeAll(): void {
@@ -331,23 +376,12 @@ export class FileSet {
       }
     }
     this.files.delete(f.key);
+    this.remember(f);
     this.counters.trackedFiles(this.files.size);
     this.onChange();
     for (const a of adopt) {
       if (a.key === f.key || this.files.has(a.key)) continue;
-      const fd = await this.openIfSame(a.path, a.key);
-      if (fd === undefined) continue;
-      try {
-        const size = Number((await fstat(fd)).size);
-        const copy = new TrackedFile(a.key, f.path, fd, await fingerprint(fd, size, this.config.fingerprint_bytes), a.offset, a.path);
-        copy.gone = true;
-        copy.goneAt = Date.now();
-        this.files.set(a.key, copy);
-        this.touch(copy);
-      } catch (err) {
-        fs.close(fd, () => undefined);
-        this.unreadable(a.path, err);
-      }
+      await this.followRotated({ ...a, label: f.path });
     }
     if (vanished.length > 0 && !own) {
       this.log.warn(

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { CheckpointEntry } from './checkpoint.js';
-import { headOfPath, identityKey, pathStartsWith } from './identity.js';
+import { type Fingerprint, headOfPath, identityKey, pathStartsWith } from './identity.js';
 
 /**
  * After a restart: where did the lines of files that were rotated while the agent was stopped
@@ -31,7 +31,7 @@ export interface Adoption {
   /** The path its lines are labelled with: the entry's. */
   label: string;
   mtimeMs: number;
-  why: 'rotated' | 'copy' | 'written while stopped';
+  why: 'rotated' | 'copy' | 'written while stopped' | 'rotated before it was seen';
 }
 
 interface Candidate {
@@ -133,4 +133,32 @@ export async function findDisplaced(
   }
   adopt.sort((a, b) => a.mtimeMs - b.mtimeMs);
   return { adopt, vanished };
+}
+
+/**
+ * While running: files that lived under a rotated path only between two looks, and were rotated
+ * away before the source saw them (a writer that rotates twice within one rescan). The rule is the
+ * restart's for files written while stopped: beside the path, a name that starts with its name,
+ * not tracked, not compressed, and written since the look before the one that found the rotation.
+ * A file this source already read and released is left out by its identity and first bytes, so
+ * it is not read twice (`released`).
+ */
+export async function findMissedRotations(
+  rotatedPaths: Iterable<string>,
+  tracked: ReadonlySet<string>,
+  sinceMs: number,
+  released: ReadonlyMap<string, Fingerprint>,
+): Promise<Adoption[]> {
+  const adopt: Adoption[] = [];
+  const taken = new Set(tracked);
+  for (const label of new Set(rotatedPaths)) {
+    for (const c of await siblings(path.dirname(label), path.basename(label), tracked)) {
+      if (taken.has(c.key) || c.mtimeMs < sinceMs || (await looksCompressed(c.path))) continue;
+      const readBefore = released.get(c.key);
+      if (readBefore && (await pathStartsWith(c.path, readBefore).catch(() => false))) continue;
+      taken.add(c.key);
+      adopt.push({ path: c.path, key: c.key, offset: 0, label, mtimeMs: c.mtimeMs, why: 'rotated before it was seen' });
+    }
+  }
+  return adopt.sort((a, b) => a.mtimeMs - b.mtimeMs);
 }

@@ -101,3 +101,45 @@ t.test('a file renamed within the include pattern keeps its offset', async (t) =
   await settle();
   t.equal(messages('moved').length, 15);
 });
+
+t.test('a file that lived at the path only between two looks is read when the rotation is found', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'app.log');
+  appendLines(file, 'a', 0, 10);
+  // Rotated files from before the source started: read long ago, not again.
+  appendLines(`${file}.9`, 'old', 0, 5);
+  const longAgo = new Date(Date.now() - 3_600_000);
+  fs.utimesSync(`${file}.9`, longAgo, longAgo);
+  const { runtime } = await startFileSource(t, 'brief', [file], 'glob_interval_secs = 60\nrotate_wait_secs = 0.3');
+  await waitForMessages('brief', 10);
+  // A compressed rotation written now is not read either (it would be binary).
+  fs.writeFileSync(`${file}.3.gz`, Buffer.from([0x1f, 0x8b, 0x08, 0x00]));
+  // Rotated twice in a row, within one look of the watcher: b never stood at app.log when the
+  // source looked.
+  fs.renameSync(file, `${file}.2`);
+  appendLines(file, 'b', 0, 10);
+  fs.renameSync(file, `${file}.1`);
+  appendLines(file, 'c', 0, 10);
+  const got = await waitForMessages('brief', 30, 5000);
+  t.same(
+    got.filter((m) => m.startsWith('b-')),
+    range('b', 0, 10),
+    'every line of the file that was rotated away before it was seen',
+  );
+  t.same(
+    [...got].sort(),
+    [...range('a', 0, 10), ...range('b', 0, 10), ...range('c', 0, 10)].sort(),
+  );
+  t.ok(
+    logs('brief').every((e) => e.labels.file === file),
+    'under the path it was written at',
+  );
+  // Released once finished; a later rotation must not read it again.
+  await eventually(async () => (await metric(runtime, 'thermocline_file_open_files')) === 1, 5000, 'the rotated files closed');
+  fs.renameSync(`${file}.1`, `${file}.4`);
+  fs.renameSync(file, `${file}.1`);
+  appendLines(file, 'd', 0, 3);
+  t.same((await waitForMessages('brief', 33, 5000)).slice(30), range('d', 0, 3));
+  await settle();
+  t.equal(messages('brief').length, 33, 'nothing twice, nothing from the old or compressed files');
+});
