@@ -133,7 +133,10 @@ export class FileSet {
       f.gone = true;
       f.goneAt = Date.now();
       this.files.set(a.key, f);
-      this.touch(f);
+      // Beyond the limit (many files found at once): tracked closed, reopened at its location
+      // when its turn to be read comes, as a newly found file is.
+      if (this.holding.size >= this.config.max_open_files) this.close(f);
+      else this.touch(f);
       return true;
     } catch (err) {
       fs.close(fd, () => undefined);

@@ -139,7 +139,8 @@ export async function findDisplaced(
  * While running: files that lived under a rotated path only between two looks, and were rotated
  * away before the source saw them (a writer that rotates twice within one rescan). The rule is the
  * restart's for files written while stopped: beside the path, a name that starts with its name,
- * not tracked, not compressed, and written since the look before the one that found the rotation.
+ * not tracked, not compressed, not empty, and written since the look before the one that found
+ * the rotation.
  * A file this source already read and released is left out by its identity and first bytes, so
  * it is not read twice (`released`).
  */
@@ -153,7 +154,7 @@ export async function findMissedRotations(
   const taken = new Set(tracked);
   for (const label of new Set(rotatedPaths)) {
     for (const c of await siblings(path.dirname(label), path.basename(label), tracked)) {
-      if (taken.has(c.key) || c.mtimeMs < sinceMs || (await looksCompressed(c.path))) continue;
+      if (taken.has(c.key) || c.size === 0 || c.mtimeMs < sinceMs || (await looksCompressed(c.path))) continue;
       const readBefore = released.get(c.key);
       if (readBefore && (await pathStartsWith(c.path, readBefore).catch(() => false))) continue;
       taken.add(c.key);

@@ -143,3 +143,30 @@ t.test('a file that lived at the path only between two looks is read when the ro
   await settle();
   t.equal(messages('brief').length, 33, 'nothing twice, nothing from the old or compressed files');
 });
+
+t.test('more briefly lived files than max_open_files: each is read in turn, none is lost', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'app.log');
+  appendLines(file, 'a', 0, 5);
+  const { runtime } = await startFileSource(t, 'many-brief', [file], 'glob_interval_secs = 60\nrotate_wait_secs = 0.2\nmax_open_files = 2');
+  await waitForMessages('many-brief', 5);
+  let mostOpen = 0;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      mostOpen = Math.max(mostOpen, await metric(runtime, 'thermocline_file_open_files'));
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  // Rotated away at once, with five files that stood at app.log in between (one of them empty).
+  fs.renameSync(file, `${file}.6`);
+  for (let i = 1; i <= 5; i++) appendLines(`${file}.${i}`, `r${i}`, 0, i === 3 ? 0 : 4);
+  appendLines(file, 'c', 0, 5);
+  const expected = [...range('a', 0, 5), ...range('c', 0, 5), ...[1, 2, 4, 5].flatMap((i) => range(`r${i}`, 0, 4))];
+  t.same([...(await waitForMessages('many-brief', expected.length, 10_000))].sort(), expected.sort());
+  await settle();
+  sampling = false;
+  await sampler;
+  t.equal(messages('many-brief').length, expected.length, 'nothing twice');
+  t.ok(mostOpen >= 1 && mostOpen <= 2, `never more than max_open_files open (at most ${mostOpen})`);
+});
