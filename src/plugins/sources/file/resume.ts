@@ -39,6 +39,8 @@ interface Candidate {
   key: string;
   size: number;
   mtimeMs: number;
+  /** When it was created (ms); 0 where the file system does not record it. */
+  bornMs: number;
 }
 
 const COMPRESSED_NAME = /\.(gz|tgz|zst|bz2|xz|lz4|lzma|zip|7z)$/i;
@@ -65,7 +67,7 @@ async function siblings(dir: string, prefix: string, tracked: ReadonlySet<string
     try {
       const st = await fs.promises.stat(p, { bigint: true });
       const key = identityKey(st);
-      if (st.isFile() && !tracked.has(key)) out.push({ path: p, key, size: Number(st.size), mtimeMs: Number(st.mtimeMs) });
+      if (st.isFile() && !tracked.has(key)) out.push({ path: p, key, size: Number(st.size), mtimeMs: Number(st.mtimeMs), bornMs: Number(st.birthtimeMs) });
     } catch {
       // Gone meanwhile.
     }
@@ -140,7 +142,9 @@ export async function findDisplaced(
  * away before the source saw them (a writer that rotates twice within one rescan). The rule is the
  * restart's for files written while stopped: beside the path, a name that starts with its name,
  * not tracked, not compressed, not empty, and written since the look before the one that found
- * the rotation.
+ * the rotation. Where the file system records when a file was created, it must also have been
+ * created since that look: a file that stood at the path then was seen, and a live log beside it
+ * whose name happens to start the same (`app.log.err`) is older.
  * A file this source already read and released is left out by its identity and first bytes, so
  * it is not read twice (`released`).
  */
@@ -154,7 +158,7 @@ export async function findMissedRotations(
   const taken = new Set(tracked);
   for (const label of new Set(rotatedPaths)) {
     for (const c of await siblings(path.dirname(label), path.basename(label), tracked)) {
-      if (taken.has(c.key) || c.size === 0 || c.mtimeMs < sinceMs || (await looksCompressed(c.path))) continue;
+      if (taken.has(c.key) || c.size === 0 || c.mtimeMs < sinceMs || (c.bornMs > 0 && c.bornMs < sinceMs) || (await looksCompressed(c.path))) continue;
       const readBefore = released.get(c.key);
       if (readBefore && (await pathStartsWith(c.path, readBefore).catch(() => false))) continue;
       taken.add(c.key);

@@ -110,8 +110,11 @@ t.test('a file that lived at the path only between two looks is read when the ro
   appendLines(`${file}.9`, 'old', 0, 5);
   const longAgo = new Date(Date.now() - 3_600_000);
   fs.utimesSync(`${file}.9`, longAgo, longAgo);
+  // A live log beside it whose name starts the same, not included: never read as a rotation.
+  appendLines(`${file}.err`, 'err', 0, 2);
   const { runtime } = await startFileSource(t, 'brief', [file], 'glob_interval_secs = 60\nrotate_wait_secs = 0.3');
   await waitForMessages('brief', 10);
+  appendLines(`${file}.err`, 'err', 2, 4);
   // A compressed rotation written now is not read either (it would be binary).
   fs.writeFileSync(`${file}.3.gz`, Buffer.from([0x1f, 0x8b, 0x08, 0x00]));
   // Rotated twice in a row, within one look of the watcher: b never stood at app.log when the
@@ -141,7 +144,7 @@ t.test('a file that lived at the path only between two looks is read when the ro
   appendLines(file, 'd', 0, 3);
   t.same((await waitForMessages('brief', 33, 5000)).slice(30), range('d', 0, 3));
   await settle();
-  t.equal(messages('brief').length, 33, 'nothing twice, nothing from the old or compressed files');
+  t.equal(messages('brief').length, 33, 'nothing twice, nothing from the old, compressed or live neighbouring files');
 });
 
 t.test('more briefly lived files than max_open_files: each is read in turn, none is lost', async (t) => {
