@@ -49,7 +49,6 @@ async function startCluster(): Promise<Cluster> {
     fs.chownSync(dir, owner.uid, owner.gid);
   }
   const data = path.join(dir, 'data');
-  const [port] = await freePorts(1);
   await atEndOfFile(() => {
     try {
       if (fs.existsSync(path.join(data, 'postmaster.pid'))) runAs('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop'], owner);
@@ -58,18 +57,35 @@ async function startCluster(): Promise<Cluster> {
     }
   });
   runAs('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync'], owner);
-  const options = [
-    `-c port=${port}`,
-    '-c listen_addresses=127.0.0.1',
-    `-c unix_socket_directories=${dir}`,
-    '-c shared_preload_libraries=timescaledb',
-    '-c timescaledb.telemetry_level=off',
-    '-c fsync=off',
-    '-c synchronous_commit=off',
-    '-c full_page_writes=off',
-  ].join(' ');
-  runAs('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', '-t', '60', 'start'], owner);
-  return { adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres` };
+  const log = path.join(dir, 'server.log');
+  // A free port can be taken by another test's server between the pick and the bind: then the
+  // server exits at once, and another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    const [port] = await freePorts(1);
+    const options = [
+      `-c port=${port}`,
+      '-c listen_addresses=127.0.0.1',
+      `-c unix_socket_directories=${dir}`,
+      '-c shared_preload_libraries=timescaledb',
+      '-c timescaledb.telemetry_level=off',
+      '-c fsync=off',
+      '-c synchronous_commit=off',
+      '-c full_page_writes=off',
+    ].join(' ');
+    fs.rmSync(log, { force: true });
+    try {
+      runAs('pg_ctl', ['-D', data, '-o', options, '-l', log, '-w', '-t', '60', 'start'], owner);
+      return { adminUrl: `postgres://postgres@127.0.0.1:${port}/postgres` };
+    } catch (err) {
+      const server = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '(no server log)';
+      if (attempt < 3 && /could not bind|address already in use/i.test(server)) continue;
+      // The directory goes at the end of the run: say here what the server said.
+      const hint = /undefined symbol/.test(server)
+        ? '\nthe PostgreSQL 15 server is older than the one TimescaleDB was built for (shared/timescaledb/README.md): upgrade it (apt-get install postgresql-15), as .ci/run does'
+        : '';
+      throw new Error(`${(err as Error).message}\nserver log:\n${server.split('\n').slice(-30).join('\n')}${hint}`, { cause: err });
+    }
+  }
 }
 
 export interface TestTimescaleDb {
