@@ -31,3 +31,12 @@ t.test('absent and unreadable checkpoints', async (t) => {
   t.equal(decodeCheckpoint({ v: 1, files: { k: { p: '/x', o: -1, fl: 0, fh: '' } } }).kind, 'invalid');
   t.equal(decodeCheckpoint({ v: 1, files: { k: { p: '/x', o: 1.5, fl: 0, fh: '' } } }).kind, 'invalid');
 });
+
+t.test('the start of the latest look is kept when given, absent from older checkpoints', async (t) => {
+  const json = encodeCheckpoint([], 2000, 1500);
+  t.same(json, { v: 1, t: 2000, w: 1500, files: {} });
+  const back = decodeCheckpoint(JSON.parse(JSON.stringify(json)));
+  t.ok(back.kind === 'ok' && back.walkedAtMs === 1500 && back.savedAtMs === 2000);
+  const old = decodeCheckpoint({ v: 1, t: 2000, files: {} });
+  t.ok(old.kind === 'ok' && old.walkedAtMs === undefined, 'a checkpoint written before it had the field');
+});

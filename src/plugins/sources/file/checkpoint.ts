@@ -10,7 +10,9 @@ import type { Fingerprint } from './identity.js';
  * `o` is the offset just past the last line emitted (or the start of a multiline event still
  * being assembled), so a restart neither repeats nor skips a line. `r: 1` marks a file that was
  * rotated away or deleted and is being finished. `t` is when it was written (ms): after a restart,
- * files written since then are ones the agent did not see. Short keys: it is written with every batch.
+ * files written since then are ones the agent did not see. `w` is when the source's latest look at
+ * the included paths began (ms): a file created and written since then cannot have been seen
+ * either, even before `t` (resume.ts). Short keys: it is written with every batch.
  */
 
 export interface CheckpointEntry {
@@ -23,18 +25,20 @@ export interface CheckpointEntry {
 
 const VERSION = 1;
 
-export function encodeCheckpoint(entries: Iterable<[string, CheckpointEntry]>, nowMs = Date.now()): Json {
+export function encodeCheckpoint(entries: Iterable<[string, CheckpointEntry]>, nowMs = Date.now(), walkedAtMs?: number): Json {
   const files: Record<string, Json> = {};
   for (const [key, e] of entries) {
     const o: Record<string, Json> = { p: e.path, o: e.offset, fl: e.fp.len, fh: e.fp.hash };
     if (e.rotated) o.r = 1;
     files[key] = o;
   }
-  return { v: VERSION, t: nowMs, files };
+  return walkedAtMs === undefined ? { v: VERSION, t: nowMs, files } : { v: VERSION, t: nowMs, w: walkedAtMs, files };
 }
 
 export type DecodedCheckpoint =
-  { kind: 'none' } | { kind: 'ok'; entries: Map<string, CheckpointEntry>; savedAtMs: number | undefined } | { kind: 'invalid'; reason: string };
+  | { kind: 'none' }
+  | { kind: 'ok'; entries: Map<string, CheckpointEntry>; savedAtMs: number | undefined; walkedAtMs: number | undefined }
+  | { kind: 'invalid'; reason: string };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -50,7 +54,7 @@ export function decodeCheckpoint(value: Json | undefined): DecodedCheckpoint {
     }
     entries.set(key, { path: raw.p, offset: raw.o, fp: { len: raw.fl, hash: raw.fh }, rotated: raw.r === 1 });
   }
-  return { kind: 'ok', entries, savedAtMs: isCount(value.t) ? value.t : undefined };
+  return { kind: 'ok', entries, savedAtMs: isCount(value.t) ? value.t : undefined, walkedAtMs: isCount(value.w) ? value.w : undefined };
 }
 
 function isCount(v: unknown): v is number {

@@ -7,7 +7,8 @@ import { exited, packageRoot, spawnAgent, stoppedGracefully, eventually, tempDir
  * The file source's no-loss, no-duplicate guarantee, end to end in a child agent:
  * a writer appends numbered lines (rotating the file by renaming it every few thousand lines)
  * while `file → file_recorder` is SIGKILLed and restarted several times, once right after a
- * rotation and once with a rotation happening while it is down. At the end every number is
+ * rotation, once right after a file lived at the path for a millisecond, and once with a rotation
+ * happening while it is down. At the end every number is
  * present exactly once, counting a delivery that was replayed (same token: killed after the sink
  * wrote it but before the queue acknowledged it) once, as a destination that remembers tokens does.
  */
@@ -113,10 +114,17 @@ batch = { max_events = 400, timeout_secs = 0.02 }
     await eventually(() => recorded().length > before + (run === 1 ? 0 : 2) || next >= TOTAL, 30_000, `deliveries in run ${run}`);
     writer ??= setInterval(() => write(LINES_PER_TICK), 10);
     if (run === 3) {
-      // Kill while the source is following a fresh rotation. The live file must have been there
-      // long enough for the running source to see it (two rescans): one renamed away sooner is
-      // never read while the agent runs (docs/delivery.md#what-is-not-covered).
+      // Kill while the source is following a fresh rotation of a file it has been reading.
       await eventually(() => Date.now() - rotatedAt >= 1000, 30_000, 'the live file to be a second old');
+      rotate();
+    }
+    if (run === 5) {
+      // Rotated twice within a millisecond: the file between stands at app.log for no time any
+      // look can see. It is found through the rotation after it, by the running agent or, if the
+      // kill comes first, by the restart (docs/delivery.md#what-is-not-covered).
+      write(20);
+      rotate();
+      write(20);
       rotate();
     }
     await new Promise((r) => setTimeout(r, 50 + Math.floor(Math.random() * 400)));

@@ -26,6 +26,8 @@ export interface Startup {
   displaced: Displaced[];
   firstRun: boolean;
   savedAtMs: number | undefined;
+  /** When the previous run's latest look at the included paths began (checkpoint `w`). */
+  walkedAtMs: number | undefined;
 }
 
 export function startupFrom(checkpoint: Json | undefined, ctx: Pick<SourceContext, 'logger'>): Startup {
@@ -37,8 +39,8 @@ export function startupFrom(checkpoint: Json | undefined, ctx: Pick<SourceContex
     );
   }
   return decoded.kind === 'ok'
-    ? { entries: decoded.entries, displaced: [], firstRun: false, savedAtMs: decoded.savedAtMs }
-    : { entries: new Map(), displaced: [], firstRun: true, savedAtMs: undefined };
+    ? { entries: decoded.entries, displaced: [], firstRun: false, savedAtMs: decoded.savedAtMs, walkedAtMs: decoded.walkedAtMs }
+    : { entries: new Map(), displaced: [], firstRun: true, savedAtMs: undefined, walkedAtMs: undefined };
 }
 
 /**
@@ -55,8 +57,12 @@ export class FileSet {
   private readonly holding = new Map<string, TrackedFile>();
   /** Identity → first bytes of the files released lately, oldest first (`findMissedRotations`). */
   private readonly released = new Map<string, Fingerprint>();
-  /** When the walk before the latest one started (ms): what a missed rotation was written after. */
-  private walkStartedAt: number | undefined;
+  /**
+   * When the latest completed walk started (ms): a file created and written since then stood at
+   * its path, if at all, only where no walk saw it (`findMissedRotations`, and after a restart
+   * through the checkpoint).
+   */
+  walkStartedAt: number | undefined;
 
   constructor(
     private readonly config: FileConfig,
@@ -72,7 +78,7 @@ export class FileSet {
   /** Walk the include patterns: track new files, notice the ones rotated away or deleted. */
   async scan(startup?: Startup): Promise<void> {
     const previousWalk = this.walkStartedAt;
-    this.walkStartedAt = Date.now();
+    const started = Date.now();
     const found = await walk(this.filter);
     const seen = new Set<string>();
     for (const item of found) {
@@ -91,6 +97,7 @@ export class FileSet {
       await this.track(item, key, startup);
       if (this.stopping()) return;
     }
+    this.walkStartedAt = started;
     for (const key of this.skipped.keys()) if (!seen.has(key)) this.skipped.delete(key);
     const rotatedPaths: string[] = [];
     for (const f of this.files.values()) {
@@ -244,7 +251,7 @@ export class FileSet {
       startup.displaced.push({ key, entry: e });
     }
     if (startup.displaced.length === 0) return;
-    const { adopt, vanished } = await findDisplaced(startup.displaced, new Set(this.files.keys()), startup.savedAtMs);
+    const { adopt, vanished } = await findDisplaced(startup.displaced, new Set(this.files.keys()), { savedAtMs: startup.savedAtMs, walkedAtMs: startup.walkedAtMs });
     for (const a of adopt) {
       if (await this.followRotated(a)) {
         this.ctx.logger.info({ path: a.path, label: a.label, offset: a.offset, reason: a.why }, `finishing ${a.path}, rotated while the agent was stopped`);
@@ -359,7 +366,7 @@ export class FileSet {
   private async displacedWhileClosed(f: TrackedFile): Promise<'open' | 'busy' | 'released'> {
     const entry = { path: f.location, offset: f.checkpointOffset, fp: f.fp, rotated: true };
     const others = new Set([...this.files.keys()].filter((k) => k !== f.key));
-    const { adopt, vanished } = await findDisplaced([{ key: f.key, entry }], others, f.closedAt);
+    const { adopt, vanished } = await findDisplaced([{ key: f.key, entry }], others, { savedAtMs: f.closedAt, walkedAtMs: undefined });
     const own = adopt.find((a) => a.key === f.key);
     if (own) {
       f.location = own.path;

@@ -13,8 +13,10 @@ import { type Fingerprint, headOfPath, identityKey, pathStartsWith } from './ide
  * - the entry's own inode under a new name: finish it from the recorded offset;
  * - otherwise a file whose first bytes match the entry's fingerprint and that is at least as
  *   long as the offset: copytruncate's copy, which holds the unread rest: read it from the offset;
- * - and any other such file written after the last checkpoint (the file was rotated more than
- *   once while the agent was down): read it whole.
+ * - and any other such file the agent cannot have seen (`unseen`: created and written since its
+ *   latest look, or written since the last checkpoint where creation times are not recorded):
+ *   the file was rotated more than once while the agent was down, or stood at its path only
+ *   between its last look and the crash. Read it whole.
  *
  * Compressed files are skipped (logrotate's `delaycompress` keeps the latest one plain).
  */
@@ -75,14 +77,33 @@ async function siblings(dir: string, prefix: string, tracked: ReadonlySet<string
   return out;
 }
 
+/** What a search for files the agent did not see is measured from (the last checkpoint's `t` and `w`). */
+export interface UnseenSince {
+  /** When the agent last wrote down what it had read (ms). */
+  savedAtMs: number | undefined;
+  /** When its latest look at the included paths began (ms), if recorded. */
+  walkedAtMs: number | undefined;
+}
+
+/**
+ * A file the agent cannot have seen: created and written since its latest look began, where the
+ * file system records creation (it stood at its path, if ever, only between looks; a file it
+ * read and released was seen by a look that began after its creation, and a live log beside the
+ * path is older), otherwise written since the last checkpoint.
+ */
+function unseen(c: Candidate, since: UnseenSince): boolean {
+  if (c.bornMs > 0 && since.walkedAtMs !== undefined) return c.bornMs >= since.walkedAtMs && c.mtimeMs >= since.walkedAtMs;
+  return since.savedAtMs !== undefined && c.mtimeMs >= since.savedAtMs;
+}
+
 /**
  * Files to finish for the displaced entries, oldest first, and the entries whose lines could not
- * be found. `stoppedSinceMs` is the time of the last checkpoint.
+ * be found.
  */
 export async function findDisplaced(
   displaced: readonly Displaced[],
   tracked: ReadonlySet<string>,
-  stoppedSinceMs: number | undefined,
+  since: UnseenSince,
 ): Promise<{ adopt: Adoption[]; vanished: Displaced[] }> {
   const adopt: Adoption[] = [];
   const vanished: Displaced[] = [];
@@ -124,10 +145,10 @@ export async function findDisplaced(
       vanished.push(d);
     }
   }
-  if (stoppedSinceMs !== undefined) {
+  if (since.savedAtMs !== undefined || since.walkedAtMs !== undefined) {
     for (const g of groups.values()) {
       for (const c of g.candidates) {
-        if (taken.has(c.key) || c.mtimeMs < stoppedSinceMs || (await looksCompressed(c.path))) continue;
+        if (taken.has(c.key) || !unseen(c, since) || (await looksCompressed(c.path))) continue;
         taken.add(c.key);
         adopt.push({ path: c.path, key: c.key, offset: 0, label: g.label, mtimeMs: c.mtimeMs, why: 'written while stopped' });
       }
@@ -158,7 +179,7 @@ export async function findMissedRotations(
   const taken = new Set(tracked);
   for (const label of new Set(rotatedPaths)) {
     for (const c of await siblings(path.dirname(label), path.basename(label), tracked)) {
-      if (taken.has(c.key) || c.size === 0 || c.mtimeMs < sinceMs || (c.bornMs > 0 && c.bornMs < sinceMs) || (await looksCompressed(c.path))) continue;
+      if (taken.has(c.key) || c.size === 0 || !unseen(c, { savedAtMs: sinceMs, walkedAtMs: sinceMs }) || (await looksCompressed(c.path))) continue;
       const readBefore = released.get(c.key);
       if (readBefore && (await pathStartsWith(c.path, readBefore).catch(() => false))) continue;
       taken.add(c.key);

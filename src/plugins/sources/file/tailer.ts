@@ -427,7 +427,7 @@ export class Tailer {
       if (f === only) return f.held ? f.held.offset : f.checkpointOffset;
       return f.held || pending.has(f) ? f.committedOffset : f.checkpointOffset;
     });
-    const checkpoint = encodeCheckpoint(keep.map((f, i) => [f.key, { path: f.path, offset: offsets[i] as number, fp: f.fp, rotated: f.gone }]));
+    const checkpoint = encodeCheckpoint(keep.map((f, i) => [f.key, { path: f.path, offset: offsets[i] as number, fp: f.fp, rotated: f.gone }]), Date.now(), this.set.walkStartedAt);
     for (;;) {
       if (this.stopping) throw new Stopped();
       try {
