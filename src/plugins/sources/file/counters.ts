@@ -27,7 +27,7 @@ export class SourceCounters {
     private readonly split: SplitCounts,
     private readonly parse: ParseCounts,
   ) {
-    this.rotated = metrics.counter('rotations_total', 'Files that were renamed away from the included paths or deleted (each is read to its end first).');
+    this.rotated = metrics.counter('rotations_total', 'Files that were renamed away from the included paths or deleted (each is read to its end first), and files found rotated away before the source saw them at the path (read whole).');
     this.truncated = metrics.counter(
       'truncations_total',
       'Files found shorter than what was read, or rewritten from the start (copytruncate): read again from the start.',
