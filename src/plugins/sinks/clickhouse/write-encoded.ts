@@ -149,11 +149,11 @@ export function cuts(
   maxBytes = MAX_INSERT_CHARS,
   maxRows = MAX_INSERT_ROWS,
 ): ReadonlyArray<readonly [number, number]> {
-  const cacheable = skipSpans.size === 0 && maxBytes === MAX_INSERT_CHARS && maxRows === MAX_INSERT_ROWS;
-  const known = cacheable ? walkedOf(batches).cuts.get(role) : undefined;
+  const kept = skipSpans.size === 0 && maxBytes === MAX_INSERT_CHARS && maxRows === MAX_INSERT_ROWS ? walkedOf(batches).cuts : undefined;
+  const known = kept?.get(role);
   if (known) return known;
   const parts = cutRows(batches, role, skipSpans, maxBytes, maxRows);
-  if (cacheable) walkedOf(batches).cuts.set(role, parts);
+  kept?.set(role, parts);
   return parts;
 }
 
