@@ -177,3 +177,41 @@ t.test('while batches flow, a few freed pages are left for the next appends to r
   maintenance.tick(); // nothing written since the last tick: idle
   t.equal(store.freePages(), 0, 'given back once idle');
 });
+
+t.test('while batches flow, free pages up to what the queue holds are kept for the next appends; a drained backlog beyond that is given back', async (t) => {
+  const store = QueueStore.open(tempDir(t));
+  t.teardown(() => store.close());
+  const queue = new DiskQueue(store, 's', { type: 'disk', max_bytes: 2 ** 40, when_full: 'block' });
+  const maintenance = new QueueMaintenance(store, { deadLetterMaxAgeMs: week, deadLetterMaxBytes: 2 ** 28 });
+  const pagesOf = (mib: number) => (mib * 2 ** 20) / store.pageSize;
+  const ackOldest = (mib: number) => {
+    const head = queue.head(mib * 4);
+    queue.ack({ first: head[0]!.seq, last: head.at(-1)!.seq }, head, []);
+  };
+  const busyTicks = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      store.setState('x', 'k', i); // a write between ticks: batches still flow
+      maintenance.tick();
+    }
+  };
+  maintenance.tick(); // the first tick only learns the write count
+  // A large delivery acknowledged: 24 MiB free beside 24 MiB of batches, more than 16 MiB and a
+  // quarter of the file. The next appends would take those pages again.
+  fillQueue(store, queue, 48);
+  ackOldest(24);
+  const free = store.freePages();
+  t.ok(free >= pagesOf(24), `${free} pages free`);
+  busyTicks(5);
+  t.equal(store.freePages(), free, 'nothing vacuumed while batches flow and the free pages are no more than the batches fill');
+  // Most of the queue drained while batches still flow: what is free beyond the 16 MiB reserve
+  // and beyond what the remaining batches fill goes back now, the rest once idle.
+  ackOldest(20);
+  const inUse = store.pageCount() - store.freePages();
+  busyTicks(20);
+  const kept = store.freePages();
+  t.ok(kept >= pagesOf(16) && kept >= inUse, `${kept} pages kept free: the reserve (16 MiB, at least the ${inUse} pages in use)`);
+  t.ok(kept <= Math.max(pagesOf(16), inUse) + 32, 'and only about that much');
+  maintenance.tick(); // idle
+  for (let i = 0; i < 20 && store.freePages() > 0; i++) maintenance.tick();
+  t.equal(store.freePages(), 0, 'everything given back once idle');
+});

@@ -25,12 +25,13 @@ export interface MaintenanceOptions {
 const STEP_PAGES = 32;
 const TICK_BUDGET_MS = 20;
 /*
- * While batches flow, pages a delivery frees are reused by the next appends; vacuuming them would
- * move the newest batches around and grow the file again at once. So reclaiming starts when the
- * free space is large (a drained backlog: 16 MiB, and a quarter of the file) or when the database
- * is idle, and then goes on until nothing is free.
+ * While batches flow, pages a delivery frees are reused by the next appends; vacuuming them moves
+ * the newest batches to the freed slots (their pages written to the WAL once more) and the file
+ * grows again at once. So while writes go on, as many free pages are kept as the queue's batches
+ * fill (the room the next appends need), and at least 16 MiB; only what is free beyond that (a
+ * drained backlog) is given back. Once the database is idle everything is.
  */
-const RECLAIM_FROM_BYTES = 16 * 2 ** 20;
+const RESERVE_MIN_BYTES = 16 * 2 ** 20;
 
 /**
  * Keeps the queue database bounded (docs/operations.md#disk-space): gives pages freed by
@@ -44,7 +45,6 @@ export class QueueMaintenance {
   private lastChanges = -1;
   private lastPrune = 0;
   private walTruncated = false;
-  private reclaiming = false;
 
   constructor(
     private readonly store: QueueStore,
@@ -71,7 +71,8 @@ export class QueueMaintenance {
     const idle = changes === this.lastChanges;
     if (!idle) this.walTruncated = false;
     this.lastChanges = changes;
-    const reclaimed = this.shouldReclaim(idle) ? this.reclaim() : 0;
+    const excess = this.excessPages(idle);
+    const reclaimed = excess > 0 ? this.reclaim(excess) : 0;
     if (Date.now() - this.lastPrune >= (this.options.pruneEveryMs ?? 60_000)) this.prune();
     if (idle && reclaimed === 0 && !this.walTruncated && this.store.freePages() === 0) {
       try {
@@ -82,24 +83,21 @@ export class QueueMaintenance {
     }
   }
 
-  private shouldReclaim(idle: boolean): boolean {
+  /** Free pages to give back: all of them once idle, else those beyond the reserve for the next appends. */
+  private excessPages(idle: boolean): number {
     const free = this.store.freePages();
-    if (free === 0) this.reclaiming = false;
-    else if (idle) this.reclaiming = true;
-    else {
-      const freeBytes = free * this.store.pageSize;
-      if (freeBytes >= RECLAIM_FROM_BYTES && freeBytes * 4 >= this.store.fileBytes().db) this.reclaiming = true;
-    }
-    return this.reclaiming;
+    if (free === 0 || idle) return free;
+    const inUse = this.store.pageCount() - free;
+    return free - Math.max(RESERVE_MIN_BYTES / this.store.pageSize, inUse);
   }
 
-  /** Gives free pages back until none are left or the tick's budget is spent; returns the pages. */
-  private reclaim(): number {
+  /** Gives up to `limit` free pages back, within the tick's budget; returns the pages. */
+  private reclaim(limit: number): number {
     const started = performance.now();
     let pages = 0;
     try {
-      while (performance.now() - started < TICK_BUDGET_MS) {
-        const n = this.store.reclaim(STEP_PAGES);
+      while (pages < limit && performance.now() - started < TICK_BUDGET_MS) {
+        const n = this.store.reclaim(Math.min(STEP_PAGES, limit - pages));
         if (n <= 0) break;
         pages += n;
       }

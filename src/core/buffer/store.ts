@@ -171,6 +171,11 @@ export class QueueStore {
     return this.db.pragma('freelist_count', { simple: true }) as number;
   }
 
+  /** Pages the database has, free ones included (what the WAL holds counts, unlike the file's size). */
+  pageCount(): number {
+    return this.db.pragma('page_count', { simple: true }) as number;
+  }
+
   private pageBytes: number | undefined;
 
   get pageSize(): number {
