@@ -59,11 +59,7 @@ import { standaloneContext } from '../src/testing/context.js';
 const [role, url, scratchArg] = process.env.BENCH_ROLE ? [process.env.BENCH_ROLE, process.env.BENCH_URL as string, process.env.BENCH_DIR as string] : [undefined, '', ''];
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const BATCH = Number(process.argv[3] ?? 5000);
-/**
- * Each round has streams of its own (`BASE<n>`, `PIPE<n>`, subjects `base<n>.>`, `pipe<n>.>`):
- * with one name made again for every round, the bare consumer of 2 rounds in 10 waited 30 s (a
- * pull request's expiry) for messages sent meanwhile to no one.
- */
+/** Each round has streams of its own (`BASE<n>`, `PIPE<n>`, subjects `base<n>.>`, `pipe<n>.>`), so each starts empty. */
 const ROUND = process.env.BENCH_ROUND ?? '0';
 const BASE = `BASE${ROUND}`;
 const PIPE = `PIPE${ROUND}`;
@@ -208,7 +204,7 @@ if (role === 'edge') {
     const messages = Math.ceil(EVENTS / BATCH);
     return async () => {
       // Counted by stream sequence: a message the client lost in transit comes again after
-      // ack_wait, marked redelivered (seen in 1-2 rounds of 10 on one server; the round is then
+      // ack_wait (30 s), marked redelivered (in 6 of 39 rounds on one server; such a round is
       // left out of the medians).
       const seen = new Set<number>();
       let redelivered = 0;
