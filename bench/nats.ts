@@ -59,10 +59,12 @@ import { standaloneContext } from '../src/testing/context.js';
 const [role, url, scratchArg] = process.env.BENCH_ROLE ? [process.env.BENCH_ROLE, process.env.BENCH_URL as string, process.env.BENCH_DIR as string] : [undefined, '', ''];
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
 const BATCH = Number(process.argv[3] ?? 5000);
-/** Each round has streams of its own (`BASE<n>`, `PIPE<n>`, subjects `base<n>.>`, `pipe<n>.>`), so each starts empty. */
+/** Each round has streams of its own, so each starts empty; parent and children name them here. */
+function streamsOf(round: string | number) {
+  return { base: `BASE${round}`, baseSubjects: `base${round}.>`, baseSubject: `base${round}.log`, pipe: `PIPE${round}`, pipeSubjects: `pipe${round}.>` };
+}
 const ROUND = process.env.BENCH_ROUND ?? '0';
-const BASE = `BASE${ROUND}`;
-const PIPE = `PIPE${ROUND}`;
+const STREAMS = streamsOf(ROUND);
 const SUBJECT = (process.argv[4] ?? 'pipe.log').replace(/^pipe\./, `pipe${ROUND}.`);
 const ROUNDS = Number(process.env.ROUNDS ?? 1);
 /** Linux's USER_HZ, the unit of utime and stime in /proc/<pid>/stat. */
@@ -162,7 +164,7 @@ if (role === 'edge') {
       }),
     });
     await agent(
-      `data_dir = ${JSON.stringify(path.join(scratchArg, 'edge'))}\n[api]\nenabled = false\n[sources.feed]\ntype = "bench_feed"\n[sinks.bus]\ntype = "nats"\ninputs = ["feed"]\nservers = ["${url}"]\nsubject = "${SUBJECT}"\nstream = { name = "${PIPE}", subjects = ["pipe${ROUND}.>"] }\n${process.env.EDGE_BATCH ? `batch = { max_events = ${Number(process.env.EDGE_BATCH)}, max_bytes = "64MiB" }\n` : ''}`,
+      `data_dir = ${JSON.stringify(path.join(scratchArg, 'edge'))}\n[api]\nenabled = false\n[sources.feed]\ntype = "bench_feed"\n[sinks.bus]\ntype = "nats"\ninputs = ["feed"]\nservers = ["${url}"]\nsubject = "${SUBJECT}"\nstream = { name = "${STREAMS.pipe}", subjects = ["${STREAMS.pipeSubjects}"] }\n${process.env.EDGE_BATCH ? `batch = { max_events = ${Number(process.env.EDGE_BATCH)}, max_bytes = "64MiB" }\n` : ''}`,
       [feed],
     );
     // The edge's part ends when its queue is drained; the parent times the gateway's end.
@@ -175,7 +177,7 @@ if (role === 'edge') {
   await child(async () => {
     let all: () => void = () => {};
     const arrived = new Promise<void>((r) => (all = r));
-    await agent(`data_dir = ${JSON.stringify(path.join(scratchArg, 'gateway'))}\n[api]\nenabled = false\n[sources.bus]\ntype = "nats"\nservers = ["${url}"]\nstream = "${PIPE}"\n[sinks.count]\ntype = "bench_count"\ninputs = ["bus"]\n`, [countingSink(() => all())]);
+    await agent(`data_dir = ${JSON.stringify(path.join(scratchArg, 'gateway'))}\n[api]\nenabled = false\n[sources.bus]\ntype = "nats"\nservers = ["${url}"]\nstream = "${STREAMS.pipe}"\n[sinks.count]\ntype = "bench_count"\ninputs = ["bus"]\n`, [countingSink(() => all())]);
     return () => arrived;
   });
 } else if (role === 'publisher') {
@@ -189,7 +191,7 @@ if (role === 'edge') {
     return async () => {
       const inflight = new Set<Promise<unknown>>();
       for (const [i, body] of encoded.entries()) {
-        const p = js.publish(`base${ROUND}.log`, body, { msgID: `b${i}` }).finally(() => inflight.delete(p));
+        const p = js.publish(STREAMS.baseSubject, body, { msgID: `b${i}` }).finally(() => inflight.delete(p));
         inflight.add(p);
         if (inflight.size >= 32) await Promise.race(inflight);
       }
@@ -200,7 +202,7 @@ if (role === 'edge') {
 } else if (role === 'consumer') {
   await child(async () => {
     const nc = await connect({ servers: url });
-    const consumer = await nc.jetstream().consumers.get(BASE, 'c');
+    const consumer = await nc.jetstream().consumers.get(STREAMS.base, 'c');
     const messages = Math.ceil(EVENTS / BATCH);
     return async () => {
       // Counted by stream sequence: a message the client lost in transit comes again after
@@ -280,8 +282,8 @@ if (role === 'edge') {
   console.log(`${EVENTS.toLocaleString('en')} log events in batches of ${BATCH}: ${(BYTES / 1e6).toFixed(1)} MB encoded (${(BYTES / EVENTS).toFixed(0)} B/event), subject ${SUBJECT}, nats-server ${serverLog.match(/Version:\s+(\S+)/)?.[1] ?? ''}, ${os.cpus().length} cores`);
   /** The bare client: publisher → stream → consumer, on the round's own stream, deleted after it. */
   const baseline = async (dir: string, round: number) => {
-    const name = `BASE${round}`;
-    await jsm.streams.add({ name, subjects: [`base${round}.>`] });
+    const { base: name, baseSubjects } = streamsOf(round);
+    await jsm.streams.add({ name, subjects: [baseSubjects] });
     await jsm.consumers.add(name, { durable_name: 'c', ack_policy: AckPolicy.Explicit, max_ack_pending: 1000 });
     const base = await timed('publisher', 'consumer', dir, String(round));
     await jsm.streams.delete(name);
@@ -291,8 +293,8 @@ if (role === 'edge') {
   };
   /** Edge → stream → gateway, likewise; the stream exists before the gateway binds its consumer. */
   const pipeline = async (dir: string, round: number) => {
-    const name = `PIPE${round}`;
-    await jsm.streams.add({ name, subjects: [`pipe${round}.>`], max_age: 7 * 86_400 * 1e9, max_bytes: 10 * 1024 ** 3, duplicate_window: 120e9, discard: 'new' as never });
+    const { pipe: name, pipeSubjects } = streamsOf(round);
+    await jsm.streams.add({ name, subjects: [pipeSubjects], max_age: 7 * 86_400 * 1e9, max_bytes: 10 * 1024 ** 3, duplicate_window: 120e9, discard: 'new' as never });
     const t0 = performance.now();
     const progress = process.env.BENCH_PROGRESS
       ? setInterval(() => {
