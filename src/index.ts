@@ -130,6 +130,7 @@ export type { EventIdentity } from './core/event-id.js';
 // The queue's compact batch encoding and OTLP/protobuf export requests, for plugins that carry
 // events over another transport (the nats sink and source).
 export { encodeBatch, decodeBatch, verifyBatch } from './core/codec/batch.js';
+export { BatchWriter } from './core/codec/batch-writer.js';
 export { BatchCursor, BatchField, BatchLabels } from './core/codec/cursor.js';
 // Its growable buffer, for plugins that write a binary format of their own (the clickhouse sink's RowBinary).
 export { ByteWriter } from './core/codec/writer.js';

@@ -38,13 +38,24 @@ function sameLabels(a: Labels, b: Labels): boolean {
   return n === 0;
 }
 
-class Encoder {
-  private readonly prev: string[] = new Array<string>(Slot.Count).fill('');
-  private readonly prevLabels: Labels[] = Array.from({ length: LabelSlot.Count }, () => ({}));
+/**
+ * Writes whole events. Its repeat state (the previous value of each slot, label set and key) is what
+ * the decoder will hold at that point; `forget` is for a writer that wrote other values in between
+ * (batch-writer.ts), after which nothing is written as a repeat until it is written in full again.
+ */
+export class Encoder {
+  private readonly prev: Array<string | undefined> = new Array<string>(Slot.Count).fill('');
+  private readonly prevLabels: Array<Labels | undefined> = Array.from({ length: LabelSlot.Count }, () => ({}));
   private readonly keys = new Map<string, number>();
-  private readonly lastValue: string[] = [];
+  private readonly lastValue: Array<string | undefined> = [];
 
   constructor(private readonly w: ByteWriter) {}
+
+  forget(): void {
+    this.prev.fill(undefined);
+    this.prevLabels.fill(undefined);
+    this.lastValue.length = 0;
+  }
 
   private s(slot: Slot, v: string): void {
     if (this.prev[slot] === v) {
@@ -55,8 +66,8 @@ class Encoder {
     this.w.str(v);
   }
 
-  /** A dictionary key: its index + 1, or 0 and the string the first time. */
-  private key(k: string): number {
+  /** A dictionary key: its index + 1, or 0 and the string the first time. Returns the index. */
+  key(k: string): number {
     const idx = this.keys.get(k);
     if (idx !== undefined) {
       this.w.varint(idx + 1);
@@ -80,7 +91,8 @@ class Encoder {
   }
 
   private labels(slot: LabelSlot, labels: Labels): void {
-    if (sameLabels(this.prevLabels[slot] as Labels, labels)) {
+    const prev = this.prevLabels[slot];
+    if (prev !== undefined && sameLabels(prev, labels)) {
       this.w.u8(0);
       return;
     }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { promisify } from 'node:util';
 import type { FSWatcher } from 'chokidar';
-import { aborted, errorMessage, type LogEvent, raceTimeout, RateLimitedLog, ShutdownError, sleep, type SourceContext } from '../../../index.js';
+import { aborted, BatchWriter, errorMessage, type LogEvent, raceTimeout, RateLimitedLog, ShutdownError, sleep, type SourceContext } from '../../../index.js';
 import { encodeCheckpoint } from './checkpoint.js';
 import type { FileConfig } from './config.js';
 import { SourceCounters } from './counters.js';
@@ -15,6 +15,7 @@ import { Multiline } from './multiline.js';
 import { EventBuilder } from './parse/event-builder.js';
 import type { TrackedFile } from './tracked-file.js';
 import { FILE_SOURCE_ERRORS } from './errors.js';
+import { countOf, eventsOf, type Lines } from './lines.js';
 
 const read = promisify(fs.read);
 const fstat = promisify(fs.fstat);
@@ -57,8 +58,8 @@ class Stopped extends Error {}
 
 /**
  * The file source's engine: discovers files, reads them in big chunks, turns lines
- * into events and commits each batch together with the checkpoint of every tracked file
- * (`ctx.emit(batch, checkpoint)`). A file's checkpoint moves only with the commit of its lines.
+ * into events (or, for JSON, writes them straight into an encoded batch: lines.ts) and commits each
+ * batch together with the checkpoint of every tracked file (`ctx.emit` or `ctx.emitEncoded`). A file's checkpoint moves only with the commit of its lines.
  * When some lines go to a full queue, the batch is committed file by file: a file whose lines
  * are refused keeps them (`TrackedFile.held`, one batch at most) and is not read further until
  * they are committed, while the other files go on. Memory stays bounded.
@@ -75,7 +76,12 @@ export class Tailer {
   private readonly log: RateLimitedLog;
   private readonly buf: Buffer;
   private events: LogEvent[] = [];
-  /** Which file the lines of `events` come from: consecutive runs, each up to its `end` index. */
+  /**
+   * With `format = "json"` (and no multiline): the pending lines, written into one batch as they are
+   * read instead of into `events` (docs/ARCHITECTURE.md#batches-taken-as-they-arrived).
+   */
+  private readonly writer: BatchWriter | undefined;
+  /** Which file the pending lines come from: consecutive runs, each up to its `end` index. */
   private runs: Array<{ file: TrackedFile; end: number }> = [];
   private bytesRead = 0;
   /** Lines held back in this round so far (see MAX_HELD_EVENTS). */
@@ -99,21 +105,35 @@ export class Tailer {
   ) {
     this.filter = new PathFilter(config.include, config.exclude, process.cwd());
     this.builder = new EventBuilder(config, config.host ?? os.hostname());
-    const push = (f: TrackedFile, event: LogEvent) => {
-      const n = this.events.push(event);
+    const writer = !config.multiline && config.format === 'json' && this.builder.encodesBytes ? new BatchWriter() : undefined;
+    this.writer = writer;
+    const added = (f: TrackedFile) => {
+      const n = this.pending;
       const last = this.runs[this.runs.length - 1];
       if (last?.file === f) last.end = n;
       else this.runs.push({ file: f, end: n });
     };
-    const emitLine = (f: TrackedFile, text: string, readUs: number) => push(f, this.builder.build(text, f.path, readUs));
+    const emitLine = (f: TrackedFile, text: string, readUs: number) => {
+      const event = this.builder.build(text, f.path, readUs);
+      if (writer) writer.add(event);
+      else this.events.push(event);
+      added(f);
+    };
     this.multiline = config.multiline ? new Multiline(config.multiline, emitLine) : undefined;
     const handler: LineHandler = this.multiline ?? { line: (f, text, _start, _bytes, readUs) => emitLine(f, text, readUs) };
-    if (!this.multiline && config.format === 'json') {
-      // Most JSON lines become events straight from the file's bytes (parse/json-bytes.ts).
+    if (writer) {
+      // Most JSON lines go into the batch straight from the file's bytes (parse/json-bytes.ts).
+      handler.lineBytes = (f, data, start, end, ascii, readUs) => {
+        if (!this.builder.encodeBytes(data, start, end, ascii, f.path, readUs, writer)) return false;
+        added(f);
+        return true;
+      };
+    } else if (!this.multiline && config.format === 'json') {
       handler.lineBytes = (f, data, start, end, ascii, readUs) => {
         const event = this.builder.fromBytes(data, start, end, ascii, f.path, readUs);
         if (event === undefined) return false;
-        push(f, event);
+        this.events.push(event);
+        added(f);
         return true;
       };
     }
@@ -163,6 +183,23 @@ export class Tailer {
     this.set.closeAll();
   }
 
+  /** Lines read and not yet committed. */
+  private get pending(): number {
+    return this.writer ? this.writer.count : this.events.length;
+  }
+
+  /** The pending lines, handed over: the next lines start a new batch. */
+  private takeLines(): Lines {
+    const writer = this.writer;
+    if (!writer) {
+      const events = this.events;
+      this.events = [];
+      return { events };
+    }
+    const count = writer.count;
+    return count === 0 ? { events: [] } : { encoded: [{ data: writer.finish() }], count };
+  }
+
   private get stopping(): boolean {
     return this.stopController.signal.aborted || this.ctx.signal.aborted;
   }
@@ -205,7 +242,7 @@ export class Tailer {
     if ((this.rescanDue && now - this.lastScan >= MIN_RESCAN_MS) || now - this.lastScan >= this.config.glob_interval_secs * 1000) await this.scan();
     let progressed = await this.commitHeld();
     let held = 0;
-    for (const f of this.set.files.values()) held += f.held?.events.length ?? 0;
+    for (const f of this.set.files.values()) held += f.held ? countOf(f.held.lines) : 0;
     this.heldNow = 0;
     for (const f of [...this.set.files.values()]) {
       if (this.stopping || held + this.heldNow >= MAX_HELD_EVENTS) break;
@@ -250,7 +287,7 @@ export class Tailer {
     }
     f.atEof = false;
     let budget = ROUND_BYTES;
-    const full = () => this.events.length >= BATCH_EVENTS;
+    const full = () => this.pending >= BATCH_EVENTS;
     while (f.readPos < size && budget > 0 && !this.stopping) {
       const tailLen = f.tail ? f.tail.copy(this.buf, 0) : 0;
       let n: number;
@@ -368,29 +405,34 @@ export class Tailer {
 
   /** Commit the pending lines with the checkpoint of every file, then advance (docs/delivery.md#how). */
   private async flush(): Promise<void> {
-    if (this.events.length === 0 && !this.dirty && this.toRelease.length === 0) return;
-    const events = this.events;
+    if (this.pending === 0 && !this.dirty && this.toRelease.length === 0) return;
+    const lines = this.takeLines();
     const runs = this.runs;
-    this.events = [];
     this.runs = [];
-    if ((await this.commit(events)) === 'full') {
+    if ((await this.commit(lines)) === 'full') {
       // Some line goes to a full queue; only the files whose lines do are held back
       // (docs/delivery.md#when-a-destination-is-down).
-      const byFile = linesByFile(events, runs);
+      const files = new Set(runs.map((r) => r.file));
       // A file is released only with its last lines committed: if they are held, it is not finished.
       // Kept tracked, it is released in a later round (`timers` finds it again).
-      this.toRelease = this.toRelease.filter((f) => !byFile.has(f));
-      const pending = new Set(byFile.keys());
-      for (const [f, lines] of byFile) {
-        pending.delete(f);
+      this.toRelease = this.toRelease.filter((f) => !files.has(f));
+      const [only] = files;
+      if (files.size === 1 && only) {
         // One file's lines alone were just refused as they are: hold that very batch (and its routing).
-        const refused = byFile.size === 1 ? events : lines;
-        if (byFile.size === 1 || (await this.commit(lines, f, pending)) === 'full') {
-          f.held = { events: refused, offset: f.checkpointOffset };
-          this.heldNow += refused.length;
+        only.held = { lines, offset: only.checkpointOffset };
+        this.heldNow += countOf(lines);
+      } else if (files.size > 1) {
+        const pending = new Set(files);
+        for (const [f, events] of linesByFile(eventsOf(lines), runs)) {
+          pending.delete(f);
+          const own: Lines = { events };
+          if ((await this.commit(own, f, pending)) === 'full') {
+            f.held = { lines: own, offset: f.checkpointOffset };
+            this.heldNow += events.length;
+          }
         }
       }
-      if (this.dirty || this.toRelease.length > 0) await this.commit([]);
+      if (this.dirty || this.toRelease.length > 0) await this.commit({ events: [] });
     }
     this.dirty = false;
     this.ctx.metrics.received(0, this.bytesRead);
@@ -407,7 +449,7 @@ export class Tailer {
     const pending = new Set(this.runs.map((r) => r.file));
     for (const f of this.set.files.values()) {
       const held = f.held;
-      if (!held || (await this.commit(held.events, f, pending)) === 'full') continue;
+      if (!held || (await this.commit(held.lines, f, pending)) === 'full') continue;
       f.held = undefined;
       committed = true;
     }
@@ -415,12 +457,12 @@ export class Tailer {
   }
 
   /**
-   * Commit `events` with the checkpoint, without waiting for room. `only` set: the lines are
+   * Commit `lines` with the checkpoint, without waiting for room. `only` set: the lines are
    * that file's alone, so only its entry moves (to its held offset, if it has some); the files in
    * `pending` have lines still uncommitted and stay at their committed offsets, as do held files.
    * On success every entry written becomes its file's `committedOffset`.
    */
-  private async commit(events: LogEvent[], only?: TrackedFile, pending: ReadonlySet<TrackedFile> = new Set()): Promise<'accepted' | 'full'> {
+  private async commit(lines: Lines, only?: TrackedFile, pending: ReadonlySet<TrackedFile> = new Set()): Promise<'accepted' | 'full'> {
     // Files being released are left out: their last lines are committed by now or in this batch.
     const keep = [...this.set.files.values()].filter((f) => !this.toRelease.includes(f));
     const offsets = keep.map((f) => {
@@ -431,7 +473,9 @@ export class Tailer {
     for (;;) {
       if (this.stopping) throw new Stopped();
       try {
-        if ((await this.ctx.emit(events, checkpoint, { wait: false })) === 'full') return 'full';
+        const outcome =
+          'events' in lines ? await this.ctx.emit(lines.events, checkpoint, { wait: false }) : await this.ctx.emitEncoded(lines.encoded, checkpoint, { wait: false });
+        if (outcome === 'full') return 'full';
         break;
       } catch (err) {
         if (err instanceof ShutdownError || this.stopping) throw new Stopped();

@@ -1,5 +1,5 @@
-import type { LogEvent } from '../../../index.js';
 import type { Fingerprint } from './identity.js';
+import type { Lines } from './lines.js';
 
 /** A multiline event being assembled (stack traces become one event). */
 export interface PendingGroup {
@@ -49,7 +49,7 @@ export class TrackedFile {
    * the file is not read further and its checkpoint stays at `committedOffset`, while the other
    * files go on (docs/delivery.md#when-a-destination-is-down).
    */
-  held: { events: LogEvent[]; offset: number } | undefined;
+  held: { lines: Lines; offset: number } | undefined;
   /**
    * Where the file is now, for reopening it: the path it was last found at (`path` is the label
    * and stays the first one).

@@ -1,7 +1,7 @@
-import type { Labels, LogEvent } from '../../../../index.js';
+import type { BatchWriter, Labels, LogEvent } from '../../../../index.js';
 import type { FileConfig, FileFieldsConfig } from '../config.js';
 import { decodeLine } from '../decode.js';
-import { JsonBytes } from './json-bytes.js';
+import { JsonBytes, JsonType, MAX_KEYS } from './json-bytes.js';
 import { normalizeLevel } from './level.js';
 import { parseLogfmt } from './logfmt.js';
 import { parseTimestamp } from './timestamp.js';
@@ -31,6 +31,19 @@ function hexCase(v: unknown, n: number): Hex {
   let found = Hex.Lower;
   for (let i = 0; i < n; i++) {
     const c = v.charCodeAt(i);
+    if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue;
+    if (c >= 65 && c <= 70) found = Hex.Upper;
+    else return Hex.No;
+  }
+  return found;
+}
+
+/** `hexCase` of the bytes `data[start, end)`, a string value of a line. */
+function hexCaseOfBytes(data: Buffer, start: number, end: number, n: number): Hex {
+  if (end - start !== n) return Hex.No;
+  let found = Hex.Lower;
+  for (let i = start; i < end; i++) {
+    const c = data[i] as number;
     if ((c >= 48 && c <= 57) || (c >= 97 && c <= 102)) continue;
     if (c >= 65 && c <= 70) found = Hex.Upper;
     else return Hex.No;
@@ -80,6 +93,11 @@ export class EventBuilder {
   private readonly keys: string[] = [];
   private readonly values: unknown[] = [];
   private readonly reader = new JsonBytes();
+  /** `encodeBytes`: the record indices that become labels, in the order they become labels. */
+  private readonly order = new Int32Array(MAX_KEYS);
+  /** `encodeBytes`: the role (`roles`, or -1) of the key last seen at each place of a line. */
+  private readonly roleKeys: string[] = [];
+  private readonly roleAt = new Int32Array(MAX_KEYS);
   /** The line `fromBytes` is mapping, decoded only when it becomes the message. */
   private bytes: Buffer = Buffer.alloc(0);
   private bytesStart = 0;
@@ -155,6 +173,116 @@ export class EventBuilder {
     this.bytesEnd = end;
     this.bytesAscii = ascii;
     return this.mapped(r.keys, r.values, r.count, undefined, path, readUs);
+  }
+
+  /**
+   * Whether `encodeBytes` may be used: a path label that an object would not keep in insertion order
+   * (an integer-like key goes first) or at all (`__proto__`) leaves every line to `fromBytes`.
+   */
+  get encodesBytes(): boolean {
+    return !/^\d/.test(this.pathLabel) && this.pathLabel !== '__proto__';
+  }
+
+  /**
+   * `fromBytes`, written straight into `w` instead of made into an event: the line's values are
+   * copied from its bytes, and only the timestamp, the level and values that are not strings become
+   * strings. What it writes decodes to the event `fromBytes` would return, label order included
+   * (the mapping is `mapped`'s, step by step). False, having written nothing, when `fromBytes`
+   * would return undefined.
+   */
+  encodeBytes(data: Buffer, start: number, end: number, ascii: boolean, path: string, readUs: number, w: BatchWriter): boolean {
+    const r = this.reader;
+    if (!r.read(data, start, end, ascii, false)) return false;
+    const keys = r.keys;
+    const n = r.count;
+    const chosen = this.chosen;
+    const rank = this.rank;
+    const roles = this.roles;
+    const order = this.order;
+    let m = 0;
+    chosen.fill(-1);
+    const roleKeys = this.roleKeys;
+    const roleAt = this.roleAt;
+    for (let i = 0; i < n; i++) {
+      // The reader hands back the very key string of the line before while the keys repeat.
+      const key = keys[i] as string;
+      if (roleKeys[i] !== key) {
+        roleKeys[i] = key;
+        roleAt[i] = roles.get(key) ?? -1;
+      }
+      const role = roleAt[i] as number;
+      if (role >= 0) {
+        const field = role >> 6;
+        const rk = role & 63;
+        const current = chosen[field] as number;
+        if (current < 0 || rk < (rank[field] as number)) {
+          if (current >= 0) order[m++] = current; // a name tried later
+          chosen[field] = i;
+          rank[field] = rk;
+          continue;
+        }
+      }
+      order[m++] = i;
+    }
+    let time_us = readUs;
+    const ts = chosen[Field.Timestamp] as number;
+    if (ts >= 0) {
+      const t = parseTimestamp(r.value(ts), this.timestampFormat);
+      if (t === undefined) {
+        this.counts.badTimestamps++;
+        order[m++] = ts; // keep the unreadable value
+      } else time_us = t;
+    }
+    const types = r.types;
+    const starts = r.starts;
+    const ends = r.ends;
+    const trace = chosen[Field.TraceId] as number;
+    const traceHex = trace >= 0 && types[trace] === JsonType.String ? hexCaseOfBytes(data, starts[trace] as number, ends[trace] as number, 32) : Hex.No;
+    if (trace >= 0 && traceHex === Hex.No) order[m++] = trace;
+    const span = chosen[Field.SpanId] as number;
+    const spanHex = span >= 0 && types[span] === JsonType.String ? hexCaseOfBytes(data, starts[span] as number, ends[span] as number, 16) : Hex.No;
+    if (span >= 0 && spanHex === Hex.No) order[m++] = span;
+    // The path label takes the place of a label of the same name, or comes last.
+    let pathAt = -1;
+    if (this.pathLabel !== '') {
+      for (let j = 0; j < m && pathAt < 0; j++) if (keys[order[j] as number] === this.pathLabel) pathAt = j;
+      if (pathAt < 0) pathAt = m++;
+    }
+    w.startLog(time_us);
+    const service = chosen[Field.Service] as number;
+    if (service < 0) w.string(this.service);
+    else this.writeValue(w, service, data, ascii);
+    w.string(this.host);
+    const level = chosen[Field.Level] as number;
+    w.string(level < 0 ? '' : normalizeLevel(r.value(level)));
+    if (traceHex === Hex.No) w.string('');
+    else w.bytes(data, starts[trace] as number, ends[trace] as number, true, traceHex === Hex.Upper);
+    if (spanHex === Hex.No) w.string('');
+    else w.bytes(data, starts[span] as number, ends[span] as number, true, spanHex === Hex.Upper);
+    const msg = chosen[Field.Message] as number;
+    if (msg >= 0) this.writeValue(w, msg, data, ascii);
+    else w.bytes(data, start, end, ascii);
+    w.labels(m);
+    for (let j = 0; j < m; j++) {
+      if (j === pathAt) {
+        w.label(this.pathLabel, path);
+        continue;
+      }
+      const i = order[j] as number;
+      const key = keys[i] as string;
+      const type = types[i] as JsonType;
+      if (type === JsonType.String || type === JsonType.CanonicalNumber) w.labelBytes(key, data, starts[i] as number, ends[i] as number, ascii);
+      else w.label(key, stringify(r.value(i)));
+    }
+    return true;
+  }
+
+  /** A value of the line read by `encodeBytes` as the next string field, as `stringify` makes it. */
+  private writeValue(w: BatchWriter, i: number, data: Buffer, ascii: boolean): void {
+    const r = this.reader;
+    const type = r.types[i] as JsonType;
+    if (type === JsonType.String || type === JsonType.CanonicalNumber) w.bytes(data, r.starts[i] as number, r.ends[i] as number, ascii);
+    else w.string(stringify(r.value(i)));
   }
 
   /** A parsed record (JSON.parse, logfmt) as keys and values, then mapped. */

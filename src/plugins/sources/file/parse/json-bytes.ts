@@ -9,7 +9,7 @@
 import { latin1, utf8 } from '../decode.js';
 
 /** Most keys a line may have on this path; longer records take `JSON.parse`. */
-const MAX_KEYS = 64;
+export const MAX_KEYS = 64;
 /** Values up to this many bytes are compared with the previous line's before a new string is made. */
 const REUSE_MAX = 32;
 
@@ -28,20 +28,49 @@ function sameAscii(s: string | undefined, data: Buffer, start: number, end: numb
   return true;
 }
 
+/** What a value of the line is, in `JsonBytes.types`. */
+export const enum JsonType {
+  String,
+  /** A number whose text is what `String` makes of its value (a short integer): its bytes can stand for it. */
+  CanonicalNumber,
+  Number,
+  True,
+  False,
+  Null,
+}
+
 export class JsonBytes {
   /** The keys of the line read last, in order; `values[i]` is the value of `keys[i]`. */
   readonly keys: string[] = [];
+  /** With `strings`: the values. Without: the values `value(i)` was asked for (and older ones). */
   readonly values: Array<string | number | boolean | null> = [];
+  /** Each value's type, and where it is in the line: a string's bytes between the quotes, a number's text. */
+  readonly types = new Uint8Array(MAX_KEYS);
+  readonly starts = new Int32Array(MAX_KEYS);
+  readonly ends = new Int32Array(MAX_KEYS);
+  private readonly numbers = new Float64Array(MAX_KEYS);
   count = 0;
+  /** See `read`. */
+  private distinct = 0;
+  private data: Buffer = Buffer.alloc(0);
+  private ascii = true;
 
   /**
    * Reads `data[start, end)` (one line, no newline). False when the line is not one this path
    * reads exactly; `keys` and `values` are then meaningless. `ascii`: the bytes are all ASCII
-   * (otherwise valid UTF-8).
+   * (otherwise valid UTF-8). `strings` false: the values are only located (`types`, `starts`,
+   * `ends`), and `value(i)` makes one when it is needed.
    */
-  read(data: Buffer, start: number, end: number, ascii: boolean): boolean {
+  read(data: Buffer, start: number, end: number, ascii: boolean, strings = true): boolean {
     const keys = this.keys;
     const values = this.values;
+    const types = this.types;
+    this.data = data;
+    this.ascii = ascii;
+    // `keys[0, distinct)` are the keys of the last line read whole, which were all different: while
+    // this line's keys are the same ones in the same places, they need no check for repeats.
+    let distinct = this.distinct;
+    this.distinct = 0;
     let n = 0;
     let i = start;
     while (i < end && isWs(data[i] as number)) i++;
@@ -71,7 +100,8 @@ export class JsonBytes {
           for (let j = 0; j < n; j++) if (keys[j] === key) return false;
           if (key === '__proto__') return false;
           keys[n] = key;
-        } else {
+          if (distinct > n) distinct = n;
+        } else if (n >= distinct) {
           for (let j = 0; j < n; j++) if (keys[j] === key) return false;
         }
         i++;
@@ -90,29 +120,31 @@ export class JsonBytes {
             i++;
           }
           if (i >= end) return false;
-          // A value equal to the previous line's at this place (a service, a level) is that string
-          // again. Only for ASCII lines: there a match of char codes and bytes is a match of text.
-          const previous = values[n];
-          values[n] =
-            ascii && i - vs <= REUSE_MAX && typeof previous === 'string' && sameAscii(previous, data, vs, i)
-              ? previous
-              : ascii
-                ? latin1(data, vs, i)
-                : utf8(data, vs, i);
+          types[n] = JsonType.String;
+          this.starts[n] = vs;
+          this.ends[n] = i;
+          if (strings) values[n] = this.text(n, vs, i);
           i++;
         } else if (c === 45 /* - */ || isDigit(c)) {
           const end2 = this.number(data, i, end);
           if (end2 < 0) return false;
+          types[n] = this.canonical ? JsonType.CanonicalNumber : JsonType.Number;
+          this.starts[n] = i;
+          this.ends[n] = end2;
+          this.numbers[n] = this.numberValue;
           i = end2;
-          values[n] = this.numberValue;
+          if (strings) values[n] = this.numberValue;
         } else if (c === 116 && data[i + 1] === 114 && data[i + 2] === 117 && data[i + 3] === 101) {
-          values[n] = true;
+          types[n] = JsonType.True;
+          if (strings) values[n] = true;
           i += 4;
         } else if (c === 102 && data[i + 1] === 97 && data[i + 2] === 108 && data[i + 3] === 115 && data[i + 4] === 101) {
-          values[n] = false;
+          types[n] = JsonType.False;
+          if (strings) values[n] = false;
           i += 5;
         } else if (c === 110 && data[i + 1] === 117 && data[i + 2] === 108 && data[i + 3] === 108) {
-          values[n] = null;
+          types[n] = JsonType.Null;
+          if (strings) values[n] = null;
           i += 4;
         } else {
           return false; // a nested object or array, or not JSON
@@ -132,10 +164,42 @@ export class JsonBytes {
     while (i < end && isWs(data[i] as number)) i++;
     if (i !== end) return false;
     this.count = n;
+    this.distinct = n;
     return true;
   }
 
+  /** The value of the line's value `i` (read without `strings`), as `JSON.parse` makes it. */
+  value(i: number): string | number | boolean | null {
+    switch (this.types[i] as JsonType) {
+      case JsonType.String:
+        return (this.values[i] = this.text(i, this.starts[i] as number, this.ends[i] as number));
+      case JsonType.CanonicalNumber:
+      case JsonType.Number:
+        return this.numbers[i] as number;
+      case JsonType.True:
+        return true;
+      case JsonType.False:
+        return false;
+      default:
+        return null;
+    }
+  }
+
+  /**
+   * The string of `data[vs, ve)`. A value equal to the one last made at this place (a service, a
+   * level) is that string again. Only for ASCII lines: there a match of char codes and bytes is a
+   * match of text.
+   */
+  private text(n: number, vs: number, ve: number): string {
+    const previous = this.values[n];
+    const data = this.data;
+    if (!this.ascii) return utf8(data, vs, ve);
+    return ve - vs <= REUSE_MAX && typeof previous === 'string' && sameAscii(previous, data, vs, ve) ? previous : latin1(data, vs, ve);
+  }
+
   private numberValue = 0;
+  /** Whether the number read last is written as `String` writes its value. */
+  private canonical = false;
 
   /**
    * A JSON number from `i`: its end, or -1 when it is not one (JSON's grammar: no leading zeros,
@@ -168,8 +232,10 @@ export class JsonBytes {
       let v = 0;
       for (let j = intStart; j < intEnd; j++) v = v * 10 + ((data[j] as number) - 48);
       this.numberValue = intStart === start ? v : -v;
+      this.canonical = v !== 0 || intStart === start; // "-0" is the number -0, which `String` writes as "0"
     } else {
       this.numberValue = Number(latin1(data, start, i));
+      this.canonical = false;
     }
     return i;
   }

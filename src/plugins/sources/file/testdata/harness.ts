@@ -47,11 +47,15 @@ export async function metric(runtime: Runtime, name: string): Promise<number> {
 }
 
 /** Appends numbered lines `prefix-<from>` … `prefix-<to - 1>`. */
-export function appendLines(file: string, prefix: string, from: number, to: number): void {
+/** Lines `prefix-from` … `prefix-(to-1)`; with `json`, each as the message of a JSON record (`lineOf`). */
+export function appendLines(file: string, prefix: string, from: number, to: number, json = false): void {
   let s = '';
-  for (let i = from; i < to; i++) s += `${prefix}-${i}\n`;
+  for (let i = from; i < to; i++) s += `${lineOf(`${prefix}-${i}`, json)}\n`;
   fs.appendFileSync(file, s);
 }
+
+/** How `appendLines` writes a message. */
+export const lineOf = (message: string, json = false): string => (json ? `{"message":${JSON.stringify(message)},"n":1}` : message);
 
 export const range = (prefix: string, from: number, to: number): string[] => Array.from({ length: to - from }, (_, i) => `${prefix}-${from + i}`);
 
