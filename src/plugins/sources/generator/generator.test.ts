@@ -72,7 +72,9 @@ t.test('at a set rate, due events wait for a whole batch (at most 100 ms) rather
   await eventually(() => emitted.reduce((n, e) => n + e.events.length, 0) >= 1000, 10_000, 'a thousand events');
   await source.stop?.();
   const sizes = emitted.map((e) => e.events.length);
-  t.equal(sizes[0], 1, 'the first event goes out at once');
+  // What fell due between the start and the first emit, not a whole batch: a loaded machine may
+  // let a millisecond or two pass (at 2,000 events/s, two or three events), so not exactly one.
+  t.ok((sizes[0] ?? 0) >= 1 && (sizes[0] ?? 0) < 100, `the first events go out at once, without waiting for a whole batch: ${sizes[0]}`);
   // One event per emit (a commit each) is what this replaced; a slow machine only makes batches fuller.
   const rest = sizes.slice(1, -1);
   t.ok(rest.every((n) => n >= 20), `batches after the first hold 20 or more events: ${sizes.join(' ')}`);

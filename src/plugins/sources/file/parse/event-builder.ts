@@ -248,13 +248,15 @@ export class EventBuilder {
       for (let j = 0; j < m && pathAt < 0; j++) if (keys[order[j] as number] === this.pathLabel) pathAt = j;
       if (pathAt < 0) pathAt = m++;
     }
+    const levelAt = chosen[Field.Level] as number;
+    const level = levelAt < 0 ? '' : normalizeLevel(r.value(levelAt));
+    // Nothing below can throw: a log started and not finished would leave the batch unfinishable.
     w.startLog(time_us);
     const service = chosen[Field.Service] as number;
     if (service < 0) w.string(this.service);
     else this.writeValue(w, service, data, ascii);
     w.string(this.host);
-    const level = chosen[Field.Level] as number;
-    w.string(level < 0 ? '' : normalizeLevel(r.value(level)));
+    w.string(level);
     if (traceHex === Hex.No) w.string('');
     else w.bytes(data, starts[trace] as number, ends[trace] as number, true, traceHex === Hex.Upper);
     if (spanHex === Hex.No) w.string('');
