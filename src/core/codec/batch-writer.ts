@@ -1,7 +1,6 @@
-import { crc32 } from 'node:zlib';
 import type { TelemetryEvent } from '../events.js';
-import { Encoder } from './batch.js';
-import { HEADER, Kind, MAGIC, VERSION } from './layout.js';
+import { Encoder, sealBatch, writeBatchHeader } from './batch.js';
+import { Kind } from './layout.js';
 import { ByteWriter } from './writer.js';
 
 /** The string fields of a log, in the order the encoding holds them (`BatchWriter.string/bytes`). */
@@ -154,14 +153,11 @@ export class BatchWriter {
     if (this.step !== Step.Idle) throw new Error('BatchWriter.finish inside a log that is not finished');
     const body = this.w.bytes();
     const head = new ByteWriter(16);
-    head.u8(MAGIC);
-    head.u8(VERSION);
-    head.u32(0);
-    head.varint(this.n);
+    writeBatchHeader(head, this.n);
     const out = Buffer.allocUnsafe(head.off + body.length);
     head.bytes().copy(out, 0);
     body.copy(out, head.off);
-    out.writeUInt32LE(crc32(out.subarray(HEADER)), 2);
+    sealBatch(out);
     this.w.reset();
     this.enc = new Encoder(this.w);
     this.n = 0;

@@ -287,15 +287,24 @@ class Decoder {
  */
 export function encodeBatch(events: readonly TelemetryEvent[], writer = new ByteWriter()): Buffer {
   writer.reset();
-  writer.u8(MAGIC);
-  writer.u8(VERSION);
-  writer.u32(0); // the checksum, written once the body is
-  writer.varint(events.length);
+  writeBatchHeader(writer, events.length);
   const enc = new Encoder(writer);
   for (const e of events) enc.event(e);
-  const out = writer.bytes();
-  out.writeUInt32LE(crc32(out.subarray(HEADER)), 2);
-  return out;
+  return sealBatch(writer.bytes());
+}
+
+/** A batch's header: magic, version, room for the checksum (`sealBatch` writes it), the count. */
+export function writeBatchHeader(w: ByteWriter, count: number): void {
+  w.u8(MAGIC);
+  w.u8(VERSION);
+  w.u32(0);
+  w.varint(count);
+}
+
+/** Writes the checksum into a whole batch (its header, then its events), once they are all written. */
+export function sealBatch(batch: Buffer): Buffer {
+  batch.writeUInt32LE(crc32(batch.subarray(HEADER)), 2);
+  return batch;
 }
 
 /**
