@@ -1,7 +1,7 @@
 import type { BatchWriter, Labels, LogEvent } from '../../../../index.js';
 import type { FileConfig, FileFieldsConfig } from '../config.js';
 import { decodeLine } from '../decode.js';
-import { JsonBytes, JsonType, MAX_KEYS } from './json-bytes.js';
+import { JsonBytes, JsonType } from './json-bytes.js';
 import { normalizeLevel } from './level.js';
 import { parseLogfmt } from './logfmt.js';
 import { parseTimestamp } from './timestamp.js';
@@ -93,11 +93,14 @@ export class EventBuilder {
   private readonly keys: string[] = [];
   private readonly values: unknown[] = [];
   private readonly reader = new JsonBytes();
-  /** `encodeBytes`: the record indices that become labels, in the order they become labels. */
-  private readonly order = new Int32Array(MAX_KEYS);
-  /** `encodeBytes`: the role (`roles`, or -1) of the key last seen at each place of a line. */
+  /**
+   * `assign`: the record indices that become labels, in the order they become labels. Arrays that
+   * grow: a record parsed by `JSON.parse` or logfmt may have any number of keys.
+   */
+  private readonly order: number[] = [];
+  /** `assign`: the role (`roles`, or -1) of the key last seen at each place of a line. */
   private readonly roleKeys: string[] = [];
-  private readonly roleAt = new Int32Array(MAX_KEYS);
+  private readonly roleAt: number[] = [];
   /** The line `fromBytes` is mapping, decoded only when it becomes the message. */
   private bytes: Buffer = Buffer.alloc(0);
   private bytesStart = 0;
@@ -194,36 +197,9 @@ export class EventBuilder {
     const r = this.reader;
     if (!r.read(data, start, end, ascii, false)) return false;
     const keys = r.keys;
-    const n = r.count;
     const chosen = this.chosen;
-    const rank = this.rank;
-    const roles = this.roles;
     const order = this.order;
-    let m = 0;
-    chosen.fill(-1);
-    const roleKeys = this.roleKeys;
-    const roleAt = this.roleAt;
-    for (let i = 0; i < n; i++) {
-      // The reader hands back the very key string of the line before while the keys repeat.
-      const key = keys[i] as string;
-      if (roleKeys[i] !== key) {
-        roleKeys[i] = key;
-        roleAt[i] = roles.get(key) ?? -1;
-      }
-      const role = roleAt[i] as number;
-      if (role >= 0) {
-        const field = role >> 6;
-        const rk = role & 63;
-        const current = chosen[field] as number;
-        if (current < 0 || rk < (rank[field] as number)) {
-          if (current >= 0) order[m++] = current; // a name tried later
-          chosen[field] = i;
-          rank[field] = rk;
-          continue;
-        }
-      }
-      order[m++] = i;
-    }
+    let m = this.assign(keys, r.count);
     let time_us = readUs;
     const ts = chosen[Field.Timestamp] as number;
     if (ts >= 0) {
@@ -302,50 +278,76 @@ export class EventBuilder {
   }
 
   /**
-   * Known fields become the event's own; everything else becomes a label. One pass over the
-   * record's keys with one map lookup each: probing every configured name per line cost more
-   * than the rest of the mapping. Nothing is allocated here but the event, its labels and the
-   * label values that are not strings already (docs/performance.md#the-file-source-end-to-end-into-clickhouse).
+   * Which of the record's keys becomes which event field (`chosen`), and the others in the order they
+   * become labels (`order`; returns how many): a key displaced by a name tried earlier becomes a
+   * label where it is displaced. `mapped` and `encodeBytes` both map a record with it, so that their
+   * labels come in the same order. A key's role is looked up once while the keys repeat: the byte
+   * reader hands back the very key strings of the line before.
    */
-  private mapped(keys: readonly string[], values: readonly unknown[], n: number, line: string | undefined, path: string, readUs: number): LogEvent {
+  private assign(keys: readonly string[], n: number): number {
     const chosen = this.chosen;
     const rank = this.rank;
     const roles = this.roles;
+    const roleKeys = this.roleKeys;
+    const roleAt = this.roleAt;
+    const order = this.order;
+    let m = 0;
     chosen.fill(-1);
-    const labels: Labels = {};
     for (let i = 0; i < n; i++) {
-      const k = keys[i] as string;
-      const role = roles.get(k);
-      if (role !== undefined) {
+      const key = keys[i] as string;
+      if (roleKeys[i] !== key) {
+        roleKeys[i] = key;
+        roleAt[i] = roles.get(key) ?? -1;
+      }
+      const role = roleAt[i] as number;
+      if (role >= 0) {
         const field = role >> 6;
         const r = role & 63;
         const current = chosen[field] as number;
         if (current < 0 || r < (rank[field] as number)) {
-          if (current >= 0) labels[keys[current] as string] = stringify(values[current]); // a name tried later
+          if (current >= 0) order[m++] = current; // a name tried later
           chosen[field] = i;
           rank[field] = r;
           continue;
         }
       }
-      labels[k] = stringify(values[i]);
+      order[m++] = i;
     }
+    return m;
+  }
+
+  /**
+   * Known fields become the event's own; everything else becomes a label. One pass over the
+   * record's keys with one map lookup each (`assign`): probing every configured name per line cost
+   * more than the rest of the mapping. Nothing is allocated here but the event, its labels and the
+   * label values that are not strings already (docs/performance.md#the-file-source-end-to-end-into-clickhouse).
+   */
+  private mapped(keys: readonly string[], values: readonly unknown[], n: number, line: string | undefined, path: string, readUs: number): LogEvent {
+    const chosen = this.chosen;
+    const order = this.order;
+    let m = this.assign(keys, n);
     let time_us = readUs;
     const ts = chosen[Field.Timestamp] as number;
     if (ts >= 0) {
       const t = parseTimestamp(values[ts], this.timestampFormat);
       if (t === undefined) {
         this.counts.badTimestamps++;
-        labels[keys[ts] as string] = stringify(values[ts]); // keep the unreadable value
+        order[m++] = ts; // keep the unreadable value
       } else time_us = t;
     }
     const trace = chosen[Field.TraceId] as number;
     const traceId = trace < 0 ? undefined : values[trace];
     const traceHex = hexCase(traceId, 32);
-    if (trace >= 0 && traceHex === Hex.No) labels[keys[trace] as string] = stringify(traceId);
+    if (trace >= 0 && traceHex === Hex.No) order[m++] = trace;
     const span = chosen[Field.SpanId] as number;
     const spanId = span < 0 ? undefined : values[span];
     const spanHex = hexCase(spanId, 16);
-    if (span >= 0 && spanHex === Hex.No) labels[keys[span] as string] = stringify(spanId);
+    if (span >= 0 && spanHex === Hex.No) order[m++] = span;
+    const labels: Labels = {};
+    for (let j = 0; j < m; j++) {
+      const i = order[j] as number;
+      labels[keys[i] as string] = stringify(values[i]);
+    }
     if (this.pathLabel !== '') labels[this.pathLabel] = path;
     const level = chosen[Field.Level] as number;
     const msg = chosen[Field.Message] as number;

@@ -9,7 +9,7 @@
 import { latin1, utf8 } from '../decode.js';
 
 /** Most keys a line may have on this path; longer records take `JSON.parse`. */
-export const MAX_KEYS = 64;
+const MAX_KEYS = 64;
 /** Values up to this many bytes are compared with the previous line's before a new string is made. */
 const REUSE_MAX = 32;
 

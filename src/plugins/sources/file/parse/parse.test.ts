@@ -221,3 +221,14 @@ t.test('JSON lines read from bytes give the events JSON.parse gives', async (t) 
   }
   t.strictSame(subject.counts, reference.counts);
 });
+
+t.test('a record with more keys than the bytes path reads keeps every one as a label, in order', async (t) => {
+  const b = new EventBuilder({ format: 'json', fields, service: 's', path_label: 'file' }, 'h');
+  const record = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`k${i}`, i]));
+  const e = b.build(JSON.stringify({ message: 'm', ...record }), '/l', 1);
+  t.equal(e.message, 'm');
+  t.strictSame(Object.keys(e.labels), [...Object.keys(record), 'file']);
+  t.equal(e.labels.k99, '99');
+  const line = Buffer.from(JSON.stringify(record));
+  t.equal(b.fromBytes(line, 0, line.length, true, '/l', 1), undefined, 'the bytes path leaves it to JSON.parse');
+});
