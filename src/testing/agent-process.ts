@@ -32,9 +32,12 @@ export function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Start `thermocline run -c <config>` as a child process. */
-export function spawnAgent(config: string, options: { env?: NodeJS.ProcessEnv; args?: string[] } = {}): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, [...cliArgs(), 'run', '-c', config, ...(options.args ?? [])], {
+/** Start `thermocline run -c <config>` as a child process; `nodeArgs` go to node itself (V8 flags). */
+export function spawnAgent(
+  config: string,
+  options: { env?: NodeJS.ProcessEnv; args?: string[]; nodeArgs?: string[] } = {},
+): ChildProcess & { output: () => string } {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...cliArgs(), 'run', '-c', config, ...(options.args ?? [])], {
     cwd: packageRoot,
     env: childEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],

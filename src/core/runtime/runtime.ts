@@ -12,6 +12,7 @@ import { type BuildEnv, buildSink, buildSource, buildTask, buildTransform, type 
 import { componentContext } from './context.js';
 import { Emitter } from './emitter.js';
 import { createLogger, RateLimitedLog } from './logger.js';
+import { setHeapGrowth } from './heap-growth.js';
 import { MemoryGuard } from './memory-guard.js';
 import { Reloader, type ReloadPlan, type ReloadResult } from './reloader.js';
 import { Router, type TapListener } from './router.js';
@@ -66,6 +67,7 @@ export class Runtime {
       (id, err) => this.onTransformError(id, err),
       (id) => this.running.get(id)?.supervisor.status.ok(),
     );
+    setHeapGrowth(config.memory.heap_growth_percent);
     this.memory = new MemoryGuard({
       limit: config.memory.limit,
       onChange: (over, used, limit) => {
@@ -206,6 +208,7 @@ export class Runtime {
     await this.stopComponents(plan.stop, deadline, AbortSignal.abort(), plan.restartedSinks);
     this.config = next;
     this.memory.setLimit(next.memory.limit);
+    setHeapGrowth(next.memory.heap_growth_percent);
     await this.startComponents(plan.start);
   }
 
