@@ -86,14 +86,28 @@ export interface UnseenSince {
 }
 
 /**
+ * How far a file's recorded times may lag the clock the agent reads (`Date.now()`). File systems
+ * stamp files from the kernel's coarse clock, which advances once a tick (4 ms at 250 Hz, 10 ms
+ * at 100 Hz): a file created just after a look began can carry a time a few milliseconds before
+ * it (measured on ext4: 53 files in 2,000, by up to 5 ms). It must stay well below the least time
+ * between two looks (100 ms), so that a file a look saw is never taken for one created after the
+ * next look began.
+ */
+export const FS_CLOCK_LAG_MS = 20;
+
+/**
  * A file the agent cannot have seen: created and written since its latest look began, where the
  * file system records creation (it stood at its path, if ever, only between looks; a file it
  * read and released was seen by a look that began after its creation, and a live log beside the
- * path is older), otherwise written since the last checkpoint.
+ * path is older), otherwise written since the last checkpoint. Both by the file system's clock
+ * (`FS_CLOCK_LAG_MS`).
  */
 function unseen(c: Candidate, since: UnseenSince): boolean {
-  if (c.bornMs > 0 && since.walkedAtMs !== undefined) return c.bornMs >= since.walkedAtMs && c.mtimeMs >= since.walkedAtMs;
-  return since.savedAtMs !== undefined && c.mtimeMs >= since.savedAtMs;
+  if (c.bornMs > 0 && since.walkedAtMs !== undefined) {
+    const from = since.walkedAtMs - FS_CLOCK_LAG_MS;
+    return c.bornMs >= from && c.mtimeMs >= from;
+  }
+  return since.savedAtMs !== undefined && c.mtimeMs >= since.savedAtMs - FS_CLOCK_LAG_MS;
 }
 
 /**
