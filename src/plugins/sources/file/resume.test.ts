@@ -77,12 +77,7 @@ t.test("a file created just after a look began is found although the file system
   // Date.now() read T can carry T - 4 ms. The crash test lost such a file (created by a rotation
   // just after a look began, rotated away again at once) when the rule compared the times as
   // they are.
-  const dir = tempDir(t);
-  const file = path.join(dir, 'app.log');
-  fs.writeFileSync(file, 'a-0\n');
-  const live = key(file);
-  fs.renameSync(file, `${file}.2`);
-  fs.writeFileSync(`${file}.1`, 'b-0\n');
+  const { file, displaced } = await scene(t);
   const stamped = fs.statSync(`${file}.1`);
   const lookBegan = Math.max(stamped.birthtimeMs, stamped.mtimeMs) + 5;
   const running = await findMissedRotations([file], new Set([key(`${file}.2`)]), lookBegan, new Map());
@@ -91,7 +86,6 @@ t.test("a file created just after a look began is found although the file system
     ['app.log.1'],
     'found by the running agent',
   );
-  const displaced = [{ key: live, entry: { path: file, offset: 4, fp: { len: 0, hash: '' }, rotated: false } }];
   const { adopt } = await findDisplaced(displaced, new Set(), { savedAtMs: lookBegan, walkedAtMs: lookBegan });
   t.same(
     adopt.map((a) => [path.basename(a.path), a.why]),
