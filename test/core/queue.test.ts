@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { QueueStore } from '../../src/core/buffer/store.js';
+import { QUEUE_PAGE_CACHE_KIB, QueueStore } from '../../src/core/buffer/store.js';
 import { DiskQueue } from '../../src/core/buffer/queue.js';
 import { encodeBatch, decodeBatch } from '../../src/core/codec/batch.js';
 import type { LogEvent } from '../../src/core/events.js';
@@ -193,6 +193,16 @@ t.test('a data_dir that cannot be written is reported clearly', async (t) => {
   const file = path.join(dir, 'file');
   fs.writeFileSync(file, 'x');
   t.throws(() => QueueStore.open(path.join(file, 'sub')), { code: 'TC_DATA_DIR', message: /is not a writable directory/ });
+});
+
+t.test("the queue's connection keeps SQLite's own page cache, not better-sqlite3's 16 MB", async (t) => {
+  const dir = tempDir(t);
+  for (const round of ['created', 'reopened']) {
+    const store = QueueStore.open(dir);
+    t.equal(store.db.pragma('cache_size', { simple: true }), -QUEUE_PAGE_CACHE_KIB, round);
+    store.close();
+  }
+  t.equal(QUEUE_PAGE_CACHE_KIB, 2000);
 });
 
 t.test('sequence numbers of a new queue start at its creation time, never reusing old identities', async (t) => {
