@@ -206,7 +206,23 @@ export class DiskQueue extends SinkQueue {
   }
 
   payloads(range: DeliveryRange): QueuedBatch[] {
-    return this.recent.range(range.first, range.last) ?? (this.stmts.payloads.all(range.first, range.last) as QueuedBatch[]);
+    const kept = this.recent.within(range.first, range.last);
+    if (kept.length === 0) return this.read(range.first, range.last);
+    if (kept.length === range.last - range.first + 1) return kept;
+    // Only the gaps between the batches kept in memory are read back.
+    const out: QueuedBatch[] = [];
+    let next = range.first;
+    for (const batch of kept) {
+      if (batch.seq > next) for (const b of this.read(next, batch.seq - 1)) out.push(b);
+      out.push(batch);
+      next = batch.seq + 1;
+    }
+    if (next <= range.last) for (const b of this.read(next, range.last)) out.push(b);
+    return out;
+  }
+
+  private read(first: number, last: number): QueuedBatch[] {
+    return this.stmts.payloads.all(first, last) as QueuedBatch[];
   }
 
   ack(range: DeliveryRange, delivered: readonly BatchMeta[], deadLetters: DeadLetterInput[]): void {

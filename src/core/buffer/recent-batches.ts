@@ -31,9 +31,10 @@ export class RecentBudget {
  * checksum again: the bytes never left this process (docs/ARCHITECTURE.md#reading-recent-batches).
  *
  * Only committed batches are kept (a rolled-back append never is), in sequence order. When the
- * budget is spent, newer batches are not kept: the oldest are the ones read next. A range is
- * served from memory only if every batch of it is here; otherwise the queue reads SQLite, which
- * holds them all.
+ * budget is spent, newer batches are not kept: the oldest are the ones read next. A delivery takes
+ * the batches of its range that are here and reads only the others from SQLite, which holds them
+ * all: with a backlog, the batches kept are a run that rarely covers a whole delivery, and reading
+ * the whole range again would hold each of them twice.
  */
 export class RecentBatches {
   private readonly batches = new Map<number, QueuedBatch>();
@@ -66,18 +67,16 @@ export class RecentBatches {
   }
 
   /**
-   * Every batch with `first <= seq <= last`, in order, if all of them are kept, else undefined.
-   * A range whose seqs have a gap (a batch not kept) is read from SQLite instead.
+   * The batches kept with `first <= seq <= last`, in order: all of a range when the sink keeps up,
+   * a run of them when the queue has a backlog (the queue reads the others from SQLite).
    */
-  range(first: number, last: number): QueuedBatch[] | undefined {
-    const expected = last - first + 1;
-    if (this.batches.size < expected) return undefined;
+  within(first: number, last: number): QueuedBatch[] {
     const out: QueuedBatch[] = [];
     for (const [seq, batch] of this.batches) {
       if (seq > last) break;
       if (seq >= first) out.push(batch);
     }
-    return out.length === expected ? out : undefined;
+    return out;
   }
 
   /** Forget the batches up to `last` (delivered, or dead-lettered). */
