@@ -19,6 +19,12 @@
  *   bare text   the same, in COPY's text format (timestamps as ISO text): the format the sink
  *               does not use; shows the server-side difference between the two.
  *
+ * After the rates, the server's CPU a point on each binary path, median of the rounds (user +
+ * system of every `postgres` process on this machine, from /proc, over the timed part): the rows
+ * are the same bytes on every path, so what the server spends beyond the bare COPY's is not the
+ * agent's doing. Left out when a path saw no such process (a server elsewhere, PG_URL); backends
+ * that exit inside the timed part are not counted.
+ *
  * Each is run ROUNDS times alternately; the best round is reported (on a loaded 2-core machine
  * the best is the least disturbed), and the median of the ratios each round gives beside its own
  * baseline run. BENCH_ROUNDS sets the rounds (3), BENCH_FK=with / without runs one schema only. The server is the embedded PostgreSQL 18 with its default,
@@ -26,7 +32,7 @@
  *
  *   npx tsx bench/postgres-sink.ts [points=400000] [points_per_delivery=20000]
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -49,6 +55,7 @@ import { migratePostgres } from '../src/storage/postgres/migrate.js';
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from '../src/storage/postgres/embedded.js';
 import { manualSource } from '../test/helpers/manual-source.js';
 import { loadTestConfig } from '../test/helpers/pipeline.js';
+import { cpuSeconds } from './clickhouse-wire.js';
 
 const POINTS = Number(process.argv[2] ?? 400_000);
 /** Points per delivery (`batch.max_events`); the sink's default unless given. */
@@ -140,12 +147,36 @@ function textCopyData(seriesIds: number[]): Buffer[] {
   return chunks;
 }
 
+/** CPU seconds the PostgreSQL processes on this machine have used so far. */
+function serverCpuSeconds(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(Number(entry));
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
+/** The server's CPU a point over `timed`, per path, one entry a round. */
+const serverUs: Record<string, number[]> = {};
+async function serverTimed<T>(path: string, timed: () => Promise<T>): Promise<T> {
+  const before = serverCpuSeconds();
+  const result = await timed();
+  (serverUs[path] ??= []).push(((serverCpuSeconds() - before) * 1e6) / POINTS);
+  return result;
+}
+
 async function bareCopy(pool: pg.Pool, sql: string, chunks: Buffer[]): Promise<number> {
   await pool.query('TRUNCATE metrics_points');
   const client = await pool.connect();
   try {
     const t0 = performance.now();
-    await pipeline(Readable.from(chunks), client.query(copyFrom(sql)));
+    const copy = () => pipeline(Readable.from(chunks), client.query(copyFrom(sql)));
+    await (sql.includes('binary') ? serverTimed('bare', copy) : copy());
     return POINTS / ((performance.now() - t0) / 1000);
   } finally {
     client.release();
@@ -160,11 +191,13 @@ async function bareCopyPerDelivery(pool: pg.Pool, seriesIds: number[]): Promise<
   const client = await pool.connect();
   try {
     const t0 = performance.now();
-    for (const chunks of deliveries) {
-      await client.query('BEGIN');
-      await pipeline(Readable.from(chunks), client.query(copyFrom('COPY metrics_points (time, series_id, value) FROM STDIN (FORMAT binary)')));
-      await client.query('COMMIT');
-    }
+    await serverTimed('perDelivery', async () => {
+      for (const chunks of deliveries) {
+        await client.query('BEGIN');
+        await pipeline(Readable.from(chunks), client.query(copyFrom('COPY metrics_points (time, series_id, value) FROM STDIN (FORMAT binary)')));
+        await client.query('COMMIT');
+      }
+    });
     return POINTS / ((performance.now() - t0) / 1000);
   } finally {
     client.release();
@@ -203,7 +236,9 @@ async function sinkFromQueue(url: string, pool: pg.Pool, fk: boolean): Promise<n
       while (left() > POINTS) await new Promise((r) => setTimeout(r, 1));
       const t0 = performance.now();
       const cpu0 = process.cpuUsage();
-      while (left() > 0) await new Promise((r) => setTimeout(r, 5));
+      await serverTimed('sink', async () => {
+        while (left() > 0) await new Promise((r) => setTimeout(r, 5));
+      });
       const rate = POINTS / ((performance.now() - t0) / 1000);
       const cpu = process.cpuUsage(cpu0);
       agentCpuUsPerPoint = Math.min(agentCpuUsPerPoint, (cpu.user + cpu.system) / POINTS);
@@ -261,12 +296,16 @@ async function sinkWriteOnly(url: string, pool: pg.Pool, fk: boolean): Promise<n
     await sink.start?.();
     await write(queued(points.slice(0, BATCH).map((p) => ({ ...p, time_us: p.time_us - 3_600_000_000 }))), meta());
     const t0 = performance.now();
-    for (const batches of deliveries) await write(batches, meta());
+    await serverTimed('writeOnly', async () => {
+      for (const batches of deliveries) await write(batches, meta());
+    });
     return POINTS / ((performance.now() - t0) / 1000);
   } finally {
     await sink.stop?.();
   }
 }
+
+const median = (xs: number[]) => (xs.length === 0 ? 0 : ([...xs].sort((a, b) => a - b)[xs.length >> 1] as number));
 
 /** The agent's own CPU per point in the best sink round (user + system, this process). */
 let agentCpuUsPerPoint = Infinity;
@@ -281,6 +320,7 @@ try {
     const text = textCopyData(seriesIds);
     const best = { sink: 0, writeOnly: 0, binary: 0, perDelivery: 0, text: 0 };
     const paired = { sink: [] as number[], writeOnly: [] as number[] };
+    for (const k of Object.keys(serverUs)) delete serverUs[k];
     agentCpuUsPerPoint = Infinity;
     for (let round = 0; round < ROUNDS; round++) {
       const bare = await bareCopy(pool, 'COPY metrics_points (time, series_id, value) FROM STDIN (FORMAT binary)', binary);
@@ -309,10 +349,14 @@ try {
       `  bare COPY, one per txn     ${fmt(best.perDelivery)}   queue / bare = ${ratio(best.sink, best.perDelivery)}   write() / bare = ${ratio(best.writeOnly, best.perDelivery)}`,
     );
     console.log(`  bare COPY, text format     ${fmt(best.text)}   binary / text = ${ratio(best.binary, best.text)}`);
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
     console.log(
       `  paired by round (median)   queue / bare one stream = ${median(paired.sink).toFixed(2)}   write() / bare per txn = ${median(paired.writeOnly).toFixed(2)}   (rounds: ${paired.sink.map((r) => r.toFixed(2)).join(' ')})`,
     );
+    const servers = ['sink', 'writeOnly', 'bare', 'perDelivery'].map((k) => median(serverUs[k] ?? []));
+    if (servers.every((us) => us > 0)) {
+      const [sinkUs, writeUs, bareUs, perTxnUs] = servers.map((us) => us.toFixed(2));
+      console.log(`  server CPU a point (median)  sink from the queue ${sinkUs} µs   write() ${writeUs} µs   bare one stream ${bareUs} µs   bare per txn ${perTxnUs} µs`);
+    }
     await pool.end();
     await admin(`DROP DATABASE IF EXISTS thermocline_bench_${fk ? 'fk' : 'nofk'} WITH (FORCE)`);
   }
