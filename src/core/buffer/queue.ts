@@ -206,13 +206,10 @@ export class DiskQueue extends SinkQueue {
   }
 
   payloads(range: DeliveryRange): QueuedBatch[] {
-    const kept = this.recent.within(range.first, range.last);
-    if (kept.length === 0) return this.read(range.first, range.last);
-    if (kept.length === range.last - range.first + 1) return kept;
-    // Only the gaps between the batches kept in memory are read back.
+    // Only the gaps between the batches kept in memory are read back (all of the range when none is).
     const out: QueuedBatch[] = [];
     let next = range.first;
-    for (const batch of kept) {
+    for (const batch of this.recent.within(range.first, range.last)) {
       if (batch.seq > next) for (const b of this.read(next, batch.seq - 1)) out.push(b);
       out.push(batch);
       next = batch.seq + 1;

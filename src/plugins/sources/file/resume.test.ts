@@ -74,9 +74,9 @@ t.test('while running: the same rule for a rotation found by a look', async (t) 
 
 t.test("a file created just after a look began is found although the file system's clock stamped it a little earlier", { skip: noBirthTimes }, async (t) => {
   // The kernel stamps files from a clock that advances once a tick: a file created after
-  // Date.now() read T can carry a time before T (by up to 5 ms, measured on ext4). The crash test lost such a file (created by a rotation
-  // just after a look began, rotated away again at once) when the rule compared the times as
-  // they are.
+  // Date.now() read T can carry a time before T (by up to 5 ms, measured on ext4). The crash test
+  // lost such a file (created by a rotation just after a look began, rotated away again at once)
+  // when the rule compared the times as they are.
   const { file, displaced } = await scene(t);
   const stamped = fs.statSync(`${file}.1`);
   const lookBegan = Math.max(stamped.birthtimeMs, stamped.mtimeMs) + 5;
