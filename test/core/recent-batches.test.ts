@@ -79,6 +79,24 @@ t.test('an append whose transaction rolled back is never kept', async (t) => {
   t.same(queue.payloads({ first: seq - 1, last: seq }).map((p) => firstSeq(p.data)), [0], 'only the committed batch, from SQLite or memory alike');
 });
 
+t.test('a seq given out again after a rollback never serves the rolled-back bytes', async (t) => {
+  // The rolled-back batch was small enough to keep, the batch appended at its seq is not: memory
+  // must not answer for that seq with what the rollback left staged.
+  const small = encodeBatch(logs(100, 1));
+  const { store, queue, put } = setup(t, small.length + 10);
+  t.throws(() =>
+    store.transaction(() => {
+      queue.append(small, 1, 1);
+      throw new Error('rolled back');
+    }),
+  );
+  const seq = put(0, 50);
+  t.equal(store.recentBudget.used, 0, 'the larger batch is past the budget, so nothing is kept');
+  const [read] = queue.payloads({ first: seq, last: seq });
+  t.equal(firstSeq(read!.data), 0, 'the committed batch, from SQLite');
+  t.equal(decodeBatch(read!.data).length, 50);
+});
+
 t.test('past the budget, batches are read from SQLite; delivered ones give their room back', async (t) => {
   const two = encodeBatch(logs(0, 50)).length + encodeBatch(logs(50, 50)).length;
   const { store, queue, put, damageOnDisk } = setup(t, two + 10);

@@ -50,10 +50,12 @@ export class RecentBatches {
    * NATS gateway about a quarter of its CPU in runs under load, in allocations and garbage
    * collections: docs/performance.md, the NATS row). A
    * rolled-back append leaves its entry here until its seq is appended again (SQLite gives it out
-   * again).
+   * again); that append replaces it or, past the budget, removes it, so the commit never keeps
+   * the rolled-back bytes under the seq.
    */
   stage(seq: number, data: Buffer, given = false): void {
     if (this.budget.used + data.length <= this.budget.limit) this.staged.set(seq, given ? data : Buffer.from(data));
+    else this.staged.delete(seq);
   }
 
   /** After the commit: keep the staged copy, if the budget still allows. */
