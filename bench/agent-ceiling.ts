@@ -46,7 +46,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
-import { countRows, cpuSeconds, DiscardServer, encodeRows, type Insert, parseInsert, peakRss, postInsert, profileSummary } from './clickhouse-wire.js';
+import { countRows, DiscardServer, encodeRows, type Insert, parseInsert, postInsert, profileSummary } from './clickhouse-wire.js';
+import { cpuSeconds, median, peakRss } from './process-figures.js';
 import { forEachSpan, type PbRequest, SPAN_COLUMNS, SPAN_EVENT_COLUMNS, traceRequestDecoder } from './otlp-span-rows.js';
 
 const gzip = promisify(zlib.gzip);
@@ -455,7 +456,6 @@ migrate = false
 
   const fmt = (n: number) => Math.round(n).toLocaleString('en');
   const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   const summaries: string[] = [];
 
   /** Runs a path's pairs, prints each round and the summary. */

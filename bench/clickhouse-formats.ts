@@ -30,6 +30,7 @@ import { createClickHouseSink } from '../src/plugins/sinks/clickhouse/sink.js';
 import { SEED_COLUMNS } from '../src/plugins/sinks/clickhouse/testdata/fake-server.js';
 import { Synthesizer } from '../src/plugins/sources/generator/synth.js';
 import { standaloneContext } from '../src/testing/context.js';
+import { median } from './process-figures.js';
 
 const mode = process.argv[2] === 'child' || process.argv[2] === 'server' ? process.argv[2] : 'main';
 /** A child is started as `child <variant> <rows> <deliveries>`. */
@@ -140,7 +141,6 @@ function runChild(variant: Variant): Result {
   return JSON.parse(out.trim().split('\n').at(-1) as string) as Result;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 async function main(): Promise<void> {
   if (mode === 'server') return discardServer();

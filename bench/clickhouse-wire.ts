@@ -4,9 +4,8 @@
  * the seed tables' column types, the two insert formats a bare script encodes itself
  * (JSONCompactEachRow and RowBinary, https://clickhouse.com/docs/en/interfaces/formats#rowbinary;
  * the chdb benches' bare scripts write RowBinary with it too, bench/rowbinary-file.ts),
- * a row counter for the verification pass, and a process's CPU time and peak RSS from /proc.
+ * and a row counter for the verification pass.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -268,21 +267,6 @@ export function countRows(format: string, table: string, columns: readonly strin
   }
   if (pos !== body.length) throw new Error(`RowBinary body of ${table} ends inside a row`);
   return rows;
-}
-
-const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-
-/** CPU seconds (user + system, all threads) a process has used so far. */
-export function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command: state is field 3, utime 14, stime 15 (proc(5)).
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-/** A process's peak RSS in bytes (VmHWM). */
-export function peakRss(pid: number): number {
-  return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 }
 
 interface ProfileNode {

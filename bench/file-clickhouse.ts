@@ -29,9 +29,10 @@
  * Goals: ≥ 1.0× the rate of the bare script in the sink's format (bare-rb), ≥ 180k lines/s
  * sustained, peak RSS within +100 MiB of that script's.
  * Sides alternate ROUNDS times (default 2); the best and median of each are printed, and the
- * agent's ratio to each bare script. BARE=rb,js picks the bare scripts.
+ * agent's ratio to each bare script. BARE=rb,js picks the bare scripts; BARE=none runs the agent
+ * alone (to compare two trees of it).
  *
- *   [ROUNDS=2] [BARE=rb,js] [BENCH_PROFILE=1] npx tsx bench/file-clickhouse.ts [lines=1000000]
+ *   [ROUNDS=2] [BARE=rb,js|none] [BENCH_PROFILE=1] npx tsx bench/file-clickhouse.ts [lines=1000000]
  *
  * BENCH_PROFILE=1 runs each child under the sampling CPU profiler and prints the share of the
  * garbage collector and the functions with the most self time (BENCH_PROF=dir also writes the
@@ -249,7 +250,13 @@ else {
       `${LINES.toLocaleString('en')} JSON lines of ~${Math.round(bytes / LINES)} B (${(bytes / 1e6).toFixed(0)} MB); inserts of ${BATCH_ROWS.toLocaleString('en')} rows; ${os.cpus().length} CPUs, Node ${process.version}; load ${load()}`,
     );
     const self = fileURLToPath(import.meta.url);
-    const bares = (process.env.BARE ?? 'rb,js').split(',').map((b) => `bare-${b}`);
+    const bares = (process.env.BARE ?? 'rb,js')
+      .split(',')
+      .filter((b) => b !== '' && b !== 'none')
+      .map((b) => {
+        if (b !== 'rb' && b !== 'js') throw new Error(`BARE: unknown bare script ${JSON.stringify(b)} (rb, js or none)`);
+        return `bare-${b}`;
+      });
     const reports: Record<string, ChildReport[]> = {};
     for (let round = 1; round <= ROUNDS; round++) {
       console.log(`round ${round} (load ${load()})`);

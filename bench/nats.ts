@@ -55,6 +55,7 @@ import { builtinRegistry } from '../src/plugins/registry.js';
 import { Synthesizer } from '../src/plugins/sources/generator/synth.js';
 import { natsServerBinary } from '../src/testing/nats.js';
 import { standaloneContext } from '../src/testing/context.js';
+import { cpuSeconds, median, peakRss } from './process-figures.js';
 
 const [role, url, scratchArg] = process.env.BENCH_ROLE ? [process.env.BENCH_ROLE, process.env.BENCH_URL as string, process.env.BENCH_DIR as string] : [undefined, '', ''];
 const EVENTS = Number(process.argv[2] ?? 1_000_000);
@@ -67,21 +68,6 @@ const ROUND = process.env.BENCH_ROUND ?? '0';
 const STREAMS = streamsOf(ROUND);
 const SUBJECT = (process.argv[4] ?? 'pipe.log').replace(/^pipe\./, `pipe${ROUND}.`);
 const ROUNDS = Number(process.env.ROUNDS ?? 1);
-/** Linux's USER_HZ, the unit of utime and stime in /proc/<pid>/stat. */
-const CLOCK_TICKS = 100;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-}
-
-/** A process's CPU time so far (user + system), in microseconds, at 10 ms resolution. */
-function cpuUs(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return ((Number(stat[11]) + Number(stat[12])) / CLOCK_TICKS) * 1e6;
-}
-
 /** The events, one batch at a time, made when asked for (as a source makes them). */
 function* makeBatches(): Generator<TelemetryEvent[]> {
   const synth = new Synthesizer({ rate: 0, kinds: ['log'], batch_size: BATCH, service: 'bench', message_bytes: 100 });
@@ -249,18 +235,17 @@ if (role === 'edge') {
     const r = spawnRole(receiver, dir, round);
     await Promise.all([s.next(), r.next()]);
     const start = performance.now();
-    const senderCpuAtGo = cpuUs(s.p.pid as number);
-    const serverCpuAtGo = cpuUs(server.pid as number);
+    const senderCpuAtGo = cpuSeconds(s.p.pid as number) * 1e6;
+    const serverCpuAtGo = cpuSeconds(server.pid as number) * 1e6;
     const done = r.next();
     s.p.stdin?.write('go\n');
     r.p.stdin?.write('go\n');
     const line = await done;
     const ms = performance.now() - start;
     // The sender's peak and CPU time, from its own status files, before it is stopped.
-    const status = fs.readFileSync(`/proc/${s.p.pid}/status`, 'utf8');
-    const senderRss = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-    const senderCpuUs = cpuUs(s.p.pid as number) - senderCpuAtGo;
-    const serverCpuUs = cpuUs(server.pid as number) - serverCpuAtGo;
+    const senderRss = peakRss(s.p.pid as number);
+    const senderCpuUs = cpuSeconds(s.p.pid as number) * 1e6 - senderCpuAtGo;
+    const serverCpuUs = cpuSeconds(server.pid as number) * 1e6 - serverCpuAtGo;
     // SIGINT lets a profiled child write its profile; the children exit on it.
     s.p.kill('SIGINT');
     r.p.kill('SIGINT');

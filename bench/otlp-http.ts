@@ -29,6 +29,7 @@ import { Runtime } from '../src/core/runtime/runtime.js';
 import { builtinRegistry } from '../src/plugins/registry.js';
 import { decodeTracesProto } from '../src/plugins/sources/otlp_http/proto/traces.js';
 import { tracesRequest } from './otlp-spans.js';
+import { median } from './process-figures.js';
 
 const SPANS_PER_REQUEST = 512;
 const CONNECTIONS = 8;
@@ -177,7 +178,6 @@ function decodeRates(body: Buffer): { ours: number; generated: number } {
 
 const body = payload();
 const k = (n: number) => `${Math.round(n).toLocaleString('en-US')} spans/s`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const best = (xs: number[]) => Math.max(...xs);
 console.log(`request: ${SPANS_PER_REQUEST} spans, ${body.length} bytes of protobuf; ${CONNECTIONS} connections; ${rounds} rounds of ${seconds} s`);
 const bases: number[] = [];

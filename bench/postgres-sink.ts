@@ -55,7 +55,7 @@ import { migratePostgres } from '../src/storage/postgres/migrate.js';
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from '../src/storage/postgres/embedded.js';
 import { manualSource } from '../test/helpers/manual-source.js';
 import { loadTestConfig } from '../test/helpers/pipeline.js';
-import { cpuSeconds } from './clickhouse-wire.js';
+import { cpuSeconds, median } from './process-figures.js';
 
 const POINTS = Number(process.argv[2] ?? 400_000);
 /** Points per delivery (`batch.max_events`); the sink's default unless given. */
@@ -170,13 +170,14 @@ async function serverTimed<T>(path: string, timed: () => Promise<T>): Promise<T>
   return result;
 }
 
-async function bareCopy(pool: pg.Pool, sql: string, chunks: Buffer[]): Promise<number> {
+/** One COPY of the rows in one stream; `serverPath` names it in the server's CPU figures (unset: not counted). */
+async function bareCopy(pool: pg.Pool, sql: string, chunks: Buffer[], serverPath?: string): Promise<number> {
   await pool.query('TRUNCATE metrics_points');
   const client = await pool.connect();
   try {
     const t0 = performance.now();
     const copy = () => pipeline(Readable.from(chunks), client.query(copyFrom(sql)));
-    await (sql.includes('binary') ? serverTimed('bare', copy) : copy());
+    await (serverPath === undefined ? copy() : serverTimed(serverPath, copy));
     return POINTS / ((performance.now() - t0) / 1000);
   } finally {
     client.release();
@@ -305,7 +306,6 @@ async function sinkWriteOnly(url: string, pool: pg.Pool, fk: boolean): Promise<n
   }
 }
 
-const median = (xs: number[]) => (xs.length === 0 ? 0 : ([...xs].sort((a, b) => a - b)[xs.length >> 1] as number));
 
 /** The agent's own CPU per point in the best sink round (user + system, this process). */
 let agentCpuUsPerPoint = Infinity;
@@ -323,7 +323,7 @@ try {
     for (const k of Object.keys(serverUs)) delete serverUs[k];
     agentCpuUsPerPoint = Infinity;
     for (let round = 0; round < ROUNDS; round++) {
-      const bare = await bareCopy(pool, 'COPY metrics_points (time, series_id, value) FROM STDIN (FORMAT binary)', binary);
+      const bare = await bareCopy(pool, 'COPY metrics_points (time, series_id, value) FROM STDIN (FORMAT binary)', binary, 'bare');
       const sink = await sinkFromQueue(url, pool, fk);
       const perDelivery = await bareCopyPerDelivery(pool, seriesIds);
       const writeOnly = await sinkWriteOnly(url, pool, fk);

@@ -43,6 +43,7 @@ import pg from 'pg';
 import { restartablePostgres } from '../src/plugins/sinks/postgres/testdata/restartable-postgres.js';
 import { connectClickHouse } from '../src/storage/index.js';
 import { exited, freePorts, packageRoot, spawnAgent } from '../src/testing/agent-process.js';
+import { median } from './process-figures.js';
 
 /** The value of `--name value` or `--name=value`. */
 function option(name: string): string | undefined {
@@ -742,7 +743,6 @@ async function main(): Promise<void> {
   const kindSum = (s: Sample, which: (kind: string) => boolean) => Object.entries(s.fdKinds ?? {}).reduce((n, [k, v]) => n + (which(k) ? v : 0), 0);
   const ownFds = (s: Sample) => (s.fds === undefined ? undefined : s.fds - kindSum(s, isEngineKind));
   const partFiles = (s: Sample) => kindSum(s, (k) => k.startsWith('chdb '));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const ownFirst = stat(first.map(ownFds)).max;
   const ownLast = stat(lastQ.map(ownFds)).max;
   const threadsFirst = stat(first.map((s) => s.threads)).max;

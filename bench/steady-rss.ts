@@ -43,7 +43,8 @@ import pg from 'pg';
 import { freePorts } from '../src/core/net.js';
 import { acquireEmbeddedPostgres, releaseEmbeddedPostgres } from '../src/storage/postgres/embedded.js';
 import { migratePostgres } from '../src/storage/postgres/migrate.js';
-import { cpuSeconds, DiscardServer, peakRss } from './clickhouse-wire.js';
+import { DiscardServer } from './clickhouse-wire.js';
+import { cpuSeconds, peakRss } from './process-figures.js';
 import { metricsRequests } from './otlp-metrics.js';
 import type { BarePlan } from './steady-rss-bare.js';
 

@@ -34,6 +34,7 @@ import { Topology, type GraphNode } from '../src/core/topology/graph.js';
 import canonicalizeLabels from '../src/plugins/transforms/canonicalize_labels/index.js';
 import route from '../src/plugins/transforms/route/index.js';
 import { loadTestConfig, tempDir } from '../test/helpers/pipeline.js';
+import { median } from './process-figures.js';
 
 const EVENTS = Number(process.argv[2] ?? 200_000);
 const BATCH = 1000;
@@ -288,7 +289,6 @@ for (let r = 0; r < 3; r++) {
   passRuns.push(await pipelineRate(passConfig, { ch: '"pass"' }, pipelineCount));
   bothRuns.push(await pipelineRate(bothConfig, { pg: '"split.metrics"', ch: '"split._unmatched", "split.errors"' }, pipelineCount));
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] as number;
 const pipePass = median(passRuns);
 const pipeBoth = median(bothRuns);
 console.log(`   pass-through                              ${fmt(pipePass)}`);
