@@ -79,5 +79,8 @@ export function watchRoots(filter: PathFilter, hints: WatchHints): FSWatcher {
   watcher.on('unlinkDir', () => hints.rescan());
   watcher.on('change', (p) => hints.changed(p));
   watcher.on('error', (err) => hints.error(err));
+  // Until chokidar has read the roots, a rotation makes no event (ignoreInitial takes what its
+  // first read finds as already there): once the watch is in place, one rescan finds it.
+  watcher.on('ready', () => hints.rescan());
   return watcher;
 }
