@@ -13,6 +13,6 @@ t.test('a file that appears while the watcher is being set up is found by a resc
   t.teardown(() => watcher.close());
   // Before chokidar has read the directory: its first read takes the file as already there.
   fs.writeFileSync(path.join(dir, 'app.log'), 'a line\n');
-  await new Promise((resolve) => watcher.once('ready', resolve));
+  await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   t.ok(rescans >= 1, `a rescan is asked for when the watch is in place (${rescans})`);
 });
