@@ -32,7 +32,7 @@ t.test('batches are delivered in order and removed only after the sink acknowled
 t.test('backpressure, block: emit waits while the queue is full, and {wait:false} says "full"', async (t) => {
   const { runtime } = await startPipeline(
     t,
-    `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 200\nbuffer = { max_bytes = 1 }\nbatch = { max_events = 10 }\n`,
+    `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 1000\nbuffer = { max_bytes = 1 }\nbatch = { max_events = 10 }\n`,
     { extra },
   );
   const src = manualSources.get('m')!;
@@ -41,6 +41,7 @@ t.test('backpressure, block: emit waits while the queue is full, and {wait:false
   t.equal(await src.emit(logs(10, 10), undefined, { wait: false }), 'full');
   let resolved = false;
   const waiting = src.emit(logs(10, 10)).then(() => (resolved = true));
+  // The sink's write takes a second: a check 50 ms on falls inside it even on a loaded machine.
   await new Promise((r) => setTimeout(r, 50));
   t.notOk(resolved, 'still waiting while the sink is busy');
   await waiting;
@@ -56,7 +57,7 @@ t.test('backpressure, block: emit waits while the queue is full, and {wait:false
 t.test('backpressure, drop_newest: events for a full queue are dropped and counted', async (t) => {
   const { runtime } = await startPipeline(
     t,
-    `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 300\nbuffer = { max_bytes = 1, when_full = "drop_newest" }\n`,
+    `[sources.m]\ntype = "manual"\n[sinks.rec]\ntype = "memory_recorder"\ninputs = ["m"]\ndelay_ms = 1000\nbuffer = { max_bytes = 1, when_full = "drop_newest" }\n`,
     { extra },
   );
   const src = manualSources.get('m')!;
