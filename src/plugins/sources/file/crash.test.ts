@@ -26,12 +26,16 @@ const LINES_PER_TICK = 15;
 // Plain lines are committed as events, JSON lines as batches written from their bytes (lines.ts).
 for (const format of ['plain', 'json'] as const) {
   t.test(`${format}: SIGKILLs during appends and rotations: every line exactly once`, async (t) => {
-    // KEEP_CRASH_DIR=/some/dir keeps the logs, queue and deliveries of each format's run for inspection.
+    // KEEP_CRASH_DIR=/some/dir keeps the logs, queue, deliveries and each run's output
+    // (run-<n>.log) of each format's run for inspection.
     const keep = process.env.KEEP_CRASH_DIR;
     const dir = keep ? fs.mkdtempSync(path.join(keep, `${format}-`)) : tempDir(t, 'thermocline-file-crash-');
     const agents = new Set<ReturnType<typeof spawnAgent>>();
     t.teardown(() => {
-      for (const a of agents) a.kill('SIGKILL');
+      [...agents].forEach((a, i) => {
+        a.kill('SIGKILL');
+        if (keep) fs.writeFileSync(path.join(dir, `run-${i + 1}.log`), a.output());
+      });
     });
     const logDir = path.join(dir, 'logs');
     fs.mkdirSync(logDir);
