@@ -141,7 +141,6 @@ function runChild(variant: Variant): Result {
   return JSON.parse(out.trim().split('\n').at(-1) as string) as Result;
 }
 
-
 async function main(): Promise<void> {
   if (mode === 'server') return discardServer();
   if (mode === 'child') {

@@ -306,7 +306,6 @@ async function sinkWriteOnly(url: string, pool: pg.Pool, fk: boolean): Promise<n
   }
 }
 
-
 /** The agent's own CPU per point in the best sink round (user + system, this process). */
 let agentCpuUsPerPoint = Infinity;
 const fmt = (n: number) => `${Math.round(n).toLocaleString('en-US').padStart(9)} points/s`;
