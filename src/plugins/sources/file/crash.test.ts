@@ -7,8 +7,9 @@ import { exited, packageRoot, spawnAgent, stoppedGracefully, eventually, tempDir
  * The file source's no-loss, no-duplicate guarantee, end to end in a child agent:
  * a writer appends numbered lines (rotating the file by renaming it every few thousand lines)
  * while `file → file_recorder` is SIGKILLed and restarted several times, once right after a
- * rotation, once right after a file lived at the path for a millisecond, and once with a rotation
- * happening while it is down. At the end every number is
+ * rotation, once right after a file lived at the path for a millisecond, once after a file came
+ * and went at a path a rotation had left empty, and once with a rotation happening while it is
+ * down. At the end every number is
  * present exactly once, counting a delivery that was replayed (same token: killed after the sink
  * wrote it but before the queue acknowledged it) once, as a destination that remembers tokens does.
  */
@@ -125,6 +126,22 @@ batch = { max_events = 400, timeout_secs = 0.02 }
       agents.add(agent);
       await eventually(() => deliveries().length > before || next >= TOTAL, 30_000, `deliveries in run ${run}`);
       writer ??= setInterval(() => write(LINES_PER_TICK), 10);
+      if (run === 2) {
+        // Renamed away, the next file created only with the next line, after a look found the path
+        // empty; that file is rotated away at once, and a look later finds only its successor
+        // (a writer that reopens lazily). No tracked file went missing at that look.
+        clearInterval(writer);
+        fs.closeSync(fd);
+        fs.renameSync(live, `${live}.${++rotations}`);
+        await new Promise((r) => setTimeout(r, 300));
+        fd = fs.openSync(live, 'a');
+        rotatedAt = Date.now();
+        sinceRotation = 0;
+        write(20);
+        rotate();
+        writer = setInterval(() => write(LINES_PER_TICK), 10);
+        await new Promise((r) => setTimeout(r, 700)); // past the next periodic look (glob_interval_secs)
+      }
       if (run === 3) {
         // Kill while the source is following a fresh rotation of a file it has been reading.
         await eventually(() => Date.now() - rotatedAt >= 1000, 30_000, 'the live file to be a second old');

@@ -17,6 +17,8 @@ const openFile = promisify(fs.open);
 
 /** Files released lately, remembered so a search for missed rotations does not read them again. */
 const RELEASED_REMEMBERED = 256;
+/** Paths left empty by a rotation that are still searched at each look (the oldest are dropped). */
+const VACATED_REMEMBERED = 256;
 
 /** What a start needs from the previous run's checkpoint. */
 export interface Startup {
@@ -57,6 +59,13 @@ export class FileSet {
   private readonly holding = new Map<string, TrackedFile>();
   /** Identity → first bytes of the files released lately, oldest first (`findMissedRotations`). */
   private readonly released = new Map<string, Fingerprint>();
+  /**
+   * Included paths whose file was rotated away and where no file stood at the latest look, oldest
+   * first. The next file may be created at any time (a writer that reopens lazily, logrotate's
+   * `nocreate`) and rotated away again before a look sees it; with no tracked file going missing,
+   * nothing else would make the source look beside the path for it.
+   */
+  private readonly vacated = new Set<string>();
   /**
    * When the latest completed walk started (ms): a file created and written since then stood at
    * its path, if at all, only where no walk saw it (`findMissedRotations`, and after a restart
@@ -99,7 +108,11 @@ export class FileSet {
     }
     this.walkStartedAt = started;
     for (const key of this.skipped.keys()) if (!seen.has(key)) this.skipped.delete(key);
-    const rotatedPaths: string[] = [];
+    const occupied = new Set(found.map((item) => item.path));
+    // Paths left empty by an earlier rotation are searched again, as long as they stay empty and
+    // once more when a file stands there again: a file can have come and gone since the last look.
+    const searched = [...this.vacated];
+    for (const p of searched) if (occupied.has(p)) this.vacated.delete(p);
     for (const f of this.files.values()) {
       if (seen.has(f.key) || f.gone) continue;
       if (await this.stillAt(f.location, f.key)) continue; // the walk missed it (an unreadable directory)
@@ -107,15 +120,24 @@ export class FileSet {
       f.goneAt = Date.now();
       this.onChange();
       this.counters.rotated.inc();
-      rotatedPaths.push(f.path);
+      searched.push(f.path);
+      if (!occupied.has(f.path)) this.leftEmpty(f.path);
     }
-    if (rotatedPaths.length > 0 && previousWalk !== undefined) await this.adoptMissedRotations(rotatedPaths, previousWalk);
+    if (searched.length > 0 && previousWalk !== undefined) await this.adoptMissedRotations(searched, previousWalk);
+  }
+
+  /** `p` was found empty after its file was rotated away: search beside it at the next looks. */
+  private leftEmpty(p: string): void {
+    this.vacated.delete(p);
+    this.vacated.add(p);
+    if (this.vacated.size > VACATED_REMEMBERED) this.vacated.delete(this.vacated.values().next().value as string);
   }
 
   /**
-   * A rotation was found: a file that lived under the same path only since the previous walk may
-   * have been rotated away before any walk saw it. Read such files whole, as rotated files of that
-   * path (docs/delivery.md#what-is-not-covered says what this search cannot see).
+   * A rotation was found, or a path a rotation left empty was looked at again: a file that lived
+   * under the same path only since the previous walk may have been rotated away before any walk
+   * saw it. Read such files whole, as rotated files of that path
+   * (docs/delivery.md#what-is-not-covered says what this search cannot see).
    */
   private async adoptMissedRotations(rotatedPaths: readonly string[], sinceMs: number): Promise<void> {
     for (const a of await findMissedRotations(rotatedPaths, new Set(this.files.keys()), sinceMs, this.released)) {
@@ -251,6 +273,8 @@ export class FileSet {
       startup.displaced.push({ key, entry: e });
     }
     if (startup.displaced.length === 0) return;
+    const occupied = new Set([...this.files.values()].map((f) => f.location));
+    for (const d of startup.displaced) if (!occupied.has(d.entry.path)) this.leftEmpty(d.entry.path);
     const { adopt, vanished } = await findDisplaced(startup.displaced, new Set(this.files.keys()), { savedAtMs: startup.savedAtMs, walkedAtMs: startup.walkedAtMs });
     for (const a of adopt) {
       if (await this.followRotated(a)) {

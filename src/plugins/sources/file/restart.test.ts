@@ -65,6 +65,25 @@ t.test('rotation while the agent is stopped: the rest of the old file is read, t
   t.same(await runUntil(t, 'r4', [file], dataDir, 2), range('b', 5, 7));
 });
 
+t.test('rotated while stopped and no new file yet: a file that comes and goes at the path after the start is read', async (t) => {
+  const dir = tempDir(t);
+  const dataDir = tempDir(t);
+  const file = path.join(dir, 'app.log');
+  appendLines(file, 'a', 0, 5);
+  t.same(await runUntil(t, 'r9', [file], dataDir, 5), range('a', 0, 5));
+  appendLines(file, 'a', 5, 8);
+  fs.renameSync(file, `${file}.2`);
+  const { runtime } = await startFileSource(t, 'r9', [file], 'rotate_wait_secs = 0.2', dataDir);
+  t.same(await waitForMessages('r9', 3), range('a', 5, 8), 'the rest of the file rotated while stopped');
+  // Created, written and rotated away between two looks, with the path empty at both.
+  appendLines(file, 'b', 0, 4);
+  fs.renameSync(file, `${file}.1`);
+  t.same(await waitForMessages('r9', 7, 5000), [...range('a', 5, 8), ...range('b', 0, 4)]);
+  await settle();
+  await runtime.stop();
+  t.equal(messages('r9').length, 7, 'nothing twice');
+});
+
 t.test('a reused inode (same identity, different content) is read from the start', async (t) => {
   const dir = tempDir(t);
   const dataDir = tempDir(t);

@@ -174,7 +174,8 @@ export async function findDisplaced(
 
 /**
  * While running: files that lived under a rotated path only between two looks, and were rotated
- * away before the source saw them (a writer that rotates twice within one rescan). The rule is the
+ * away before the source saw them (a writer that rotates twice within one rescan, or one that
+ * creates its next file only with its next line and rotates it soon after). The rule is the
  * restart's for files written while stopped: beside the path, a name that starts with its name,
  * not tracked, not compressed, not empty, and written since the look before the one that found
  * the rotation. Where the file system records when a file was created, it must also have been

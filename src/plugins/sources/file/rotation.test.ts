@@ -147,6 +147,30 @@ t.test('a file that lived at the path only between two looks is read when the ro
   t.equal(messages('brief').length, 33, 'nothing twice, nothing from the old, compressed or live neighbouring files');
 });
 
+t.test('a path left empty by a rotation is searched at every look until a file stands there again', async (t) => {
+  const dir = tempDir(t);
+  const file = path.join(dir, 'app.log');
+  appendLines(file, 'a', 0, 5);
+  const { runtime } = await startFileSource(t, 'vacated', [file], 'glob_interval_secs = 0.2\nrotate_wait_secs = 0.3');
+  await waitForMessages('vacated', 5);
+  // Renamed away, and the writer creates its next file only with its next line (logrotate's
+  // `nocreate`, a logger that reopens lazily): a look finds the rotation and the path empty.
+  fs.renameSync(file, `${file}.3`);
+  await eventually(async () => (await metric(runtime, 'thermocline_file_rotations_total')) === 1, 5000, 'the rotation found');
+  // Between two looks: b created, written and rotated away; then, once a look has found the path
+  // still empty, c the same way, and d stays. No tracked file goes missing at these looks.
+  appendLines(file, 'b', 0, 4);
+  fs.renameSync(file, `${file}.2`);
+  await eventually(async () => (await metric(runtime, 'thermocline_file_rotations_total')) === 2, 5000, 'b found beside the empty path');
+  appendLines(file, 'c', 0, 4);
+  fs.renameSync(file, `${file}.1`);
+  appendLines(file, 'd', 0, 4);
+  const expected = [...range('a', 0, 5), ...range('b', 0, 4), ...range('c', 0, 4), ...range('d', 0, 4)];
+  t.same([...(await waitForMessages('vacated', expected.length, 5000))].sort(), expected.sort(), 'every file that stood at the path');
+  await settle();
+  t.equal(messages('vacated').length, expected.length, 'nothing twice');
+});
+
 t.test('more briefly lived files than max_open_files: each is read in turn, none is lost', async (t) => {
   const dir = tempDir(t);
   const file = path.join(dir, 'app.log');
