@@ -54,14 +54,20 @@ async function looksCompressed(p: string): Promise<boolean> {
   return COMPRESSED_MAGIC.some((m) => head.length >= m.length && head.subarray(0, m.length).equals(m));
 }
 
-/** Regular files in `dir` whose name starts with `prefix`, other than those already tracked. */
-async function siblings(dir: string, prefix: string, tracked: ReadonlySet<string>): Promise<Candidate[]> {
-  let names: string[];
+async function namesIn(dir: string): Promise<string[]> {
   try {
-    names = await fs.promises.readdir(dir);
+    return await fs.promises.readdir(dir);
   } catch {
     return [];
   }
+}
+
+/**
+ * Regular files in `dir` whose name starts with `prefix`, other than those already tracked.
+ * `names`: the directory's entries, when they were just read for another prefix.
+ */
+async function siblings(dir: string, prefix: string, tracked: ReadonlySet<string>, names?: readonly string[]): Promise<Candidate[]> {
+  names ??= await namesIn(dir);
   const out: Candidate[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
@@ -192,8 +198,13 @@ export async function findMissedRotations(
 ): Promise<Adoption[]> {
   const adopt: Adoption[] = [];
   const taken = new Set(tracked);
+  // One read of each directory: many paths of one directory can be searched at a look.
+  const listed = new Map<string, Promise<string[]>>();
   for (const label of new Set(rotatedPaths)) {
-    for (const c of await siblings(path.dirname(label), path.basename(label), tracked)) {
+    const dir = path.dirname(label);
+    let names = listed.get(dir);
+    if (!names) listed.set(dir, (names = namesIn(dir)));
+    for (const c of await siblings(dir, path.basename(label), tracked, await names)) {
       if (taken.has(c.key) || c.size === 0 || !unseen(c, { savedAtMs: sinceMs, walkedAtMs: sinceMs }) || (await looksCompressed(c.path))) continue;
       const readBefore = released.get(c.key);
       if (readBefore && (await pathStartsWith(c.path, readBefore).catch(() => false))) continue;
