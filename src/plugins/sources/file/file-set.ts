@@ -17,8 +17,13 @@ const openFile = promisify(fs.open);
 
 /** Files released lately, remembered so a search for missed rotations does not read them again. */
 const RELEASED_REMEMBERED = 256;
-/** Paths left empty by a rotation that are still searched at each look (the oldest are dropped). */
+/**
+ * Paths left empty by a rotation are searched at each look for this long, at most this many of
+ * them (the oldest are dropped first): long enough for a writer that rotates in bursts, short
+ * enough that a file named like a rotation and made much later is not read as one.
+ */
 const VACATED_REMEMBERED = 256;
+const VACATED_FOR_MS = 60_000;
 
 /** What a start needs from the previous run's checkpoint. */
 export interface Startup {
@@ -60,12 +65,12 @@ export class FileSet {
   /** Identity → first bytes of the files released lately, oldest first (`findMissedRotations`). */
   private readonly released = new Map<string, Fingerprint>();
   /**
-   * Included paths whose file was rotated away and where no file stood at the latest look, oldest
-   * first. The next file may be created at any time (a writer that reopens lazily, logrotate's
-   * `nocreate`) and rotated away again before a look sees it; with no tracked file going missing,
-   * nothing else would make the source look beside the path for it.
+   * Included paths whose file was rotated away and where no file stood at the latest look → when
+   * that was found (ms), oldest first. The next file may be created at any time (a writer that
+   * reopens lazily, logrotate's `nocreate`) and rotated away again before a look sees it; with no
+   * tracked file going missing, nothing else would make the source look beside the path for it.
    */
-  private readonly vacated = new Set<string>();
+  private readonly vacated = new Map<string, number>();
   /**
    * When the latest completed walk started (ms): a file created and written since then stood at
    * its path, if at all, only where no walk saw it (`findMissedRotations`, and after a restart
@@ -111,8 +116,8 @@ export class FileSet {
     const occupied = new Set(found.map((item) => item.path));
     // Paths left empty by an earlier rotation are searched again, as long as they stay empty and
     // once more when a file stands there again: a file can have come and gone since the last look.
-    const searched = [...this.vacated];
-    for (const p of searched) if (occupied.has(p)) this.vacated.delete(p);
+    const searched = [...this.vacated.keys()];
+    for (const [p, since] of this.vacated) if (occupied.has(p) || started - since > VACATED_FOR_MS) this.vacated.delete(p);
     for (const f of this.files.values()) {
       if (seen.has(f.key) || f.gone) continue;
       if (await this.stillAt(f.location, f.key)) continue; // the walk missed it (an unreadable directory)
@@ -129,8 +134,8 @@ export class FileSet {
   /** `p` was found empty after its file was rotated away: search beside it at the next looks. */
   private leftEmpty(p: string): void {
     this.vacated.delete(p);
-    this.vacated.add(p);
-    if (this.vacated.size > VACATED_REMEMBERED) this.vacated.delete(this.vacated.values().next().value as string);
+    this.vacated.set(p, Date.now());
+    if (this.vacated.size > VACATED_REMEMBERED) this.vacated.delete(this.vacated.keys().next().value as string);
   }
 
   /**
