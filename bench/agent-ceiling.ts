@@ -31,7 +31,7 @@
  *
  * ROUNDS=3 (agent and bare interleaved, best and median printed), PATHS=json,plain,otlp,
  * BENCH_PROF=dir writes a CPU profile of each agent child and prints its top self time within
- * the timed window.
+ * the timed window, AGENT_NODE_FLAGS="--max-semi-space-size=8" gives the agent child node flags.
  *
  * Goals: ≥ 400k lines/s and ≥ 150k spans/s through the agent; agent CPU per 1 M lines ≤ 1.2×
  * the bare script's.
@@ -389,7 +389,8 @@ migrate = false
 `,
     );
     // `thermocline run` from the sources, as src/testing/agent-process.ts starts it (which takes no node flags).
-    const agent = spawn(process.execPath, [...profFlags, '--import', 'tsx', path.join(packageRoot, 'src/cli.ts'), 'run', '-c', config], {
+    const agentFlags = (process.env.AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    const agent = spawn(process.execPath, [...profFlags, ...agentFlags, '--import', 'tsx', path.join(packageRoot, 'src/cli.ts'), 'run', '-c', config], {
       cwd: packageRoot,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

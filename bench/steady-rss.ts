@@ -26,7 +26,8 @@
  * METRIC_SHARE=0.2 (the share of the rate sent as OTLP metric points, the rest are generated
  * logs), WARMUP=15 (seconds not counted in p50/p95, CPU and events/s), SIDES=agent,bare,floor,
  * AGENT=dist|src, AGENT_NODE_FLAGS="--max-semi-space-size=16" (node flags of the agent),
- * SINK_BATCH='{ max_bytes = "8MiB" }' (`batch` of both sinks). The environment is the agent's
+ * SINK_BATCH='{ max_bytes = "8MiB" }' (`batch` of both sinks), AGENT_MEMORY='heap_growth_percent = 50'
+ * (keys of the agent's `[memory]` table). The environment is the agent's
  * too: GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072 measures docs/operations.md#resident-memory.
  *
  * Goal: the agent's peak RSS ≤ 150 MiB at 50,000 events/s (docs/performance.md#steady-memory).
@@ -62,6 +63,8 @@ const AGENT_FROM = process.env.AGENT ?? 'dist';
 const AGENT_NODE_FLAGS = (process.env.AGENT_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 /** `batch` of both sinks, e.g. `{ max_bytes = "8MiB" }`; their defaults when unset. */
 const SINK_BATCH = process.env.SINK_BATCH ? `batch = ${process.env.SINK_BATCH}\n` : '';
+/** Keys of the agent's `[memory]` table, e.g. `heap_growth_percent = 50`; its defaults when unset. */
+const AGENT_MEMORY = process.env.AGENT_MEMORY ? `[memory]\n${process.env.AGENT_MEMORY}\n` : '';
 const MiB = 2 ** 20;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -261,7 +264,7 @@ ${SINK_BATCH}[sinks.pg]
 type = "postgres"
 inputs = ["otlp"]
 url = ${JSON.stringify(pgUrl)}
-${SINK_BATCH}`,
+${SINK_BATCH}${AGENT_MEMORY}`,
   );
   const cli = AGENT_FROM === 'src' ? ['--import', 'tsx', path.join(ROOT, 'src/cli.ts')] : [path.join(ROOT, 'dist/cli.js')];
   if (AGENT_FROM !== 'src' && !fs.existsSync(cli[0] as string)) throw new Error('dist/cli.js is missing: run `npm run build` first, or AGENT=src');
@@ -274,7 +277,13 @@ ${SINK_BATCH}`,
     if ((await fetch(`${api}/health`).catch(() => undefined))?.status === 200) break;
   }
   let backlog = 0;
-  const how = [AGENT_FROM, ...AGENT_NODE_FLAGS, process.env.GLIBC_TUNABLES ?? '', SINK_BATCH ? `batch ${process.env.SINK_BATCH}` : '']
+  const how = [
+    AGENT_FROM,
+    ...AGENT_NODE_FLAGS,
+    process.env.GLIBC_TUNABLES ?? '',
+    SINK_BATCH ? `batch ${process.env.SINK_BATCH}` : '',
+    process.env.AGENT_MEMORY ?? '',
+  ]
     .filter(Boolean)
     .join(', ');
   const side = await measure(`agent (${how})`, proc, otlpPort, bodies, async () => {
