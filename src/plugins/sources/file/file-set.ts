@@ -128,7 +128,7 @@ export class FileSet {
       searched.push(f.path);
       if (!occupied.has(f.path)) this.leftEmpty(f.path);
     }
-    if (searched.length > 0 && previousWalk !== undefined) await this.adoptMissedRotations(searched, previousWalk);
+    if (searched.length > 0 && previousWalk !== undefined) await this.adoptMissedRotations(searched, previousWalk, occupied);
   }
 
   /** `p` was found empty after its file was rotated away: search beside it at the next looks. */
@@ -144,12 +144,15 @@ export class FileSet {
    * saw it. Read such files whole, as rotated files of that path
    * (docs/delivery.md#what-is-not-covered says what this search cannot see).
    */
-  private async adoptMissedRotations(rotatedPaths: readonly string[], sinceMs: number): Promise<void> {
-    for (const a of await findMissedRotations(rotatedPaths, new Set(this.files.keys()), sinceMs, this.released)) {
+  private async adoptMissedRotations(rotatedPaths: readonly string[], sinceMs: number, walked: ReadonlySet<string>): Promise<void> {
+    for (const a of await findMissedRotations(rotatedPaths, new Set(this.files.keys()), sinceMs, this.released, walked)) {
       if (await this.followRotated(a)) {
         this.counters.rotated.inc();
         this.onChange();
-        this.ctx.logger.info({ path: a.path, label: a.label, reason: a.why }, `reading ${a.path}: it was at ${a.label} only briefly and rotated away before it was seen`);
+        this.ctx.logger.info(
+          { path: a.path, label: a.label, reason: a.why },
+          `reading ${a.path}: it was at ${a.label} only briefly and rotated away before it was seen`,
+        );
       }
     }
   }
@@ -280,7 +283,10 @@ export class FileSet {
     if (startup.displaced.length === 0) return;
     const occupied = new Set([...this.files.values()].map((f) => f.location));
     for (const d of startup.displaced) if (!occupied.has(d.entry.path)) this.leftEmpty(d.entry.path);
-    const { adopt, vanished } = await findDisplaced(startup.displaced, new Set(this.files.keys()), { savedAtMs: startup.savedAtMs, walkedAtMs: startup.walkedAtMs });
+    const { adopt, vanished } = await findDisplaced(startup.displaced, new Set(this.files.keys()), {
+      savedAtMs: startup.savedAtMs,
+      walkedAtMs: startup.walkedAtMs,
+    });
     for (const a of adopt) {
       if (await this.followRotated(a)) {
         this.ctx.logger.info({ path: a.path, label: a.label, offset: a.offset, reason: a.why }, `finishing ${a.path}, rotated while the agent was stopped`);

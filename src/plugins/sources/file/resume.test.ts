@@ -72,6 +72,13 @@ t.test('while running: the same rule for a rotation found by a look', async (t) 
   t.same(adopt.map((a) => path.basename(a.path)).sort(), expected);
 });
 
+t.test('while running: a path the look itself just found is not looked at again', async (t) => {
+  const { file, walkedAtMs } = await scene(t);
+  const tracked = new Set([key(`${file}.2`)]);
+  const adopt = await findMissedRotations([file], tracked, walkedAtMs, new Map(), new Set([`${file}.1`, `${file}.err`]));
+  t.same(adopt, [], 'found by the look, so tracked by it');
+});
+
 t.test("a file created just after a look began is found although the file system's clock stamped it a little earlier", { skip: noBirthTimes }, async (t) => {
   // The kernel stamps files from a clock that advances once a tick: a file created after
   // Date.now() read T can carry a time before T (by up to 5 ms, measured on ext4). The crash test

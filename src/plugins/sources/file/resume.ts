@@ -64,14 +64,22 @@ async function namesIn(dir: string): Promise<string[]> {
 
 /**
  * Regular files in `dir` whose name starts with `prefix`, other than those already tracked.
- * `names`: the directory's entries, when they were just read for another prefix.
+ * `names`: the directory's entries, when they were just read for another prefix; `walked`: paths
+ * a look just found (and so tracked), left out without a stat.
  */
-async function siblings(dir: string, prefix: string, tracked: ReadonlySet<string>, names?: readonly string[]): Promise<Candidate[]> {
+async function siblings(
+  dir: string,
+  prefix: string,
+  tracked: ReadonlySet<string>,
+  names?: readonly string[],
+  walked?: ReadonlySet<string>,
+): Promise<Candidate[]> {
   names ??= await namesIn(dir);
   const out: Candidate[] = [];
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const p = path.join(dir, name);
+    if (walked?.has(p)) continue;
     try {
       const st = await fs.promises.stat(p, { bigint: true });
       const key = identityKey(st);
@@ -195,6 +203,8 @@ export async function findMissedRotations(
   tracked: ReadonlySet<string>,
   sinceMs: number,
   released: ReadonlyMap<string, Fingerprint>,
+  /** Paths the look that called this just found: tracked by it, not candidates. */
+  walked: ReadonlySet<string> = new Set(),
 ): Promise<Adoption[]> {
   const adopt: Adoption[] = [];
   const taken = new Set(tracked);
@@ -204,7 +214,7 @@ export async function findMissedRotations(
     const dir = path.dirname(label);
     let names = listed.get(dir);
     if (!names) listed.set(dir, (names = namesIn(dir)));
-    for (const c of await siblings(dir, path.basename(label), tracked, await names)) {
+    for (const c of await siblings(dir, path.basename(label), tracked, await names, walked)) {
       if (taken.has(c.key) || c.size === 0 || !unseen(c, { savedAtMs: sinceMs, walkedAtMs: sinceMs }) || (await looksCompressed(c.path))) continue;
       const readBefore = released.get(c.key);
       if (readBefore && (await pathStartsWith(c.path, readBefore).catch(() => false))) continue;
