@@ -99,12 +99,15 @@ t.test('every object validates against the Kubernetes API schemas', async (t) =>
   );
 });
 
+/** The pod template of a StatefulSet or DaemonSet. */
+const podOf = (o: { spec?: unknown }): PodSpec => (o.spec as { template: { spec: PodSpec } }).template.spec;
+
 t.test('pods reference existing ConfigMaps and Secrets, and their configs get every variable they need', async (t) => {
   const all = await objects();
   const secrets = new Map(all.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, Object.keys(o.stringData ?? {})]));
   const configMaps = new Map(all.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, (o as unknown as { data: Record<string, string> }).data]));
   for (const o of all.filter((x) => x.kind === 'StatefulSet' || x.kind === 'DaemonSet')) {
-    const pod = (o.spec as { template: { spec: PodSpec } }).template.spec;
+    const pod = podOf(o);
     const container = pod.containers[0] as Container;
     const env = new Set<string>(['THERMOCLINE_DATA_DIR', 'THERMOCLINE_CONFIG', 'THERMOCLINE_HEALTH_URL']); // the image's ENV
     for (const e of container.env ?? []) {
@@ -128,9 +131,7 @@ t.test('pods reference existing ConfigMaps and Secrets, and their configs get ev
 t.test("the node agents run with V8's young generation halved; the gateways with node's default", async (t) => {
   const all = await objects();
   const nodeOptions = (kind: string) =>
-    all
-      .filter((o) => o.kind === kind)
-      .map((o) => ((o.spec as { template: { spec: PodSpec } }).template.spec.containers[0] as Container).env?.find((e) => e.name === 'NODE_OPTIONS')?.value);
+    all.filter((o) => o.kind === kind).map((o) => (podOf(o).containers[0] as Container).env?.find((e) => e.name === 'NODE_OPTIONS')?.value);
   t.same(nodeOptions('DaemonSet'), ['--max-semi-space-size=8'], 'less resident memory for the same CPU (docs/operations.md#resident-memory)');
   t.same(nodeOptions('StatefulSet'), [undefined], 'sized for throughput');
 });

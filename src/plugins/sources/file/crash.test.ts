@@ -71,12 +71,20 @@ batch = { max_events = 400, timeout_secs = 0.02 }
     let rotatedAt = Date.now();
     let sinceRotation = 0;
     let fd = fs.openSync(live, 'a');
-    const rotate = () => {
+    // A rotation is a rename away, then the next file; a writer that reopens lazily leaves time
+    // between the two.
+    const renameAway = () => {
       fs.closeSync(fd);
       fs.renameSync(live, `${live}.${++rotations}`);
+    };
+    const reopen = () => {
       fd = fs.openSync(live, 'a');
       rotatedAt = Date.now();
       sinceRotation = 0;
+    };
+    const rotate = () => {
+      renameAway();
+      reopen();
     };
     const write = (n: number) => {
       let s = '';
@@ -131,12 +139,9 @@ batch = { max_events = 400, timeout_secs = 0.02 }
         // empty; that file is rotated away at once, and a look later finds only its successor
         // (a writer that reopens lazily). No tracked file went missing at that look.
         clearInterval(writer);
-        fs.closeSync(fd);
-        fs.renameSync(live, `${live}.${++rotations}`);
+        renameAway();
         await new Promise((r) => setTimeout(r, 300));
-        fd = fs.openSync(live, 'a');
-        rotatedAt = Date.now();
-        sinceRotation = 0;
+        reopen();
         write(20);
         rotate();
         writer = setInterval(() => write(LINES_PER_TICK), 10);
